@@ -1,0 +1,1 @@
+"""Programs, batches, applications and their state machine, revisions, attachments, opinions and audit."""

@@ -1,0 +1,10 @@
+"""Embedded default: SQLite, a filesystem broker under var/, console e-mail, debug on."""
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-insecure-key-change-me-in-production-0123456789")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+# The embedded default keeps its database, broker queue and files under var/.
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405

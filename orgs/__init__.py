@@ -1,0 +1,1 @@
+"""Divisions, organizations, memberships and roles; scope selectors; division import; demo data."""

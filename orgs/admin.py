@@ -1,0 +1,39 @@
+"""Admin pages for divisions, organizations and memberships, searchable by name and code."""
+from django.contrib import admin
+
+from .models import Division, Membership, Organization
+
+
+@admin.register(Division)
+class DivisionAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "level", "parent", "active")
+    list_filter = ("level", "active")
+    search_fields = ("code", "name")
+    list_select_related = ("parent",)
+    raw_id_fields = ("parent",)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ("user",)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "level", "division", "parent", "active")
+    list_filter = ("kind", "level", "active")
+    search_fields = ("name", "division__code", "division__name")
+    list_select_related = ("division", "parent")
+    raw_id_fields = ("division", "parent")
+    readonly_fields = ("path",)
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "organization", "role", "valid_from", "valid_until")
+    list_filter = ("role",)
+    search_fields = ("user__username", "user__first_name", "organization__name", "organization__division__code")
+    list_select_related = ("user", "organization")
+    raw_id_fields = ("user", "organization")

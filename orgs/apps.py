@@ -1,0 +1,8 @@
+"""App config for organizations."""
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OrgsConfig(AppConfig):
+    name = "orgs"
+    verbose_name = _("组织机构")

@@ -1,0 +1,135 @@
+"""Administrative divisions (GB/T 2260), the organization tree and role memberships."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Level(models.TextChoices):
+    NATIONAL = "national", _("全国")
+    PROVINCE = "province", _("省级")
+    CITY = "city", _("市级")
+    COUNTY = "county", _("县级")
+
+
+# Depth of each level in the tree; the national root is 0.
+LEVEL_DEPTH = {Level.NATIONAL: 0, Level.PROVINCE: 1, Level.CITY: 2, Level.COUNTY: 3}
+
+
+class Division(models.Model):
+    code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
+    name = models.CharField(_("名称"), max_length=64, db_index=True)
+    level = models.CharField(_("级别"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级区划"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    active = models.BooleanField(_("有效"), default=True)
+
+    class Meta:
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class OrgKind(models.TextChoices):
+    KEXIE = "kexie", _("科学技术协会")
+    SOCIETY = "society", _("学会")
+
+
+class Organization(models.Model):
+    """A 科协 of a division or a society; `path` makes 'everything under X' one prefix query."""
+
+    name = models.CharField(_("名称"), max_length=128, db_index=True)
+    kind = models.CharField(_("类型"), max_length=16, choices=OrgKind.choices, default=OrgKind.KEXIE)
+    level = models.CharField(_("级别"), max_length=16, choices=Level.choices)
+    division = models.ForeignKey(
+        Division, verbose_name=_("行政区划"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="organizations",
+    )
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级组织"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # "/1/7/42/": the ids from the root down to this organization, each followed by "/".
+    path = models.CharField(_("树路径"), max_length=255, editable=False, db_index=True, default="")
+    active = models.BooleanField(_("有效"), default=True)
+
+    class Meta:
+        verbose_name = _("组织")
+        verbose_name_plural = _("组织")
+        ordering = ["path"]
+        indexes = [
+            # LIKE 'prefix%' on PostgreSQL needs the pattern operator class to use an index.
+            models.Index(fields=["path"], name="org_path_prefix_idx", opclasses=["varchar_pattern_ops"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division"], condition=Q(kind="kexie"), name="one_kexie_per_division"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to and including this organization, read from the path."""
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    def is_under(self, other: "Organization") -> bool:
+        """True when this organization is `other` or lies below it."""
+        return self.path.startswith(other.path)
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        path = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
+        if path != self.path:
+            self.path = path
+            type(self).objects.filter(pk=self.pk).update(path=path)
+
+
+class Role(models.TextChoices):
+    CLERK = "clerk", _("经办人")
+    LEADER = "leader", _("负责人")
+    REVIEWER = "reviewer", _("审核人")
+    EXPERT = "expert", _("评审专家")
+    ADMIN = "admin", _("管理员")
+    AUDITOR = "auditor", _("审计员")
+
+
+class MembershipQuerySet(models.QuerySet):
+    def current(self, on=None):
+        """Memberships valid on the given date (today by default)."""
+        on = on or timezone.localdate()
+        return self.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=on),
+            Q(valid_until__isnull=True) | Q(valid_until__gte=on),
+        )
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("组织"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    valid_from = models.DateField(_("生效日期"), null=True, blank=True)
+    valid_until = models.DateField(_("截止日期"), null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("成员角色")
+        verbose_name_plural = _("成员角色")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization", "role"], name="unique_membership"),
+        ]
+        indexes = [models.Index(fields=["organization", "role"], name="membership_org_role_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organization} · {self.get_role_display()}"

@@ -1,0 +1,1 @@
+"""Document templates, PDF rendering, certificate numbering and public verification."""

@@ -1,0 +1,1 @@
+"""viewflow flows of the programs, inbox, deadlines, reminders, notifications and delegation."""
