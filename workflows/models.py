@@ -1,1 +1,2 @@
 """Models of this app."""
+from .workdays import CalendarDay, CalendarYear  # noqa: F401
