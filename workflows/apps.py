@@ -6,3 +6,7 @@ from django.utils.translation import gettext_lazy as _
 class WorkflowsConfig(AppConfig):
     name = "workflows"
     verbose_name = _("流程")
+
+    def ready(self):
+        # The flow class registers its nodes (and viewflow's process permissions) when imported.
+        from . import flows  # noqa: F401

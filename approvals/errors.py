@@ -1,0 +1,79 @@
+"""Typed errors of the approval services; their messages are constants that tests import."""
+from django.utils.translation import gettext_lazy as _
+
+# Messages (format with keyword arguments where they have placeholders).
+MSG_NOT_FOUND = _("申报不存在或不在您的权限范围内")
+MSG_NOT_ALLOWED = _("您没有在当前环节执行“%(action)s”的权限")
+MSG_WRONG_STATE = _("申报当前状态为“%(status)s”，不能执行“%(action)s”，可能已被他人处理，请刷新后重试")
+MSG_CONFLICT = _("该申报正被他人同时处理，请刷新后重试")
+MSG_WINDOW_CLOSED = _("不在本批次申报时间内（%(opens)s 至 %(closes)s）")
+MSG_QUOTA_EXCEEDED = _("本批次推荐名额已用完（%(used)d/%(quota)d）")
+MSG_NO_QUOTA = _("本批次未给 %(city)s 分配推荐名额")
+MSG_THRESHOLD = _("未达到申报条件“%(rule)s”：要求至少 %(required)s，实际 %(actual)s")
+MSG_BANNED = _("申报主体“%(name)s”因“%(reason)s”在 %(until)s 前不得申报")
+MSG_USCC_INVALID = _("统一社会信用代码“%(value)s”无效")
+MSG_USCC_REQUIRED = _("请填写统一社会信用代码")
+MSG_DIVISION_OUTSIDE = _("所在区划 %(code)s 不在申报单位 %(org)s 的辖区内")
+MSG_PROGRAM_LEVEL = _("“%(program)s”须由%(level)s科协申报")
+MSG_BATCH_PROGRAM = _("批次“%(batch)s”不属于“%(program)s”")
+MSG_BATCH_PROVINCE = _("批次“%(batch)s”不是本省的批次")
+MSG_OPINION_REQUIRED = _("请填写意见")
+MSG_ATTACHMENTS_MISSING = _("缺少必备附件：%(kinds)s")
+MSG_ATTACHMENT_TYPE = _("附件“%(name)s”的内容不是允许的格式（PDF、JPEG、PNG、DOCX、XLSX）")
+MSG_ATTACHMENT_SIZE = _("附件“%(name)s”超过大小上限 %(limit)d MB")
+MSG_ATTACHMENT_KIND = _("未知的附件类型“%(kind)s”")
+MSG_EXPERTS_REQUIRED = _("请至少指派 %(min)d 名评审专家")
+MSG_NOT_EXPERT = _("%(user)s 不是本省的评审专家")
+MSG_SCORE_RANGE = _("评分应在 0 到 100 之间")
+MSG_ALREADY_SCORED = _("您已提交过评分")
+MSG_NOTICE_NOT_OVER = _("公示期至 %(end)s 结束，结束前不能认定")
+MSG_FORM_INVALID = _("申报内容有误")
+MSG_CANNOT_EDIT = _("只有草稿状态的申报可以修改")
+
+
+class ApprovalError(Exception):
+    """Base of every refused action; nothing was changed when it is raised."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message, *, errors: dict | None = None, **params):
+        self.message_template = message
+        self.params = params
+        self.errors = errors or {}
+        super().__init__(str(self.message))
+
+    @property
+    def message(self) -> str:
+        text = str(self.message_template)
+        return text % self.params if self.params else text
+
+
+class NotFound(ApprovalError):
+    code, http_status = "not_found", 404
+
+
+class NotAllowed(ApprovalError):
+    code, http_status = "not_allowed", 403
+
+
+class WrongState(ApprovalError):
+    code, http_status = "conflict", 409
+
+
+class Conflict(ApprovalError):
+    code, http_status = "conflict", 409
+
+
+class RuleViolation(ApprovalError):
+    """Window, quota, threshold or ban list refused the action."""
+
+    code, http_status = "rule", 400
+
+
+class QuotaExceeded(RuleViolation):
+    code, http_status = "quota", 409
+
+
+class InvalidInput(ApprovalError):
+    code, http_status = "invalid", 400

@@ -1,0 +1,123 @@
+"""The viewflow process of an application. Nodes call approvals services; none sets a status itself.
+
+Which stages a program passes through is data (Program.chain): the service moves the status, and each
+stage node routes on the status it finds, so one flow serves every program.
+"""
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from viewflow import this
+from viewflow.workflow import flow, lock
+from viewflow.workflow.token import Token
+
+from approvals.models import APPLICANT, ExpertAssignment, Status
+from orgs.models import Level
+
+from .nodes import StageView
+from .views import StageTaskView
+
+S = Status
+
+
+class ExpertFanOut(StageView):
+    """Province assigns experts; then one scoring task per assigned expert runs in parallel."""
+
+    def next_nodes(self, activation, application):
+        if application.status != S.EXPERT_REVIEW:
+            yield from super().next_nodes(activation, application)
+            return
+        experts = ExpertAssignment.objects.filter(
+            application=application, revision=application.revision, scored_at__isnull=True
+        ).values_list("expert_id", flat=True)
+        tokens = Token.split_token_source(activation.task.token, activation.task.pk)
+        score = self._routes[S.EXPERT_REVIEW]
+        for expert_id in experts:
+            yield score._create(activation, next(tokens), data={"owner": expert_id})
+
+
+class ApplicationFlow(flow.Flow):
+    process_title = _("试点申报")
+    lock_impl = lock.select_for_update_lock
+
+    start = flow.StartHandle(this.start_process).Annotation(title=_("创建申报")).Next(this.edit)
+
+    edit = (
+        StageView(StageTaskView.as_view(), pool=("clerk", APPLICANT))
+        .Annotation(title=_("填写并提交申报书"))
+        .Route({
+            S.APPLICANT_SIGNOFF: this.sign_off, S.CITY_REVIEW: this.review_in_city,
+            S.PROVINCE_CHECK: this.check_in_province, S.WITHDRAWN: this.end,
+        })
+    )
+    sign_off = (
+        StageView(StageTaskView.as_view(), pool=("leader", APPLICANT))
+        .Annotation(title=_("本级审核"))
+        .Route({
+            S.CITY_REVIEW: this.review_in_city, S.PROVINCE_CHECK: this.check_in_province,
+            S.DRAFT: this.edit, S.WITHDRAWN: this.end,
+        })
+    )
+    review_in_city = (
+        StageView(StageTaskView.as_view(), pool=("reviewer", Level.CITY))
+        .Annotation(title=_("市级审核推荐"))
+        .Route({
+            S.PROVINCE_CHECK: this.check_in_province, S.DRAFT: this.edit,
+            S.NOT_RECOMMENDED: this.end, S.WITHDRAWN: this.end,
+        })
+    )
+    check_in_province = (
+        StageView(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
+        .Annotation(title=_("省级形式审查"))
+        .Route({S.EXPERT_REVIEW: this.assign_experts, S.DECISION: this.decide, S.DRAFT: this.edit})
+    )
+    assign_experts = (
+        ExpertFanOut(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
+        .Annotation(title=_("指派评审专家"))
+        .Route({S.EXPERT_REVIEW: this.score})
+    )
+    score = (
+        StageView(StageTaskView.as_view(), pool=("expert", Level.PROVINCE))
+        .Annotation(title=_("专家评分"))
+        .Route({S.EXPERT_REVIEW: this.join_scores, S.DECISION: this.join_scores})
+    )
+    join_scores = flow.Join().Annotation(title=_("汇总评分")).Next(this.decide)
+    decide = (
+        StageView(StageTaskView.as_view(), pool=("leader", Level.PROVINCE))
+        .Annotation(title=_("省级认定"))
+        .Route({S.PUBLIC_NOTICE: this.publish_notice, S.REJECTED: this.end})
+    )
+    publish_notice = (
+        StageView(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
+        .Annotation(title=_("发布公示"))
+        .Route({S.PUBLIC_NOTICE: this.notice_period})
+    )
+    # Whichever comes first: the end of the notice period, or an objection that is upheld.
+    notice_period = flow.SplitFirst().Annotation(title=_("公示期")).Next(this.wait_notice).Next(this.uphold_objection)
+    wait_notice = flow.Timer(this.notice_due).Annotation(title=_("公示期满")).Next(this.close_notice)
+    uphold_objection = (
+        StageView(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
+        .Annotation(title=_("处理公示异议"))
+        .Route({S.DECISION: this.decide})
+    )
+    close_notice = flow.Function(this.approve_after_notice).Annotation(title=_("公示无异议，予以认定")).Next(
+        this.issue_certificate
+    )
+    issue_certificate = flow.Handle().Annotation(title=_("颁发证书")).Next(this.end)
+    end = flow.End()
+
+    def start_process(self, activation, application):
+        activation.process.data = {"application": application.pk}
+        activation.process.application = application
+        return activation.process
+
+    def notice_due(self, activation):
+        """Midnight after the last notice day, in local time."""
+        application = activation.process.application
+        day = application.notice_ends_on + dt.timedelta(days=1)
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+    def approve_after_notice(self, activation):
+        from approvals import services
+
+        services.application_approve_after_notice(process=activation.process)
