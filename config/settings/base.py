@@ -175,3 +175,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 AXES_VERBOSE = False
+
+CELERY_BEAT_SCHEDULE = {
+    "fire-due-timers": {"task": "workflows.tasks.fire_due_timers", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

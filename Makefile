@@ -1,0 +1,54 @@
+# One-command setup, demo and tests on a fresh Debian/Ubuntu machine (see README.md).
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium python3-venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: setup demo test test-postgres test-integration lint check clean
+
+setup: $(STAMP)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	@rm -f $(VENV)/.installed-*; touch $@
+
+demo: setup
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py import_divisions
+	$(BIN)/python manage.py seed_demo
+	@echo "Starting the web server on http://127.0.0.1:8000/ and a Celery worker (embedded broker). Ctrl-C stops both."
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A config worker -B -l warning --concurrency 2 & \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload; wait
+
+test: setup
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+test-postgres: setup
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+test-integration: setup
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+
+check: setup
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SECRET_KEY=ci-only-$$(head -c 32 /dev/urandom | base64 | tr -dc a-zA-Z0-9) DJANGO_ALLOWED_HOSTS=kexie.example \
+	  DJANGO_SETTINGS_MODULE=config.settings.production $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf var test-artifacts

@@ -1,0 +1,58 @@
+"""Admin pages for programs, batches, quotas, the ban list and (read-only) applications and audit."""
+from django.contrib import admin
+
+from .models import Application, AuditEvent, BannedSubject, Batch, BatchQuota, Program
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "applicant_level", "validity_years", "active")
+    search_fields = ("code", "name_zh", "name_en")
+
+
+class BatchQuotaInline(admin.TabularInline):
+    model = BatchQuota
+    extra = 0
+    raw_id_fields = ("city",)
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "province", "year", "opens_on", "closes_on", "notice_workdays")
+    list_filter = ("program", "year")
+    search_fields = ("name",)
+    raw_id_fields = ("province",)
+    inlines = [BatchQuotaInline]
+
+
+@admin.register(BannedSubject)
+class BannedSubjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "uscc", "barred_until")
+    search_fields = ("name", "uscc")
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    """Read-only: every change goes through approvals.services."""
+
+    list_display = ("subject_name", "program", "applicant", "status", "revision", "created_at")
+    list_filter = ("program", "status")
+    search_fields = ("subject_name", "uscc")
+    list_select_related = ("program", "applicant")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ApplicationAdmin):
+    list_display = ("application", "seq", "action", "from_status", "to_status", "actor", "created_at")
+    list_filter = ("action",)
+    search_fields = ("application__subject_name",)
+    list_select_related = ("application", "actor")

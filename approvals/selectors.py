@@ -1,0 +1,107 @@
+"""Every read of applications that depends on who asks: scoped by the organization tree (one indexed
+prefix condition) plus guardian grants for experts and auditors."""
+from django.db.models import Q, QuerySet
+
+from orgs.models import Membership
+
+from .models import Application, ApplicationUserObjectPermission, AuditEvent, Opinion, Revision
+
+
+def _scope_q(user) -> Q:
+    paths = list(Membership.objects.current().filter(user=user).values_list("organization__path", flat=True))
+    condition = Q(pk__in=ApplicationUserObjectPermission.objects.filter(user=user).values("content_object_id"))
+    for path in paths:
+        condition |= Q(applicant_path__startswith=path)
+    return condition
+
+
+def application_list(*, user) -> QuerySet[Application]:
+    """Applications the user may see: their organizations' and those below, and what was granted to them."""
+    return (
+        Application.objects.filter(_scope_q(user))
+        .select_related("program", "batch", "applicant", "city")
+        .order_by("-created_at", "-id")
+    )
+
+
+def application_get(*, user, pk: int) -> Application | None:
+    return application_list(user=user).filter(pk=pk).first()
+
+
+def application_events(*, application: Application) -> QuerySet[AuditEvent]:
+    return application.events.select_related("actor", "organization").order_by("seq")
+
+
+def application_opinions(*, application: Application) -> QuerySet[Opinion]:
+    return application.opinions.select_related("person", "organization").order_by("created_at", "id")
+
+
+def revision_diff(*, application: Application, old: int, new: int) -> list[dict]:
+    """Field-by-field difference between two frozen revisions, attachments included:
+    [{"field", "label", "old", "new"}] in form order."""
+    revisions = {r.number: r for r in Revision.objects.filter(application=application, number__in=[old, new])}
+    a, b = revisions.get(old), revisions.get(new)
+    if a is None or b is None:
+        raise Revision.DoesNotExist(f"revision {old if a is None else new} does not exist")
+    labels = {f["name"]: f.get("label", f["name"]) for f in application.program.form_fields}
+    changes = []
+    for name, label, old_value, new_value in (
+        ("subject_name", "申报主体名称", a.subject_name, b.subject_name),
+        ("uscc", "统一社会信用代码", a.uscc, b.uscc),
+        ("division_code", "所在区划", a.division_code, b.division_code),
+    ):
+        if old_value != new_value:
+            changes.append({"field": name, "label": label, "old": old_value, "new": new_value})
+    names = list(labels) + sorted((set(a.form_data) | set(b.form_data)) - set(labels))
+    for name in names:
+        if a.form_data.get(name) != b.form_data.get(name):
+            changes.append({"field": name, "label": labels.get(name, name), "old": a.form_data.get(name),
+                            "new": b.form_data.get(name)})
+    kinds = {k["code"]: k["label"] for k in application.program.attachment_kinds}
+    for kind in list(kinds) + sorted((set(a.attachments) | set(b.attachments)) - set(kinds)):
+        if a.attachments.get(kind) != b.attachments.get(kind):
+            changes.append({"field": f"attachment:{kind}", "label": f"附件：{kinds.get(kind, kind)}",
+                            "old": a.attachments.get(kind), "new": b.attachments.get(kind)})
+    return changes
+
+
+def audit_verify(*, application_ids=None) -> tuple[bool, str]:
+    """Walk every chain; return (True, summary) or (False, a description of the first broken link)."""
+    events = AuditEvent.objects.order_by("application_id", "seq")
+    heads = dict(Application.objects.values_list("pk", "audit_head"))
+    seqs = dict(Application.objects.values_list("pk", "audit_seq"))
+    if application_ids is not None:
+        events = events.filter(application_id__in=application_ids)
+    current, expected_prev, expected_seq, checked = None, "", 0, 0
+
+    def close_chain(app_id, prev, seq):
+        if app_id is None:
+            return None
+        if seqs.get(app_id) != seq or heads.get(app_id) != prev:
+            return (f"申报 {app_id}：记录链末尾与申报不符（应有 {seqs.get(app_id)} 条，实有 {seq} 条），"
+                    f"第 {seq + 1} 条起缺失或被改动")
+        return None
+
+    for event in events.iterator():
+        if event.application_id != current:
+            problem = close_chain(current, expected_prev, expected_seq)
+            if problem:
+                return False, problem
+            current, expected_prev, expected_seq = event.application_id, "", 0
+        expected_seq += 1
+        if event.seq != expected_seq:
+            return False, f"申报 {current}：第 {expected_seq} 条审计记录缺失（下一条为第 {event.seq} 条，id={event.pk}）"
+        if event.prev_hash != expected_prev:
+            return False, f"申报 {current}：第 {event.seq} 条审计记录（id={event.pk}）的前序哈希不符"
+        if event.compute_hash() != event.hash:
+            return False, f"申报 {current}：第 {event.seq} 条审计记录（id={event.pk}）内容被改动"
+        expected_prev = event.hash
+        checked += 1
+    problem = close_chain(current, expected_prev, expected_seq)
+    if problem:
+        return False, problem
+    with_events = set(AuditEvent.objects.values_list("application_id", flat=True).distinct())
+    for app_id, seq in seqs.items():
+        if seq and app_id not in with_events and (application_ids is None or app_id in application_ids):
+            return False, f"申报 {app_id}：{seq} 条审计记录全部缺失"
+    return True, f"{checked} 条审计记录，全部链完整"
