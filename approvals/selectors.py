@@ -105,3 +105,40 @@ def audit_verify(*, application_ids=None) -> tuple[bool, str]:
         if seq and app_id not in with_events and (application_ids is None or app_id in application_ids):
             return False, f"申报 {app_id}：{seq} 条审计记录全部缺失"
     return True, f"{checked} 条审计记录，全部链完整"
+
+
+# Actions offered as buttons, in the order they appear; (action, needs an opinion, style)
+BUTTONS = [
+    ("submit", False, "primary"), ("sign_off", False, "primary"), ("recommend", False, "primary"),
+    ("accept", False, "primary"), ("assign_experts", False, "primary"), ("score", False, "primary"),
+    ("decide_approve", True, "primary"), ("decide_reject", True, "danger"), ("publish_notice", False, "primary"),
+    ("object", True, "secondary"), ("approve", False, "primary"), ("issue_certificate", False, "primary"),
+    ("return", True, "secondary"), ("decline", True, "danger"), ("withdraw", False, "danger"),
+    ("revoke", True, "danger"),
+]
+
+
+def application_actions(*, user, application: Application) -> list[str]:
+    """The actions this user may take on this application now (what the buttons offer)."""
+    from .services import ACTIONS, _current_memberships, acting_organization_id
+
+    memberships = {(org, role) for org, _path, role in _current_memberships(user)}
+    allowed = []
+    for name, _needs_opinion, _style in BUTTONS:
+        action = "decide" if name.startswith("decide_") else name
+        rule = ACTIONS[action]
+        if application.status not in rule.sources:
+            continue
+        if action == "score":
+            if application.expert_assignments.filter(expert=user, revision=application.revision,
+                                                     scored_at__isnull=True).exists():
+                allowed.append(name)
+            continue
+        role, level = rule.owners[application.status]
+        if (acting_organization_id(application, level), role) in memberships:
+            allowed.append(name)
+    if "publish_notice" in allowed and application.notice_starts_on:
+        allowed.remove("publish_notice")
+    if "object" in allowed and not application.notice_starts_on:
+        allowed.remove("object")
+    return allowed

@@ -1,12 +1,17 @@
 """Root URLs."""
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from orgs.views import healthz
+
+from .site import site
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", RedirectView.as_view(url="/approvals/", permanent=False)),
+    path("", site.urls),
 ]

@@ -106,6 +106,10 @@ class ApplicationFlow(flow.Flow):
     issue_certificate = flow.Handle().Annotation(title=_("颁发证书")).Next(this.end)
     end = flow.End()
 
+    def has_view_permission(self, user, obj=None):
+        # Who sees which application is decided by approvals.selectors (organization scope).
+        return user.is_authenticated
+
     def start_process(self, activation, application):
         activation.process.data = {"application": application.pk}
         activation.process.application = application

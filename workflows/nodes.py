@@ -83,6 +83,14 @@ class StageView(View):
                 seen.add(node)
                 yield Edge(src=self, dst=node, edge_class="next")
 
+    def can_assign(self, user, task):
+        from .selectors import user_in_pool
+
+        return not task.owner_id and user.is_authenticated and user_in_pool(user=user, task=task)
+
+    def can_execute(self, user, task):
+        return task.owner_id == user.pk
+
     def next_nodes(self, activation, application):
         node = self._routes[application.status]
         yield node._create(activation, activation.task.token)

@@ -1,0 +1,90 @@
+"""Web forms: the application form built from the program's field specification, and the action form."""
+import json
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from orgs.models import Division
+
+
+class ApplicationForm(forms.Form):
+    """Common fields plus one field per entry of `program.form_fields`. List fields travel as JSON written
+    by the repeatable-rows editor on the page; the services validate everything again."""
+
+    subject_name = forms.CharField(label=_("申报主体名称"), max_length=200)
+    uscc = forms.CharField(label=_("统一社会信用代码"), max_length=18, required=False)
+    division_code = forms.ChoiceField(label=_("所在区划"))
+
+    def __init__(self, *args, program, applicant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.program = program
+        prefix = {"province": 2, "city": 4}.get(applicant.level, 6)
+        code = applicant.division_id or ""
+        divisions = Division.objects.filter(code__startswith=code[:prefix], active=True).order_by("code")
+        self.fields["division_code"].choices = [(d.code, f"{d.code} {d.name}") for d in divisions]
+        if not program.requires_uscc:
+            self.fields["uscc"].help_text = _("本类别可不填")
+        for spec in program.form_fields:
+            self.fields[f"f_{spec['name']}"] = self._field(spec)
+
+    @staticmethod
+    def _field(spec):
+        kind = spec.get("type", "text")
+        common = {"label": spec.get("label", spec["name"]), "required": False}
+        if kind == "textarea":
+            return forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), **common)
+        if kind == "int":
+            return forms.IntegerField(**common)
+        if kind == "decimal":
+            return forms.DecimalField(**common)
+        if kind == "date":
+            return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        if kind == "email":
+            return forms.EmailField(**common)
+        if kind == "choice":
+            choices = [("", "—")] + [tuple(c) if isinstance(c, list) else (c, c) for c in spec.get("choices", [])]
+            return forms.ChoiceField(choices=choices, **common)
+        if kind == "bool":
+            return forms.BooleanField(**common)
+        if kind == "list":
+            widget = forms.HiddenInput(attrs={
+                "data-rows": json.dumps(spec.get("item_fields", []), ensure_ascii=False),
+                "data-label": spec.get("label", spec["name"]),
+            })
+            return forms.CharField(widget=widget, **common)
+        return forms.CharField(**common)
+
+    def form_data(self) -> dict:
+        data = {}
+        for spec in self.program.form_fields:
+            value = self.cleaned_data.get(f"f_{spec['name']}")
+            if spec.get("type") == "list":
+                try:
+                    value = json.loads(value) if value else []
+                except json.JSONDecodeError:
+                    value = []
+            elif value is not None and not isinstance(value, str | bool | int):
+                value = str(value)
+            if value not in (None, ""):
+                data[spec["name"]] = value
+        return data
+
+    @classmethod
+    def initial_from(cls, application) -> dict:
+        initial = {"subject_name": application.subject_name, "uscc": application.uscc,
+                   "division_code": application.division_id}
+        for spec in application.program.form_fields:
+            value = application.form_data.get(spec["name"])
+            if spec.get("type") == "list":
+                value = json.dumps(value or [], ensure_ascii=False)
+            initial[f"f_{spec['name']}"] = value
+        return initial
+
+
+class AttachmentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("附件类型"))
+    file = forms.FileField(label=_("文件"))
+
+    def __init__(self, *args, program, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k["code"], k["label"]) for k in program.attachment_kinds]

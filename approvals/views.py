@@ -1,0 +1,263 @@
+"""Web pages of applications: list, dashboard, form, detail with timeline, diff and action buttons."""
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from orgs.models import Membership, Organization
+
+from . import selectors
+from . import services as svc
+from .attachments import attachment_path
+from .errors import ApprovalError
+from .forms import ApplicationForm, AttachmentForm
+from .models import Attachment, Batch, Status
+
+
+def _actor(request) -> svc.Actor:
+    return svc.Actor(user=request.user, ip=request.META.get("REMOTE_ADDR"))
+
+
+def _url(name, *args):
+    return reverse(f"approvals:{name}", args=args)
+
+
+class DashboardView(LoginRequiredMixin, View):
+    def get(self, request):
+        from workflows.selectors import task_archive, task_inbox, task_queue
+
+        memberships = Membership.objects.current().filter(user=request.user).select_related("organization")
+        apps = selectors.application_list(user=request.user)
+        by_status = dict(apps.order_by().values_list("status").annotate(n=Count("id")))
+        batches = Batch.objects.none()
+        clerk_orgs = [m.organization for m in memberships if m.role == "clerk"]
+        if clerk_orgs:
+            provinces = {o.ancestor_ids[1] for o in clerk_orgs if len(o.ancestor_ids) > 1}
+            batches = Batch.objects.filter(province_id__in=provinces).select_related("program")
+        return render(request, "approvals/dashboard.html", {
+            "memberships": memberships,
+            "inbox_count": task_inbox(user=request.user).count(),
+            "queue_count": task_queue(user=request.user).count(),
+            "archive_count": task_archive(user=request.user).count(),
+            "status_counts": [(Status(s).label, by_status.get(s, 0)) for s in Status.values if by_status.get(s)],
+            "recent": apps[:10],
+            "batches": batches,
+            "clerk_orgs": clerk_orgs,
+        })
+
+
+class ApplicationListView(LoginRequiredMixin, View):
+    def get(self, request):
+        apps = selectors.application_list(user=request.user)
+        status = request.GET.get("status")
+        if status in Status.values:
+            apps = apps.filter(status=status)
+        query = request.GET.get("q", "").strip()
+        if query:
+            apps = apps.filter(subject_name__icontains=query)
+        return render(request, "approvals/list.html", {
+            "applications": apps[:200], "statuses": Status.choices, "status": status, "q": query,
+        })
+
+
+class ApplicationCreateView(LoginRequiredMixin, View):
+    def _context(self, request):
+        batch = get_object_or_404(Batch.objects.select_related("program"), pk=request.GET.get("batch"))
+        applicant = get_object_or_404(
+            Organization, pk=request.GET.get("org"),
+            memberships__user=request.user, memberships__role="clerk",
+        )
+        return batch, applicant
+
+    def get(self, request):
+        batch, applicant = self._context(request)
+        form = ApplicationForm(program=batch.program, applicant=applicant)
+        return render(request, "approvals/form.html", {"form": form, "batch": batch, "applicant": applicant})
+
+    def post(self, request):
+        batch, applicant = self._context(request)
+        form = ApplicationForm(request.POST, program=batch.program, applicant=applicant)
+        if form.is_valid():
+            try:
+                application = svc.application_create(
+                    actor=_actor(request), batch=batch, applicant=applicant,
+                    subject_name=form.cleaned_data["subject_name"], uscc=form.cleaned_data["uscc"],
+                    division_code=form.cleaned_data["division_code"], form_data=form.form_data(),
+                )
+            except ApprovalError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("申报草稿已创建，请上传附件后提交"))
+                return redirect(_url("detail", application.pk))
+        return render(request, "approvals/form.html", {"form": form, "batch": batch, "applicant": applicant})
+
+
+def _form_errors(form, exc: ApprovalError):
+    form.add_error(None, exc.message)
+    for name, error in exc.errors.items():
+        field = name if name in form.fields else f"f_{name}"
+        form.add_error(field if field in form.fields else None, error)
+
+
+def _visible(request, pk):
+    application = selectors.application_get(user=request.user, pk=pk)
+    if application is None:
+        raise Http404(_("申报不存在或不在您的权限范围内"))
+    return application
+
+
+class ApplicationEditView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        application = _visible(request, pk)
+        form = ApplicationForm(initial=ApplicationForm.initial_from(application), program=application.program,
+                               applicant=application.applicant)
+        return render(request, "approvals/form.html", {"form": form, "application": application,
+                                                       "batch": application.batch,
+                                                       "applicant": application.applicant})
+
+    def post(self, request, pk):
+        application = _visible(request, pk)
+        form = ApplicationForm(request.POST, program=application.program, applicant=application.applicant)
+        if form.is_valid():
+            try:
+                svc.application_edit(
+                    actor=_actor(request), application_id=pk, subject_name=form.cleaned_data["subject_name"],
+                    uscc=form.cleaned_data["uscc"], division_code=form.cleaned_data["division_code"],
+                    form_data=form.form_data(),
+                )
+            except ApprovalError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("已保存"))
+                return redirect(_url("detail", pk))
+        return render(request, "approvals/form.html", {"form": form, "application": application,
+                                                       "batch": application.batch,
+                                                       "applicant": application.applicant})
+
+
+class ApplicationDetailView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        application = _visible(request, pk)
+        revisions = list(application.revisions.values_list("number", flat=True))
+        diff = None
+        if len(revisions) >= 2:
+            diff = selectors.revision_diff(application=application, old=revisions[-2], new=revisions[-1])
+        actions = selectors.application_actions(user=request.user, application=application)
+        experts = []
+        if "assign_experts" in actions:
+            experts = Membership.objects.current().filter(
+                organization_id=application.province_id, role="expert"
+            ).select_related("user")
+        fields = [
+            (spec.get("label", spec["name"]), spec.get("type"), application.form_data.get(spec["name"]),
+             spec.get("item_fields", []))
+            for spec in application.program.form_fields
+        ]
+        return render(request, "approvals/detail.html", {
+            "application": application,
+            "fields": fields,
+            "events": selectors.application_events(application=application),
+            "opinions": selectors.application_opinions(application=application),
+            "attachments": application.attachments.filter(removed_in__isnull=True),
+            "attachment_form": AttachmentForm(program=application.program) if "submit" in actions else None,
+            "actions": [(name, needs, style, _label(name)) for name, needs, style in selectors.BUTTONS
+                        if name in actions],
+            "experts": experts,
+            "diff": diff,
+            "revisions": revisions,
+            "assignments": application.expert_assignments.select_related("expert"),
+            "certificate": getattr(application, "certificate", None) if application.status in
+            (Status.CERTIFIED, Status.REVOKED, Status.EXPIRED) else None,
+            "can_edit": "submit" in actions,
+        })
+
+
+LABELS = {
+    "submit": "提交", "sign_off": "审核通过并上报", "recommend": "推荐", "accept": "形式审查通过",
+    "assign_experts": "指派专家", "score": "提交评分", "decide_approve": "予以认定", "decide_reject": "不予认定",
+    "publish_notice": "发布公示", "object": "登记异议", "approve": "公示期满，认定", "issue_certificate": "颁发证书",
+    "return": "退回修改", "decline": "不予推荐", "withdraw": "撤回", "revoke": "撤销认定",
+}
+
+
+def _label(name):
+    return _(LABELS[name])
+
+
+class ApplicationActionView(LoginRequiredMixin, View):
+    """Every button posts here; the service decides and explains a refusal."""
+
+    def post(self, request, pk, action):
+        actor, comment = _actor(request), request.POST.get("comment", "")
+        calls = {
+            "submit": lambda: svc.application_submit(actor=actor, application_id=pk, comment=comment),
+            "sign_off": lambda: svc.application_sign_off(actor=actor, application_id=pk, comment=comment),
+            "recommend": lambda: svc.application_recommend(actor=actor, application_id=pk, comment=comment),
+            "accept": lambda: svc.application_accept(actor=actor, application_id=pk, comment=comment),
+            "assign_experts": lambda: svc.application_assign_experts(
+                actor=actor, application_id=pk, expert_ids=request.POST.getlist("experts")),
+            "score": lambda: svc.application_score(actor=actor, application_id=pk,
+                                                   score=request.POST.get("score", ""), comment=comment),
+            "decide_approve": lambda: svc.application_decide(actor=actor, application_id=pk, approve=True,
+                                                             comment=comment),
+            "decide_reject": lambda: svc.application_decide(actor=actor, application_id=pk, approve=False,
+                                                            comment=comment),
+            "publish_notice": lambda: svc.application_publish_notice(actor=actor, application_id=pk),
+            "object": lambda: svc.application_object(actor=actor, application_id=pk, comment=comment,
+                                                     upheld=request.POST.get("upheld") == "1"),
+            "approve": lambda: svc.application_approve(actor=actor, application_id=pk, comment=comment),
+            "issue_certificate": lambda: svc.application_issue_certificate(actor=actor, application_id=pk),
+            "return": lambda: svc.application_return(actor=actor, application_id=pk, comment=comment),
+            "decline": lambda: svc.application_decline(actor=actor, application_id=pk, comment=comment),
+            "withdraw": lambda: svc.application_withdraw(actor=actor, application_id=pk, comment=comment),
+            "revoke": lambda: svc.application_revoke(actor=actor, application_id=pk, comment=comment),
+        }
+        if action not in calls:
+            raise Http404
+        try:
+            calls[action]()
+        except ApprovalError as exc:
+            if exc.http_status == 404:
+                raise Http404(exc.message) from None
+            messages.error(request, exc.message)
+            for error in exc.errors.values():
+                messages.error(request, error)
+        else:
+            messages.success(request, _("已完成：%s") % _label(action))
+        return HttpResponseRedirect(_url("detail", pk))
+
+
+class AttachmentUploadView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        application = _visible(request, pk)
+        form = AttachmentForm(request.POST, request.FILES, program=application.program)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(_url("detail", pk))
+        upload = form.cleaned_data["file"]
+        if upload.size > svc.ATTACHMENT_MAX_BYTES:
+            messages.error(request, _("附件“%(name)s”超过大小上限 %(limit)d MB") % {
+                "name": upload.name, "limit": svc.ATTACHMENT_MAX_BYTES // (1024 * 1024)})
+            return redirect(_url("detail", pk))
+        try:
+            svc.attachment_add(actor=_actor(request), application_id=pk, kind=form.cleaned_data["kind"],
+                               name=upload.name, content=upload.read())
+        except ApprovalError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("附件已上传"))
+        return redirect(_url("detail", pk))
+
+
+class AttachmentDownloadView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        attachment = get_object_or_404(Attachment, pk=pk)
+        _visible(request, attachment.application_id)
+        return FileResponse(attachment_path(attachment).open("rb"), as_attachment=True,
+                            filename=attachment.original_name, content_type=attachment.content_type)
