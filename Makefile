@@ -27,6 +27,7 @@ demo: setup
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py import_divisions
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py open_demo_batches
 	@echo "Starting the web server on http://127.0.0.1:8000/ and a Celery worker (embedded broker). Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker -B -l warning --concurrency 2 & \
