@@ -1,0 +1,94 @@
+"""Admin pages for divisions and organizations open for a demo admin and search by name."""
+import pytest
+from django.http import HttpRequest
+
+from orgs.demo import demo_seed
+from orgs.models import Organization
+
+
+@pytest.fixture
+def passwords(db):
+    return {row[0]: row[4] for row in demo_seed()}
+
+
+def _login(client, passwords, username):
+    assert client.login(request=HttpRequest(), username=username, password=passwords[username])
+
+
+@pytest.mark.django_db
+def test_demo_admin_opens_the_organization_list(client, passwords):
+    _login(client, passwords, "anhui_admin")
+
+    response = client.get("/admin/orgs/organization/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "中国科学技术协会" in page
+    assert response.context["cl"].result_count == Organization.objects.count() == 513
+
+
+@pytest.mark.django_db
+def test_demo_admin_searches_organizations_by_name(client, passwords):
+    _login(client, passwords, "anhui_admin")
+
+    response = client.get("/admin/orgs/organization/", {"q": "滁州"})
+
+    assert response.status_code == 200
+    assert "滁州市" in response.content.decode()
+    assert sorted(o.name for o in response.context["cl"].result_list) == [
+        "滁州市科学技术协会", "滁州市计算机学会", "滁州经济技术开发区科学技术协会",
+    ]
+
+
+@pytest.mark.django_db
+def test_demo_admin_searches_divisions_by_name(client, passwords):
+    _login(client, passwords, "chengdu_admin")
+
+    response = client.get("/admin/orgs/division/?q=滁州")
+
+    assert response.status_code == 200
+    assert "滁州市" in response.content.decode()
+    assert [str(d) for d in response.context["cl"].result_list] == ["341100 滁州市", "341172 滁州经济技术开发区"]
+
+
+@pytest.mark.django_db
+def test_demo_admin_searches_divisions_by_code(client, passwords):
+    _login(client, passwords, "anhui_admin")
+
+    response = client.get("/admin/orgs/division/", {"q": "341102"})
+
+    assert response.status_code == 200
+    assert [str(d) for d in response.context["cl"].result_list] == ["341102 琅琊区"]
+
+
+@pytest.mark.django_db
+def test_demo_admin_opens_an_organization_with_its_memberships(client, passwords):
+    _login(client, passwords, "anhui_admin")
+    langya = Organization.objects.get(division_id="341102")
+
+    response = client.get(f"/admin/orgs/organization/{langya.pk}/change/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "琅琊区科学技术协会" in page
+    assert "langya_clerk" in page
+
+
+@pytest.mark.django_db
+def test_demo_admin_opens_the_membership_list(client, passwords):
+    _login(client, passwords, "anhui_admin")
+
+    response = client.get("/admin/orgs/membership/", {"q": "langya"})
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 6
+
+
+@pytest.mark.django_db
+def test_a_demo_user_without_staff_rights_is_sent_to_the_admin_login(client, passwords):
+    _login(client, passwords, "anhui_clerk")
+
+    response = client.get("/admin/orgs/organization/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/admin/orgs/organization/"

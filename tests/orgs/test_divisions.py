@@ -1,0 +1,200 @@
+"""Division import: idempotence, counts per province, deactivation, and malformed files changing nothing."""
+import csv
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from orgs.models import Division
+from orgs.services import DEFAULT_DIVISIONS_FILE, DivisionImportError, ImportResult, divisions_import
+
+HEADER = "code,name,level,parent_code"
+
+
+def _snapshot() -> list[tuple]:
+    return list(Division.objects.order_by("code").values_list("code", "name", "level", "parent_id", "active"))
+
+
+def _csv_rows() -> list[dict]:
+    lines = [
+        line for line in DEFAULT_DIVISIONS_FILE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return list(csv.DictReader(lines))
+
+
+def _write(tmp_path, *lines: str):
+    path = tmp_path / "divisions.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.django_db
+def test_import_twice_gives_the_same_rows_and_creates_nothing_the_second_time():
+    first = divisions_import()
+    after_first = _snapshot()
+    second = divisions_import()
+
+    assert first == ImportResult(created=3348, updated=0, deactivated=0, total=3348)
+    assert second == ImportResult(created=0, updated=3348, deactivated=0, total=3348)
+    assert _snapshot() == after_first
+    assert len(after_first) == len(_csv_rows()) == 3348
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("province", "cities", "counties"),
+    [("340000", 16, 119), ("510000", 21, 183), ("370000", 16, 151)],
+)
+def test_divisions_per_province_match_the_file(province, cities, counties):
+    divisions_import()
+    in_file = Counter(
+        row["level"] for row in _csv_rows() if row["code"][:2] == province[:2] and row["level"] != "province"
+    )
+    in_db = Counter(
+        Division.objects.filter(code__startswith=province[:2], active=True)
+        .exclude(level="province").values_list("level", flat=True)
+    )
+
+    assert in_db == in_file
+    assert in_db == Counter({"city": cities, "county": counties})
+    assert Division.objects.get(code=province).level == "province"
+    # Every city of the province hangs under it, every county under one of its cities.
+    assert Division.objects.filter(level="city", code__startswith=province[:2]).exclude(parent_id=province).count() == 0
+    assert (
+        Division.objects.filter(level="county", code__startswith=province[:2])
+        .exclude(parent__parent_id=province).count() == 0
+    )
+
+
+@pytest.mark.django_db
+def test_known_divisions_of_the_demo_chains():
+    divisions_import()
+
+    assert Division.objects.get(code="341100").name == "滁州市"
+    assert Division.objects.get(code="341102").parent_id == "341100"
+    assert Division.objects.get(code="341103").name == "南谯区"
+    assert Division.objects.get(code="510117").parent.parent_id == "510000"
+
+
+@pytest.mark.django_db
+def test_a_code_missing_from_the_file_is_marked_inactive_not_deleted(tmp_path):
+    divisions_import()
+    before = _snapshot()
+    lines = DEFAULT_DIVISIONS_FILE.read_text(encoding="utf-8").splitlines()
+    without_nanqiao = _write(tmp_path, *(line for line in lines if not line.startswith("341103,")))
+
+    result = divisions_import(path=without_nanqiao)
+
+    assert result == ImportResult(created=0, updated=3347, deactivated=1, total=3347)
+    nanqiao = Division.objects.get(code="341103")
+    assert (nanqiao.name, nanqiao.level, nanqiao.parent_id, nanqiao.active) == ("南谯区", "county", "341100", False)
+    assert Division.objects.count() == 3348
+    assert Division.objects.filter(active=False).count() == 1
+    expected = [row if row[0] != "341103" else (*row[:4], False) for row in before]
+    assert _snapshot() == expected
+
+    # Importing the full file again brings it back.
+    again = divisions_import()
+    assert again == ImportResult(created=0, updated=3348, deactivated=0, total=3348)
+    assert _snapshot() == before
+
+
+GOOD_LINES = ("340000,安徽省（改名）,province,", "341100,滁州市,city,340000", "341103,南谯区,county,341100")
+
+MALFORMED = {
+    "bad code": (
+        [HEADER, *GOOD_LINES, "34110A,坏代码区,county,341100"],
+        "第 5 行：区划代码“34110A”不是 6 位数字",
+    ),
+    "duplicate code": (
+        [HEADER, *GOOD_LINES, "341100,滁州市,city,340000"],
+        "第 5 行：区划代码 341100 重复",
+    ),
+    "unknown parent": (
+        [HEADER, *GOOD_LINES, "341999,无主县,county,341900"],
+        "第 5 行：上级区划 341900 不在文件中",
+    ),
+    "bad header": (
+        ["code,name,level,parent", *GOOD_LINES],
+        "区划文件表头应为 code,name,level,parent_code，实际为 ['code', 'name', 'level', 'parent']",
+    ),
+    "bad level": (
+        [HEADER, *GOOD_LINES, "341104,某镇,town,341100"],
+        "第 5 行：级别“town”应为 province、city 或 county",
+    ),
+    "wrong parent level": (
+        [HEADER, *GOOD_LINES, "341105,越级县,county,340000"],
+        "第 5 行：上级区划 340000 的级别不对",
+    ),
+}
+
+
+@pytest.fixture
+def existing_divisions(tmp_path):
+    """A table that already holds data the bad files would change (rename, add, deactivate)."""
+    small = tmp_path / "small.csv"
+    small.write_text(
+        "\n".join([HEADER, "340000,安徽省,province,", "341100,滁州市,city,340000", "341102,琅琊区,county,341100"]),
+        encoding="utf-8",
+    )
+    divisions_import(path=small)
+    return [
+        ("340000", "安徽省", "province", None, True),
+        ("341100", "滁州市", "city", "340000", True),
+        ("341102", "琅琊区", "county", "341100", True),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_file_raises_and_changes_nothing(case, tmp_path, existing_divisions):
+    lines, message = MALFORMED[case]
+    bad = _write(tmp_path, *lines)
+    assert _snapshot() == existing_divisions
+
+    with pytest.raises(DivisionImportError) as excinfo:
+        divisions_import(path=bad)
+
+    assert str(excinfo.value) == message
+    assert _snapshot() == existing_divisions
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_file_on_an_empty_table_imports_nothing(case, tmp_path):
+    lines, message = MALFORMED[case]
+
+    with pytest.raises(DivisionImportError) as excinfo:
+        divisions_import(path=_write(tmp_path, *lines))
+
+    assert str(excinfo.value) == message
+    assert Division.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_the_command_reports_a_malformed_file_in_chinese_and_changes_nothing(case, tmp_path, existing_divisions):
+    lines, message = MALFORMED[case]
+    bad = _write(tmp_path, *lines)
+
+    with pytest.raises(CommandError) as excinfo:
+        call_command("import_divisions", file=str(bad))
+
+    assert str(excinfo.value) == f"区划导入失败，未做任何更改：{message}"
+    assert _snapshot() == existing_divisions
+
+
+@pytest.mark.django_db
+def test_the_command_imports_and_reports_counts():
+    out = StringIO()
+    call_command("import_divisions", stdout=out)
+    call_command("import_divisions", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "区划导入完成：共 3348 条，新增 3348，更新 0，停用 0",
+        "区划导入完成：共 3348 条，新增 0，更新 3348，停用 0",
+    ]
+    assert Division.objects.count() == 3348
