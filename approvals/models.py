@@ -157,6 +157,9 @@ class BatchQuota(models.Model):
         verbose_name_plural = _("推荐名额")
         constraints = [models.UniqueConstraint(fields=["batch", "city"], name="one_quota_per_city")]
 
+    def __str__(self) -> str:
+        return f"{self.city_id}: {self.quota}"
+
 
 class BannedSubject(models.Model):
     """A subject barred from applying (e.g. for falsified material) until a date."""
@@ -169,6 +172,9 @@ class BannedSubject(models.Model):
     class Meta:
         verbose_name = _("限制申报名单")
         verbose_name_plural = _("限制申报名单")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.barred_until} 前）"
 
 
 class Application(ConcurrentTransitionMixin, models.Model):
@@ -316,6 +322,9 @@ class Revision(models.Model):
         constraints = [models.UniqueConstraint(fields=["application", "number"], name="unique_revision")]
         ordering = ["number"]
 
+    def __str__(self) -> str:
+        return f"{self.application_id} v{self.number}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise PermissionError("revisions are read-only")
@@ -344,6 +353,9 @@ class Attachment(models.Model):
         verbose_name_plural = _("附件")
         ordering = ["kind", "uploaded_at"]
 
+    def __str__(self) -> str:
+        return self.original_name
+
 
 class Opinion(models.Model):
     """The opinion of a level on an application, as printed in its opinion block."""
@@ -363,6 +375,9 @@ class Opinion(models.Model):
         verbose_name_plural = _("审核意见")
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.decision}"
+
 
 class ExpertAssignment(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="expert_assignments")
@@ -378,6 +393,9 @@ class ExpertAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["application", "expert", "revision"], name="one_assignment_per_expert")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}/{self.expert_id}"
 
 
 class AuditEvent(models.Model):
@@ -407,6 +425,17 @@ class AuditEvent(models.Model):
         ordering = ["application_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["application", "seq"], name="audit_chain_seq")]
 
+    def __str__(self) -> str:
+        return f"{self.application_id}#{self.seq} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit events are append-only")
+
     def payload(self) -> str:
         return json.dumps(
             [
@@ -420,14 +449,6 @@ class AuditEvent(models.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.payload().encode("utf-8")).hexdigest()
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("audit events are append-only")
 
 
 class ApplicationUserObjectPermission(UserObjectPermissionBase):

@@ -3,13 +3,13 @@ organization pools (viewflow's own queue would look for guardian permissions ins
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application, Site
+from viewflow.utils import viewprop
 from viewflow.workflow.flow import FlowViewset, WorkflowAppViewset
 from viewflow.workflow.flow.views.list import (
     WorkflowArchiveListView,
     WorkflowInboxListView,
     WorkflowQueueListView,
 )
-from viewflow.utils import viewprop
 
 from approvals import views
 from workflows import selectors

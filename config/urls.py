@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("config.api_urls")),
     path("", RedirectView.as_view(url="/approvals/", permanent=False)),
     path("", site.urls),
 ]

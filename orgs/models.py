@@ -1,7 +1,8 @@
 """Administrative divisions (GB/T 2260), the organization tree and role memberships."""
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -74,6 +75,19 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        path = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
+        if path != self.path:
+            old_path, self.path = self.path, path
+            manager = type(self).objects
+            manager.filter(pk=self.pk).update(path=path)
+            if old_path:
+                # Moved: every descendant's path starts with the old one; rewrite the prefix in one UPDATE.
+                manager.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                    path=Concat(Value(path), Substr("path", len(old_path) + 1))
+                )
+
     @property
     def ancestor_ids(self) -> list[int]:
         """Ids from the root down to and including this organization, read from the path."""
@@ -83,12 +97,6 @@ class Organization(models.Model):
         """True when this organization is `other` or lies below it."""
         return self.path.startswith(other.path)
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        path = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
-        if path != self.path:
-            self.path = path
-            type(self).objects.filter(pk=self.pk).update(path=path)
 
 
 class Role(models.TextChoices):

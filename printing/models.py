@@ -20,6 +20,9 @@ class CertificateSequence(models.Model):
             models.UniqueConstraint(fields=["province", "program", "year"], name="one_sequence_per_year")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.province_id}/{self.program_id}/{self.year}: {self.last}"
+
 
 class CertificateStatus(models.TextChoices):
     VALID = "valid", _("有效")

@@ -1,0 +1,19 @@
+"""URLs of the REST API, mounted at /api/: the applications router, the OpenAPI schema and its Swagger UI,
+and token issue."""
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from approvals.api import ApplicationViewSet, TokenObtainView
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("applications", ApplicationViewSet, basename="application")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("auth/token/", TokenObtainView.as_view(), name="token"),
+    path("", include(router.urls)),
+]
