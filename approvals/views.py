@@ -66,9 +66,12 @@ class ApplicationListView(LoginRequiredMixin, View):
 
 class ApplicationCreateView(LoginRequiredMixin, View):
     def _context(self, request):
-        batch = get_object_or_404(Batch.objects.select_related("program"), pk=request.GET.get("batch"))
+        batch_id, org_id = request.GET.get("batch", ""), request.GET.get("org", "")
+        if not (batch_id.isdigit() and org_id.isdigit()):
+            raise Http404(_("请从工作台选择申报批次"))
+        batch = get_object_or_404(Batch.objects.select_related("program"), pk=batch_id)
         applicant = get_object_or_404(
-            Organization, pk=request.GET.get("org"),
+            Organization, pk=org_id,
             memberships__user=request.user, memberships__role="clerk",
         )
         return batch, applicant

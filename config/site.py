@@ -51,6 +51,7 @@ class ApprovalsApp(Application):
     title = _("申报审批")
     icon = "fact_check"
     app_name = "approvals"
+    menu_template_name = "approvals/menu.html"
 
     dashboard_path = path("", views.DashboardView.as_view(), name="dashboard")
     list_path = path("applications/", views.ApplicationListView.as_view(), name="list")
