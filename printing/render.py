@@ -52,7 +52,7 @@ _IMAGE_CACHE_SIZE = 256
 
 
 class RefusedURL(ValueError):
-    """A resource URL outside the allow-list (data: URIs and packaged printing assets)."""
+    """A resource URL outside the allow-list (data: URIs, packaged printing assets, print fonts)."""
 
 
 def asset_path(name: str) -> Path:
@@ -67,7 +67,7 @@ def asset_path(name: str) -> Path:
 
 
 def read_asset(name: str) -> bytes:
-    """Bytes of one packaged printing asset (``certificate.css``, ``fonts/…``)."""
+    """Bytes of one packaged printing asset, e.g. ``certificate.css``."""
     return asset_path(name).read_bytes()
 
 
