@@ -1,0 +1,559 @@
+"""The REST API: applications scoped to the caller, their history and attachments, and every transition as
+a POST action. Views are thin: reads go through approvals.selectors, writes through approvals.services,
+and a refused action comes back as {"code", "detail", "errors"} with the service's status code."""
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import django_filters
+from django.db.models import Q
+from django.http import FileResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext, pgettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from orgs.models import Organization
+
+from . import errors as E
+from . import selectors
+from . import services as svc
+from .attachments import read_file
+from .models import Application, Attachment, AuditEvent, Batch, Opinion, Revision, Status
+
+logger = logging.getLogger(__name__)
+
+MSG_INVALID_REQUEST = _("请求内容有误")
+MSG_REVISION_NOT_FOUND = _("所请求的申报版本不存在")
+MSG_ATTACHMENT_NOT_FOUND = _("附件不存在")
+MSG_FILE_MISSING = _("附件文件已丢失，请联系管理员")
+
+# The engine fills its action labels (services.ACTIONS) into messages as plain Chinese. They are marked
+# here, in the "action" context (some, like 不予推荐, are also status names), so that the catalogue carries
+# them and the exception handler can translate them (makemessages needs the context as a literal).
+ACTION_CONTEXT = "action"
+ACTION_LABELS = (
+    pgettext_lazy("action", "创建申报"), pgettext_lazy("action", "修改"), pgettext_lazy("action", "提交"),
+    pgettext_lazy("action", "撤回"), pgettext_lazy("action", "本级审核通过"), pgettext_lazy("action", "退回修改"),
+    pgettext_lazy("action", "推荐"), pgettext_lazy("action", "不予推荐"), pgettext_lazy("action", "形式审查通过"),
+    pgettext_lazy("action", "指派专家"), pgettext_lazy("action", "评分"), pgettext_lazy("action", "认定"),
+    pgettext_lazy("action", "发布公示"), pgettext_lazy("action", "登记公示异议"), pgettext_lazy("action", "公示期满认定"),
+    pgettext_lazy("action", "颁发证书"), pgettext_lazy("action", "撤销"), pgettext_lazy("action", "到期"),
+)
+
+
+# ----------------------------------------------------------------------------------------- errors
+
+
+def _plain(detail):
+    """DRF error details as plain JSON: strings in lists, nested the way the input was."""
+    if isinstance(detail, dict):
+        return {str(key): _plain(value) for key, value in detail.items()}
+    if isinstance(detail, list | tuple):
+        return [_plain(item) for item in detail]
+    return str(detail)
+
+
+def approval_error_message(exc: E.ApprovalError) -> str:
+    """The error's message in the active language, with the engine's action label translated too."""
+    params = dict(exc.params)
+    if isinstance(params.get("action"), str):
+        params["action"] = pgettext(ACTION_CONTEXT, params["action"])
+    template = str(exc.message_template)
+    return template % params if params else template
+
+
+def exception_handler(exc, context):
+    """ApprovalError → its http_status; DRF validation → 400; both as {"code", "detail", "errors"}, where
+    errors maps a field to a list of messages."""
+    if isinstance(exc, E.ApprovalError):
+        errors = {str(field): _plain(message) if isinstance(message, list | dict) else [str(message)]
+                  for field, message in exc.errors.items()}
+        body = {"code": exc.code, "detail": approval_error_message(exc), "errors": errors}
+        return Response(body, status=exc.http_status)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
+        response.data = {"code": "invalid", "detail": str(MSG_INVALID_REQUEST), "errors": _plain(errors)}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        response.data = {"code": getattr(detail, "code", "error"), "detail": str(detail), "errors": {}}
+    return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="输入有误或不满足申报条件"),
+    403: OpenApiResponse(ErrorSerializer, description="可以查看，但无权在当前环节执行该操作"),
+    404: OpenApiResponse(ErrorSerializer, description="申报不存在或不在权限范围内"),
+    409: OpenApiResponse(ErrorSerializer, description="当前状态不允许该操作，或名额已满、并发冲突"),
+}
+
+
+class ApiMixin:
+    """Uniform error bodies without touching the project-wide DRF settings, and token authentication
+    first so that an anonymous call is answered 401 (403 in this API means "may see, may not act")."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+
+    def get_exception_handler(self):
+        return exception_handler
+
+
+class TokenObtainView(ApiMixin, ObtainAuthToken):
+    """POST username and password, receive the user's API token."""
+
+    authentication_classes = []  # the credentials are in the body
+
+
+# ------------------------------------------------------------------------------------ serializers
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ApplicationListSerializer(serializers.ModelSerializer):
+    """Only what the selector's select_related covers, so a page costs the same queries at any size."""
+
+    program = serializers.CharField(source="program.code")
+    program_name = serializers.CharField(source="program.name")
+    batch_name = serializers.CharField(source="batch.name")
+    year = serializers.IntegerField(source="batch.year")
+    applicant_name = serializers.CharField(source="applicant.name")
+    city_name = serializers.CharField(source="city.name")
+    division_code = serializers.CharField(source="division_id")
+    status_label = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = Application
+        fields = [
+            "id", "program", "program_name", "batch", "batch_name", "year", "applicant", "applicant_name",
+            "city", "city_name", "province", "subject_name", "uscc", "division_code", "status", "status_label",
+            "revision", "created_at", "updated_at", "submitted_at", "stage_entered_at",
+        ]
+        read_only_fields = fields
+
+
+class CertificateSummarySerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField()
+    issued_on = serializers.DateField()
+
+
+class ApplicationDetailSerializer(ApplicationListSerializer):
+    certificate = serializers.SerializerMethodField()
+
+    class Meta(ApplicationListSerializer.Meta):
+        fields = ApplicationListSerializer.Meta.fields + [
+            "form_data", "notice_starts_on", "notice_ends_on", "decided_at", "certificate",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(CertificateSummarySerializer(allow_null=True))
+    def get_certificate(self, application):
+        certificate = getattr(application, "certificate", None)
+        return CertificateSummarySerializer(certificate).data if certificate is not None else None
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    batch = serializers.PrimaryKeyRelatedField(queryset=Batch.objects.select_related("program"))
+    applicant = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
+    subject_name = serializers.CharField(max_length=200, allow_blank=True)
+    uscc = serializers.CharField(max_length=18, required=False, allow_blank=True, default="")
+    division_code = serializers.CharField(max_length=6)
+    form_data = serializers.DictField(required=False, default=dict)
+
+
+class ApplicationEditSerializer(serializers.Serializer):
+    """Only the fields sent are changed; form data may stay half-filled until submission."""
+
+    subject_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    uscc = serializers.CharField(max_length=18, required=False, allow_blank=True)
+    division_code = serializers.CharField(max_length=6, required=False)
+    form_data = serializers.DictField(required=False)
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Revision
+        fields = ["number", "subject_name", "uscc", "division_code", "form_data", "attachments", "created_at"]
+        read_only_fields = fields
+
+
+class RevisionDiffQuerySerializer(serializers.Serializer):
+    old = serializers.IntegerField(min_value=1)
+    new = serializers.IntegerField(min_value=1)
+
+
+class RevisionChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id", "revision", "kind", "original_name", "content_type", "size", "sha256", "uploaded_by",
+            "uploaded_at", "removed_in", "download_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(PersonSerializer)
+    def get_uploaded_by(self, attachment):
+        return _person(attachment.uploaded_by)
+
+    def get_download_url(self, attachment) -> str:
+        path = reverse("api:application-attachment-download", args=[attachment.application_id, attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    kind = serializers.CharField(max_length=64)
+    file = serializers.FileField()
+
+
+class OpinionSerializer(serializers.ModelSerializer):
+    # The stage is the status the application was in; plain text keeps one enum (StatusEnum) in the schema.
+    stage = serializers.CharField()
+    stage_label = serializers.CharField(source="get_stage_display")
+    person = serializers.SerializerMethodField()
+    organization_name = serializers.CharField(source="organization.name")
+
+    class Meta:
+        model = Opinion
+        fields = ["id", "revision", "stage", "stage_label", "decision", "text", "person", "role", "organization",
+                  "organization_name", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(PersonSerializer)
+    def get_person(self, opinion):
+        return _person(opinion.person)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    organization_name = serializers.CharField(source="organization.name", default=None)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["seq", "action", "from_status", "to_status", "actor", "organization", "organization_name",
+                  "role", "revision", "comment", "created_at", "prev_hash", "hash"]
+        read_only_fields = fields
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_actor(self, event):
+        return _person(event.actor)
+
+
+# Bodies of the transitions; each field is passed to the service as the keyword of the same name.
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+class AssignExpertsSerializer(serializers.Serializer):
+    expert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1))
+
+
+class ScoreSerializer(CommentSerializer):
+    score = serializers.DecimalField(max_digits=5, decimal_places=1)
+
+
+class DecideSerializer(CommentSerializer):
+    approve = serializers.BooleanField()
+
+
+class PublishNoticeSerializer(serializers.Serializer):
+    starts_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class ObjectionSerializer(CommentSerializer):
+    upheld = serializers.BooleanField()
+
+
+# ----------------------------------------------------------------------------------------- filters
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    program = django_filters.CharFilter(field_name="program__code", label="申报类别代码")
+    batch = django_filters.NumberFilter(field_name="batch_id", label="批次 id")
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="状态")
+    city = django_filters.NumberFilter(field_name="city_id", label="市级科协 id")
+    year = django_filters.NumberFilter(field_name="batch__year", label="年度")
+    search = django_filters.CharFilter(method="filter_search", label="申报主体名称或统一社会信用代码")
+
+    class Meta:
+        model = Application
+        fields = ["program", "batch", "status", "city", "year", "search"]
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(subject_name__icontains=value) | Q(uscc__icontains=value))
+
+
+# ---------------------------------------------------------------------------------------- the views
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    url_path: str
+    service: Callable
+    body: type[serializers.Serializer]
+    summary: str
+
+
+TRANSITIONS = (
+    Transition("submit", "submit", svc.application_submit, CommentSerializer, "提交（草稿 → 下一环节）"),
+    Transition("withdraw", "withdraw", svc.application_withdraw, CommentSerializer, "撤回"),
+    Transition("sign_off", "sign-off", svc.application_sign_off, CommentSerializer, "本级审核通过"),
+    Transition("return_for_revision", "return", svc.application_return, CommentSerializer, "退回修改（须填写意见）"),
+    Transition("recommend", "recommend", svc.application_recommend, CommentSerializer, "市级推荐（占用名额）"),
+    Transition("decline", "decline", svc.application_decline, CommentSerializer, "不予推荐（须填写意见）"),
+    Transition("accept", "accept", svc.application_accept, CommentSerializer, "省级形式审查通过"),
+    Transition("assign_experts", "assign-experts", svc.application_assign_experts, AssignExpertsSerializer,
+               "指派评审专家（至少 2 名）"),
+    Transition("score", "score", svc.application_score, ScoreSerializer, "专家评分（0–100）"),
+    Transition("decide", "decide", svc.application_decide, DecideSerializer, "认定或不予认定（须填写意见）"),
+    Transition("publish_notice", "publish-notice", svc.application_publish_notice, PublishNoticeSerializer,
+               "发布公示"),
+    Transition("object", "object", svc.application_object, ObjectionSerializer, "登记公示异议（须填写意见）"),
+    Transition("approve", "approve", svc.application_approve, CommentSerializer, "公示期满认定"),
+    Transition("issue_certificate", "issue-certificate", svc.application_issue_certificate, EmptySerializer,
+               "颁发证书"),
+    Transition("revoke", "revoke", svc.application_revoke, CommentSerializer, "撤销认定（须填写意见）"),
+)
+
+
+def _transition_action(transition: Transition):
+    """A POST action that validates the body, calls the service and answers with the application."""
+
+    def run(self, request, pk=None):
+        body = transition.body(data=request.data)
+        body.is_valid(raise_exception=True)
+        transition.service(actor=self.actor, application_id=int(pk), **body.validated_data)
+        return self._detail(self.get_application())
+
+    # The router maps the HTTP method to the function by name, so name it before decorating.
+    run.__name__ = run.__qualname__ = transition.name
+    run = action(detail=True, methods=["post"], url_path=transition.url_path, url_name=transition.url_path,
+                 serializer_class=transition.body, pagination_class=None, filterset_class=None)(run)
+    return extend_schema(
+        summary=transition.summary, request=None if transition.body is EmptySerializer else transition.body,
+        responses={200: ApplicationDetailSerializer, **ERRORS}, operation_id=f"applications_{transition.name}",
+    )(run)
+
+
+class IgnoreAcceptNegotiation(BaseContentNegotiation):
+    """A download answers with the file whatever the Accept header says; errors still render as JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
+    """Applications the caller may see (their organizations' subtree plus objects granted to them)."""
+
+    queryset = Application.objects.none()  # for schema generation; requests use the selector
+    serializer_class = ApplicationListSerializer
+    filterset_class = ApplicationFilter
+    lookup_value_regex = r"\d+"
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @property
+    def actor(self) -> svc.Actor:
+        return svc.Actor(user=self.request.user, ip=self.request.META.get("REMOTE_ADDR"))
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Application.objects.none()
+        return selectors.application_list(user=self.request.user)
+
+    def get_application(self) -> Application:
+        application = selectors.application_get(user=self.request.user, pk=int(self.kwargs["pk"]))
+        if application is None:
+            raise E.NotFound(E.MSG_NOT_FOUND)
+        return application
+
+    def _detail(self, application, status_code=status.HTTP_200_OK, headers=None) -> Response:
+        data = ApplicationDetailSerializer(application, context=self.get_serializer_context()).data
+        return Response(data, status=status_code, headers=headers)
+
+    # --- the collection and one application
+
+    @extend_schema(summary="可见的申报（本组织及下级，以及被授予的）")
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        serializer = ApplicationListSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(serializer.data)
+
+    @extend_schema(summary="申报详情", responses={200: ApplicationDetailSerializer, 404: ERRORS[404]})
+    def retrieve(self, request, pk=None):
+        return self._detail(self.get_application())
+
+    @extend_schema(summary="创建申报草稿（县级或市级经办人）", request=ApplicationCreateSerializer,
+                   responses={201: ApplicationDetailSerializer, 400: ERRORS[400], 403: ERRORS[403]})
+    def create(self, request):
+        body = ApplicationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        application = svc.application_create(actor=self.actor, **body.validated_data)
+        self.kwargs["pk"] = application.pk
+        location = reverse("api:application-detail", args=[application.pk])
+        return self._detail(self.get_application(), status.HTTP_201_CREATED, {"Location": location})
+
+    @extend_schema(summary="修改草稿", request=ApplicationEditSerializer,
+                   responses={200: ApplicationDetailSerializer, **ERRORS})
+    def partial_update(self, request, pk=None):
+        body = ApplicationEditSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        svc.application_edit(actor=self.actor, application_id=int(pk), **body.validated_data)
+        return self._detail(self.get_application())
+
+    # --- history
+
+    @extend_schema(summary="已冻结的各版本", responses={200: RevisionSerializer(many=True), 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def revisions(self, request, pk=None):
+        application = self.get_application()
+        return Response(RevisionSerializer(application.revisions.order_by("number"), many=True).data)
+
+    @extend_schema(
+        summary="两个版本之间的差异", parameters=[RevisionDiffQuerySerializer],
+        responses={200: RevisionChangeSerializer(many=True), 400: ERRORS[400], 404: ERRORS[404]},
+    )
+    @action(detail=True, methods=["get"], url_path="revisions/diff", url_name="revision-diff",
+            pagination_class=None, filterset_class=None)
+    def revision_diff(self, request, pk=None):
+        query = RevisionDiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        application = self.get_application()
+        try:
+            changes = selectors.revision_diff(application=application, **query.validated_data)
+        except Revision.DoesNotExist:
+            raise E.NotFound(MSG_REVISION_NOT_FOUND) from None
+        return Response(RevisionChangeSerializer(changes, many=True).data)
+
+    @extend_schema(summary="各级审核意见", responses={200: OpinionSerializer(many=True), 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def opinions(self, request, pk=None):
+        opinions = selectors.application_opinions(application=self.get_application())
+        return Response(OpinionSerializer(opinions, many=True).data)
+
+    @extend_schema(summary="办理记录（审计链）", responses={200: EventSerializer(many=True), 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def events(self, request, pk=None):
+        events = selectors.application_events(application=self.get_application())
+        return Response(EventSerializer(events, many=True).data)
+
+    # --- attachments
+
+    @extend_schema(methods=["GET"], summary="附件（含已移除的，见 removed_in）",
+                   responses={200: AttachmentSerializer(many=True), 404: ERRORS[404]})
+    @extend_schema(methods=["POST"], summary="上传附件（仅草稿，multipart）", request=AttachmentUploadSerializer,
+                   responses={201: AttachmentSerializer, **ERRORS})
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser],
+            pagination_class=None, filterset_class=None, serializer_class=AttachmentUploadSerializer)
+    def attachments(self, request, pk=None):
+        if request.method == "POST":
+            return self._attachment_upload(request, int(pk))
+        application = self.get_application()
+        attachments = application.attachments.select_related("uploaded_by").order_by("kind", "uploaded_at", "pk")
+        return Response(AttachmentSerializer(attachments, many=True, context=self.get_serializer_context()).data)
+
+    def _attachment_upload(self, request, application_id: int) -> Response:
+        body = AttachmentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        # Refuse an oversized file before reading it into memory; the service checks the same limit.
+        if upload.size > svc.ATTACHMENT_MAX_BYTES:
+            raise E.InvalidInput(E.MSG_ATTACHMENT_SIZE, name=upload.name,
+                                 limit=svc.ATTACHMENT_MAX_BYTES // (1024 * 1024))
+        attachment = svc.attachment_add(actor=self.actor, application_id=application_id,
+                                        kind=body.validated_data["kind"], name=upload.name, content=upload.read())
+        data = AttachmentSerializer(attachment, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def _attachment(self, attachment_id) -> Attachment:
+        application = self.get_application()
+        attachment = (
+            Attachment.objects.filter(application=application, pk=int(attachment_id))
+            .select_related("uploaded_by").first()
+        )
+        if attachment is None:
+            raise E.NotFound(MSG_ATTACHMENT_NOT_FOUND)
+        return attachment
+
+    @extend_schema(summary="移除附件（仅草稿；已冻结版本中的文件保留）", request=None,
+                   responses={204: None, **ERRORS})
+    @action(detail=True, methods=["delete"], url_path=r"attachments/(?P<attachment_id>\d+)",
+            url_name="attachment-detail", pagination_class=None, filterset_class=None)
+    def attachment_remove(self, request, pk=None, attachment_id=None):
+        attachment = self._attachment(attachment_id)
+        svc.attachment_remove(actor=self.actor, attachment_id=attachment.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="下载附件", responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                                                 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)/download",
+            url_name="attachment-download", content_negotiation_class=IgnoreAcceptNegotiation,
+            pagination_class=None, filterset_class=None)
+    def attachment_download(self, request, pk=None, attachment_id=None):
+        attachment = self._attachment(attachment_id)
+        try:
+            content = read_file(attachment)
+        except FileNotFoundError:
+            logger.error("attachment %s of application %s: stored file is missing", attachment.pk, pk)
+            raise E.NotFound(MSG_FILE_MISSING) from None
+        response = FileResponse(io.BytesIO(content), as_attachment=True, filename=attachment.original_name,
+                                content_type=attachment.content_type)
+        response["X-Content-SHA256"] = attachment.sha256
+        return response
+
+
+# The transitions: POST /api/applications/{id}/<url path>/, one action per row of TRANSITIONS.
+for _transition in TRANSITIONS:
+    setattr(ApplicationViewSet, _transition.name, _transition_action(_transition))
