@@ -15,7 +15,7 @@ from . import services as svc
 from .attachments import attachment_path
 from .errors import ApprovalError
 from .forms import ApplicationForm, AttachmentForm
-from .models import Attachment, Batch, Status
+from .models import RECOMMENDED_STATUSES, Attachment, Batch, Status
 
 
 def _actor(request) -> svc.Actor:
@@ -34,6 +34,9 @@ class DashboardView(LoginRequiredMixin, View):
         apps = selectors.application_list(user=request.user)
         by_status = dict(apps.order_by().values_list("status").annotate(n=Count("id")))
         batches = Batch.objects.none()
+        city_orgs = [m.organization for m in memberships if m.role == "reviewer" and m.organization.level == "city"]
+        city_batches = Batch.objects.filter(
+            province_id__in={o.parent_id for o in city_orgs}).select_related("program") if city_orgs else []
         clerk_orgs = [m.organization for m in memberships if m.role == "clerk"]
         if clerk_orgs:
             provinces = {o.ancestor_ids[1] for o in clerk_orgs if len(o.ancestor_ids) > 1}
@@ -47,6 +50,7 @@ class DashboardView(LoginRequiredMixin, View):
             "recent": apps[:10],
             "batches": batches,
             "clerk_orgs": clerk_orgs,
+            "city_batches": city_batches,
         })
 
 
@@ -264,3 +268,47 @@ class AttachmentDownloadView(LoginRequiredMixin, View):
         _visible(request, attachment.application_id)
         return FileResponse(attachment_path(attachment).open("rb"), as_attachment=True,
                             filename=attachment.original_name, content_type=attachment.content_type)
+
+
+class CityBatchView(LoginRequiredMixin, View):
+    """A city's page for one batch: the quota counter and the applications waiting for its recommendation,
+    with bulk recommend."""
+
+    def _context(self, request, batch_id):
+        batch = get_object_or_404(Batch.objects.select_related("program", "province"), pk=batch_id)
+        cities = Organization.objects.filter(
+            memberships__user=request.user, memberships__role="reviewer", level="city",
+            parent_id=batch.province_id,
+        ).distinct()
+        city = cities.first()
+        if city is None:
+            raise Http404(_("您不是本批次所在省的市级审核人"))
+        quota = batch.quotas.filter(city=city).first()
+        apps = selectors.application_list(user=request.user).filter(batch=batch, city=city)
+        used = apps.filter(status__in=list(RECOMMENDED_STATUSES)).count()
+        return {
+            "batch": batch, "city": city, "quota": quota.quota if quota else 0, "used": used,
+            "waiting": apps.filter(status=Status.CITY_REVIEW),
+            "recommended": apps.filter(status__in=list(RECOMMENDED_STATUSES)),
+        }
+
+    def get(self, request, batch_id):
+        return render(request, "approvals/city_batch.html", self._context(request, batch_id))
+
+    def post(self, request, batch_id):
+        context = self._context(request, batch_id)
+        ids = [int(pk) for pk in request.POST.getlist("applications") if pk.isdigit()]
+        comment = request.POST.get("comment", "")
+        done = 0
+        for pk in ids:
+            try:
+                svc.application_recommend(actor=_actor(request), application_id=pk, comment=comment)
+            except ApprovalError as exc:
+                messages.error(request, exc.message)
+                if exc.code == "quota":
+                    break
+            else:
+                done += 1
+        if done:
+            messages.success(request, _("已推荐 %d 项") % done)
+        return redirect(reverse("approvals:city_batch", args=[context["batch"].pk]))

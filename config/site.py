@@ -61,6 +61,7 @@ class ApprovalsApp(Application):
     upload_path = path("applications/<int:pk>/attachments/", views.AttachmentUploadView.as_view(), name="upload")
     action_path = path("applications/<int:pk>/<str:action>/", views.ApplicationActionView.as_view(), name="action")
     attachment_path = path("attachments/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment")
+    city_batch_path = path("batches/<int:batch_id>/city/", views.CityBatchView.as_view(), name="city_batch")
 
 
 site = Site(
