@@ -1,5 +1,7 @@
 """Admin pages for divisions, organizations and memberships, searchable by name and code."""
 from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from .models import Division, Membership, Organization
 
@@ -21,9 +23,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "level", "division", "parent", "active")
+    list_display = ("tree_name", "kind", "level", "division", "parent", "active")
     list_filter = ("kind", "level", "active")
-    search_fields = ("name", "division__code", "division__name")
+    # Searching a city's name also lists the organizations directly under it.
+    search_fields = ("name", "division__code", "division__name", "parent__name")
+    ordering = ("path",)
+
+    @admin.display(description=_("名称（按树排列）"), ordering="path")
+    def tree_name(self, obj):
+        return format_html("{}{}", "\u3000" * (len(obj.ancestor_ids) - 1), obj.name)
     list_select_related = ("division", "parent")
     raw_id_fields = ("division", "parent")
     readonly_fields = ("path",)
