@@ -1,41 +1,52 @@
-"""Certificate PDF benchmark: WeasyPrint (printing.render) against headless Chromium.
+"""Certificate PDF benchmark: WeasyPrint (printing.render) against headless Chromium, then a batch of
+certificates issued through two real Celery worker processes.
 
-    DJANGO_SETTINGS_MODULE=config.settings.local .venv/bin/python bench/pdf.py [--count 200] [--chromium-count 50]
+    .venv/bin/python bench/pdf.py [--count 200] [--chromium-count 50] [--batch 1000] [--postgres] [--skip-celery]
 
-Renders COUNT certificates warm in this one process with WeasyPrint (varying names, numbers and QR
+Part 1 renders COUNT certificates warm in this one process with WeasyPrint (varying names, numbers and QR
 codes), then prints the same HTML CHROMIUM_COUNT times with Debian's /usr/bin/chromium through
 Playwright (skipped, with a line saying so, when that binary is absent; no browser is downloaded).
 Goals: WeasyPrint at least 3x Chromium's speed, at most 120 KB per certificate.
 
-The last three lines are machine-readable:
+Part 2 (the Celery batch) builds a scratch database: SQLite in a temporary folder, or with --postgres a
+scratch PostgreSQL database created (and dropped afterwards) on the server of --postgres-url. It creates
+BATCH approved applications directly (bench setup only: bulk-created rows in status "approved", without
+a viewflow process), starts ``celery -A config worker --concurrency 2`` with a real broker (Redis at
+redis://127.0.0.1:6379/14 if it answers, else the embedded filesystem broker in the scratch folder),
+queues one ``printing.tasks.issue_certificate_task`` per application (the real task: gap-free
+reservation, render, atomic store, conditional update) and times from the first task queued until every
+certificate has its pdf_sha256. Then it reads VmRSS of the worker's child processes from /proc, stops the
+worker, and checks the result: numbers 1..BATCH without gap or duplicate, one stored file per certificate
+with the recorded SHA-256.
+
+The last five lines are machine-readable:
     weasyprint_cert_median_s=<seconds>
     chromium_cert_median_s=<seconds or "skipped">
     cert_pdf_bytes=<median size of the WeasyPrint certificates>
-(The Celery batch and worker-memory figures, batch_1000_s and worker_rss_mb, are not measured here
-yet: they need the worker task.)
+    batch_1000_s=<seconds for the Celery batch, or "skipped">
+    worker_rss_mb_after_1000=<largest VmRSS of the worker children after the batch, MB, or "skipped">
 """
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import os
 import re
 import resource
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-
-import django  # noqa: E402
-
-django.setup()
-
-from printing.qr import qr_svg_data_uri  # noqa: E402
-from printing.render import html_to_pdf, read_asset, render_html  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,13 +60,21 @@ CHROMIUM_ARGS = [
 TEMPLATE = "printing/certificate.html"
 GOAL_SPEEDUP = 3.0
 GOAL_BYTES = 120 * 1024
+REDIS_URL = "redis://127.0.0.1:6379/14"
+WORKER_CONCURRENCY = 2
+BATCH_TIMEOUT_S = 3600
 
 CITIES = ["滁州", "合肥", "芜湖", "蚌埠", "淮南", "马鞍山", "淮北", "铜陵", "安庆", "黄山", "阜阳", "宿州", "六安", "亳州", "池州", "宣城"]
 TRADES = ["智能装备", "新材料", "精密机械", "汽车零部件", "电子信息", "生物医药", "节能环保", "现代农业"]
 SOCIETIES = ["机械工程学会", "电子学会", "化工学会", "农学会", "汽车工程学会", "材料研究学会"]
 
 
+# ------------------------------------------------------------------------- part 1: one process
+
+
 def certificate_context(index: int) -> dict:
+    from printing.qr import qr_svg_data_uri
+
     city = CITIES[index % len(CITIES)]
     trade = TRADES[index % len(TRADES)]
     society = SOCIETIES[index % len(SOCIETIES)]
@@ -77,6 +96,7 @@ def certificate_context(index: int) -> dict:
 
 def inline_assets(html: str) -> str:
     """Chromium cannot read asset: URLs; put the same stylesheets inline so it lays out the same HTML."""
+    from printing.render import read_asset
 
     def replace(match: re.Match) -> str:
         return "<style>" + read_asset(match.group(1)).decode() + "</style>"
@@ -85,6 +105,8 @@ def inline_assets(html: str) -> str:
 
 
 def bench_weasyprint(count: int) -> tuple[list[float], list[int], float]:
+    from printing.render import html_to_pdf, render_html
+
     start = time.perf_counter()
     html_to_pdf(render_html(TEMPLATE, certificate_context(10_000)))
     cold = time.perf_counter() - start
@@ -101,6 +123,8 @@ def bench_weasyprint(count: int) -> tuple[list[float], list[int], float]:
 
 
 def bench_chromium(count: int) -> tuple[list[float], list[int]] | None:
+    from printing.render import render_html
+
     if not Path(CHROMIUM).exists():
         print(f"chromium: skipped ({CHROMIUM} not found)")
         return None
@@ -133,35 +157,264 @@ def describe(times: list[float]) -> str:
     return f"median {statistics.median(times):.4f} s, p95 {p95:.4f} s, min {ordered[0]:.4f} s, max {ordered[-1]:.4f} s"
 
 
+# ------------------------------------------------------------------ part 2: the Celery batch
+
+
+def redis_answers(url: str = REDIS_URL) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class Scratch:
+    """A scratch folder (files, broker, worker log) and a scratch database, set up in os.environ before
+    Django starts so that this process and the worker it starts use the same ones."""
+
+    def __init__(self, *, postgres_url: str | None):
+        self.folder = Path(tempfile.mkdtemp(prefix="bench-pdf-"))
+        self.postgres_url = postgres_url
+        self.pg_name = None
+        if postgres_url:
+            self.pg_name = f"bench_pdf_{os.getpid()}"
+            self._pg_admin(f'CREATE DATABASE "{self.pg_name}"')
+            database_url = postgres_url.rsplit("/", 1)[0] + f"/{self.pg_name}"
+        else:
+            database_url = f"sqlite:///{self.folder / 'db.sqlite3'}"
+        self.broker = REDIS_URL if redis_answers() else "filesystem://"
+        os.environ.update({
+            "DATABASE_URL": database_url,
+            "APP_VAR_DIR": str(self.folder),
+            "APP_PRIVATE_STORAGE": str(self.folder / "private"),
+            "CELERY_BROKER_URL": self.broker,
+            "DJANGO_DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+            "PUBLIC_BASE_URL": "https://kexie.example",
+        })
+        self.database_url = database_url
+
+    def _pg_admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.postgres_url, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def cleanup(self) -> None:
+        if self.pg_name:
+            from django.db import connections
+
+            connections.close_all()
+            self._pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def create_approved_applications(count: int) -> list[int]:
+    """Bench setup only: the organizations, the program and batch, and ``count`` applications created
+    directly in status approved (no viewflow process, no audit history)."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from approvals.models import Application, Batch, Program, Status
+    from orgs.models import Division, Level, Organization, OrgKind
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("loaddata", "programs", verbosity=0)
+    today = timezone.localdate()
+    root = Organization.objects.create(name="中国科学技术协会", level=Level.NATIONAL)
+    orgs, divisions, parent, parent_div = {}, {}, root, None
+    for key, name, code, level in (("province", "安徽省", "340000", Level.PROVINCE),
+                                   ("city", "滁州市", "341100", Level.CITY),
+                                   ("county", "琅琊区", "341102", Level.COUNTY)):
+        divisions[key] = parent_div = Division.objects.create(code=code, name=name, level=level, parent=parent_div)
+        orgs[key] = parent = Organization.objects.create(name=f"{name}科学技术协会", kind=OrgKind.KEXIE, level=level,
+                                                         division=parent_div, parent=parent)
+    program = Program.objects.get(code="society-service-station")
+    batch = Batch.objects.create(program=program, province=orgs["province"], year=today.year,
+                                 name=f"{today.year}年学会服务站（压测）", opens_on=today - datetime.timedelta(days=90),
+                                 closes_on=today - datetime.timedelta(days=60))
+    clerk = get_user_model().objects.create_user("bench_clerk")
+    county = orgs["county"]
+    rows = [
+        Application(
+            program=program, batch=batch, applicant=county, applicant_path=county.path, city=orgs["city"],
+            province=orgs["province"],
+            subject_name=f"{CITIES[i % len(CITIES)]}{TRADES[i % len(TRADES)]}第{i + 1}有限公司",
+            division=divisions["county"], form_data={}, status=Status.APPROVED, created_by=clerk,
+            notice_starts_on=today - datetime.timedelta(days=20), notice_ends_on=today - datetime.timedelta(days=10),
+            decided_at=timezone.now(),
+        )
+        for i in range(count)
+    ]
+    Application.objects.bulk_create(rows, batch_size=500)
+    return list(Application.objects.filter(batch=batch).order_by("pk").values_list("pk", flat=True))
+
+
+def child_pids(pid: int) -> list[int]:
+    pids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def start_worker(scratch: Scratch) -> tuple[subprocess.Popen, Path]:
+    log = scratch.folder / "worker.log"
+    command = [str(ROOT / ".venv" / "bin" / "celery"), "-A", "config", "worker", "--concurrency",
+               str(WORKER_CONCURRENCY), "--pool", "prefork", "-l", "info", "-n", f"bench-pdf-{os.getpid()}@%h",
+               "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if not Path(command[0]).exists():
+        command[0] = shutil.which("celery") or "celery"
+    handle = log.open("wb")
+    process = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), stdout=handle, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the worker exited with {process.returncode}; see {log}")
+        if b" ready." in log.read_bytes() and len(child_pids(process.pid)) >= WORKER_CONCURRENCY:
+            return process, log
+        time.sleep(0.2)
+    raise RuntimeError(f"the worker did not become ready within 120 s; see {log}")
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    """Warm shutdown of the worker this bench started (its own session), then a hard stop if needed."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def bench_celery(count: int, scratch: Scratch) -> tuple[float, float, float]:
+    """Returns (seconds for the batch, largest child VmRSS in MB, parent VmRSS in MB)."""
+    from django.db.models import Count, Max, Min
+
+    from config.celery_app import app
+    from printing.models import Certificate
+    from printing.services import certificate_pdf_path
+    from printing.tasks import issue_certificate_task
+
+    start = time.perf_counter()
+    application_ids = create_approved_applications(count)
+    print(f"celery: scratch database {scratch.database_url.split('://')[0]}, {len(application_ids)} approved "
+          f"applications created in {time.perf_counter() - start:.1f} s; broker {scratch.broker}")
+    try:
+        app.control.purge()  # nothing left over from an interrupted run
+    except Exception as exc:  # noqa: BLE001 - the filesystem broker may not support it; then it is empty anyway
+        print(f"celery: purge skipped ({exc})")
+
+    process, log = start_worker(scratch)
+    try:
+        start = time.perf_counter()
+        for application_id in application_ids:
+            issue_certificate_task.delay(application_id)
+        queued = time.perf_counter() - start
+        done, last_report = 0, start
+        while done < count:
+            if process.poll() is not None:
+                raise RuntimeError(f"the worker exited with {process.returncode}; see {log}")
+            if time.perf_counter() - start > BATCH_TIMEOUT_S:
+                raise RuntimeError(f"only {done}/{count} certificates after {BATCH_TIMEOUT_S} s; see {log}")
+            time.sleep(0.25)
+            done = Certificate.objects.exclude(pdf_sha256="").count()
+            if time.perf_counter() - last_report > 15:
+                last_report = time.perf_counter()
+                print(f"celery: {done}/{count} after {last_report - start:.0f} s")
+        elapsed = time.perf_counter() - start
+        children = child_pids(process.pid)
+        child_rss = [rss_mb(pid) for pid in children]
+        parent_rss = rss_mb(process.pid)
+    finally:
+        stop_worker(process)
+
+    print(f"celery: {count} certificates in {elapsed:.1f} s ({count / elapsed:.1f}/s, {WORKER_CONCURRENCY} worker "
+          f"processes); queuing took {queued:.2f} s")
+    print(f"celery: worker children VmRSS {', '.join(f'{r:.0f}' for r in child_rss)} MB; parent {parent_rss:.0f} MB")
+    summary = Certificate.objects.aggregate(n=Count("id"), low=Min("seq"), high=Max("seq"),
+                                            distinct=Count("seq", distinct=True))
+    files_ok = sum(
+        1 for c in Certificate.objects.only("token", "pdf_sha256")
+        if hashlib.sha256(certificate_pdf_path(c).read_bytes()).hexdigest() == c.pdf_sha256
+    )
+    gap_free = summary == {"n": count, "low": 1, "high": count, "distinct": count}
+    print(f"celery: numbers {summary['low']}..{summary['high']} for {summary['n']} certificates "
+          f"({'gap-free, no duplicate' if gap_free else 'NOT gap-free'}); stored files matching their SHA-256: "
+          f"{files_ok}/{count}")
+    if not gap_free or files_ok != count:
+        raise RuntimeError("the Celery batch produced a wrong result")
+    return elapsed, max(child_rss, default=0.0), parent_rss
+
+
+# ------------------------------------------------------------------------------------------- main
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="WeasyPrint certificates (default 200)")
     parser.add_argument("--chromium-count", type=int, default=50, help="Chromium certificates (default 50)")
+    parser.add_argument("--batch", type=int, default=1000, help="certificates through Celery (default 1000)")
+    parser.add_argument("--postgres", action="store_true", help="scratch PostgreSQL database instead of SQLite")
+    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres",
+                        help="server (and maintenance database) where the scratch database is created")
+    parser.add_argument("--skip-celery", action="store_true", help="only the single-process comparison")
     args = parser.parse_args()
 
-    times, sizes, cold = bench_weasyprint(args.count)
-    weasy_median = statistics.median(times)
-    size_median = int(statistics.median(sizes))
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"weasyprint: {len(times)} certificates warm, {describe(times)}; first (cold) render {cold:.3f} s")
-    print(f"weasyprint: size median {size_median} B, max {max(sizes)} B; process peak RSS {rss_mb:.0f} MB")
+    scratch = None if args.skip_celery else Scratch(postgres_url=args.postgres_url if args.postgres else None)
+    import django
 
-    chromium = bench_chromium(args.chromium_count)
-    chromium_median = None
-    if chromium is not None:
-        chromium_times, chromium_sizes = chromium
-        chromium_median = statistics.median(chromium_times)
-        print(f"chromium: {len(chromium_times)} certificates warm, {describe(chromium_times)}")
-        print(f"chromium: size median {int(statistics.median(chromium_sizes))} B")
-        speedup = chromium_median / weasy_median
-        print(f"goal speed: WeasyPrint {speedup:.1f}x Chromium (goal >= {GOAL_SPEEDUP:.0f}x): "
-              f"{'met' if speedup >= GOAL_SPEEDUP else 'NOT met'}")
-    print(f"goal size: {size_median / 1024:.1f} KB per certificate (goal <= {GOAL_BYTES // 1024} KB): "
-          f"{'met' if max(sizes) <= GOAL_BYTES else 'NOT met'}")
+    django.setup()
+    try:
+        times, sizes, cold = bench_weasyprint(args.count)
+        weasy_median = statistics.median(times)
+        size_median = int(statistics.median(sizes))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"weasyprint: {len(times)} certificates warm, {describe(times)}; first (cold) render {cold:.3f} s")
+        print(f"weasyprint: size median {size_median} B, max {max(sizes)} B; process peak RSS {rss:.0f} MB")
+
+        chromium = bench_chromium(args.chromium_count)
+        chromium_median = None
+        if chromium is not None:
+            chromium_times, chromium_sizes = chromium
+            chromium_median = statistics.median(chromium_times)
+            print(f"chromium: {len(chromium_times)} certificates warm, {describe(chromium_times)}")
+            print(f"chromium: size median {int(statistics.median(chromium_sizes))} B")
+            speedup = chromium_median / weasy_median
+            print(f"goal speed: WeasyPrint {speedup:.1f}x Chromium (goal >= {GOAL_SPEEDUP:.0f}x): "
+                  f"{'met' if speedup >= GOAL_SPEEDUP else 'NOT met'}")
+        print(f"goal size: {size_median / 1024:.1f} KB per certificate (goal <= {GOAL_BYTES // 1024} KB): "
+              f"{'met' if max(sizes) <= GOAL_BYTES else 'NOT met'}")
+
+        batch_s = worker_rss = None
+        if scratch is not None:
+            batch_s, worker_rss, _parent = bench_celery(args.batch, scratch)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
 
     print(f"weasyprint_cert_median_s={weasy_median:.4f}")
     print(f"chromium_cert_median_s={'skipped' if chromium_median is None else f'{chromium_median:.4f}'}")
     print(f"cert_pdf_bytes={size_median}")
+    print(f"batch_1000_s={'skipped' if batch_s is None else f'{batch_s:.1f}'}")
+    print(f"worker_rss_mb_after_1000={'skipped' if worker_rss is None else f'{worker_rss:.0f}'}")
 
 
 if __name__ == "__main__":

@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("config.api_urls")),
     path("", RedirectView.as_view(url="/approvals/", permanent=False)),
+    path("", include("printing.urls")),
     path("", site.urls),
 ]

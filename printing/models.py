@@ -1,4 +1,5 @@
 """Certificates with gap-free numbers per (province, program, year) and public verification tokens."""
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,3 +58,22 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class IssueRun(models.Model):
+    """A bulk issue of a batch's approved applications by a provincial officer: which applications were
+    queued, so its progress can be shown while the workers issue them."""
+
+    batch = models.ForeignKey("approvals.Batch", verbose_name=_("批次"), on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发起人"), on_delete=models.PROTECT,
+                                     related_name="+")
+    application_ids = models.JSONField(_("申报"), default=list)
+    created_at = models.DateTimeField(_("发起时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("批量颁证")
+        verbose_name_plural = _("批量颁证")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {len(self.application_ids)}"

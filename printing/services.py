@@ -1,9 +1,15 @@
 """Writes of certificates: reserving a gap-free number, changing status, storing the rendered PDF."""
 import calendar
 import datetime as dt
+import hashlib
+import os
 import secrets
+import tempfile
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from .models import Certificate, CertificateSequence, CertificateStatus
@@ -58,3 +64,161 @@ def certificate_set_status(*, application, status: str) -> None:
     Certificate.objects.filter(application=application).update(
         status=CertificateStatus(status), status_changed_at=timezone.now()
     )
+
+
+# --------------------------------------------------------------------------------- the issued PDF
+#
+# The PDF of a certificate is rendered once, after the reservation has committed, and kept under
+# PRIVATE_STORAGE_ROOT/certificates/<token>.pdf. Rendering is deterministic (same row, same bytes), so a
+# render repeated after a crash produces the file the first one would have. Order of writes: the bytes
+# go to a temporary file in the same folder, are flushed to disk, renamed over the final name, and only
+# then is the SHA-256 recorded by a conditional UPDATE (only where nothing was recorded yet), under the
+# certificate's row lock. So the database never names a file that is not on disk, a second worker that
+# loses the race changes nothing, and a worker killed at any point leaves at worst a stray temporary
+# file (removed by the next attempt) or a file without a recorded hash (overwritten by the next attempt).
+
+CERTIFICATE_FOLDER = "certificates"
+
+
+def certificate_pdf_path(certificate: Certificate) -> Path:
+    """Where the issued PDF of ``certificate`` is kept (outside anything served directly)."""
+    if not certificate.token or "/" in certificate.token or certificate.token.startswith("."):
+        raise ValueError("certificate without a usable token")
+    return Path(settings.PRIVATE_STORAGE_ROOT) / CERTIFICATE_FOLDER / f"{certificate.token}.pdf"
+
+
+def certificate_verify_url(certificate: Certificate) -> str:
+    """The absolute public verification URL printed as the certificate's QR code."""
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    return base + reverse("printing:verify", args=[certificate.token])
+
+
+def certificate_effective_status(certificate: Certificate, *, today: dt.date | None = None) -> str:
+    """The status a visitor is shown: revoked and expired as recorded, and expired as soon as the validity
+    has run out even if the nightly expiry has not recorded it yet."""
+    if certificate.status == CertificateStatus.REVOKED:
+        return CertificateStatus.REVOKED
+    if certificate.status == CertificateStatus.EXPIRED:
+        return CertificateStatus.EXPIRED
+    if certificate.valid_until < (today or timezone.localdate()):
+        return CertificateStatus.EXPIRED
+    return CertificateStatus.VALID
+
+
+def certificate_context(certificate: Certificate) -> dict:
+    """The template context of printing/certificate.html for ``certificate``."""
+    from .qr import qr_svg_data_uri
+
+    application = certificate.application
+    program = application.program
+    verify_url = certificate_verify_url(certificate)
+    return {
+        "number": certificate.number,
+        "awardee_name": certificate.awardee_name,
+        "program_name": program.certificate_title or program.name_zh,
+        "recommending_org": application.city.name,
+        "valid_from": certificate.valid_from,
+        "valid_until": certificate.valid_until,
+        "issuing_org": application.province.name,
+        "issue_date": certificate.issued_on,
+        "verify_url": verify_url,
+        "qr_data_uri": qr_svg_data_uri(verify_url),
+        "status": certificate.status,
+    }
+
+
+def _load(certificate_id: int) -> Certificate:
+    return Certificate.objects.select_related(
+        "application__program", "application__city", "application__province"
+    ).get(pk=certificate_id)
+
+
+def _write_temp(folder: Path, pdf: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".render-", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pdf)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def certificate_render_and_store(*, certificate_id: int) -> Certificate:
+    """Render and store the PDF of a valid certificate once; return the certificate as it now stands.
+
+    Does nothing for a certificate whose PDF is already recorded, or that is revoked or expired (the
+    verification page shows the status from the database; an issued file is never replaced).
+    """
+    from .render import render_pdf
+
+    certificate = _load(certificate_id)
+    if certificate.pdf_sha256 or certificate.status != CertificateStatus.VALID:
+        return certificate
+    # Rendered as issued (valid); the status stamp only ever appears on copies printed later.
+    pdf = render_pdf("printing/certificate.html", {**certificate_context(certificate),
+                                                   "status": CertificateStatus.VALID})
+    digest = hashlib.sha256(pdf).hexdigest()
+    final = certificate_pdf_path(certificate)
+    temp = _write_temp(final.parent, pdf)
+    try:
+        with transaction.atomic():
+            locked = Certificate.objects.select_for_update().get(pk=certificate_id)
+            if locked.pdf_sha256 or locked.status != CertificateStatus.VALID:
+                return locked  # another worker finished first, or it was revoked meanwhile
+            os.replace(temp, final)
+            _fsync_folder(final.parent)
+            Certificate.objects.filter(pk=certificate_id, pdf_sha256="").update(
+                pdf_sha256=digest, pdf_size=len(pdf), rendered_at=timezone.now()
+            )
+    finally:
+        temp.unlink(missing_ok=True)
+    return _load(certificate_id)
+
+
+def certificate_pdf_bytes(certificate: Certificate) -> bytes | None:
+    """The stored PDF if it is on disk and still has the recorded SHA-256, else None."""
+    if not certificate.pdf_sha256:
+        return None
+    try:
+        pdf = certificate_pdf_path(certificate).read_bytes()
+    except FileNotFoundError:
+        return None
+    return pdf if hashlib.sha256(pdf).hexdigest() == certificate.pdf_sha256 else None
+
+
+def certificate_restore_pdf(*, certificate_id: int) -> bytes | None:
+    """Put back a lost or damaged stored PDF: render it again and keep it only if it is byte for byte
+    the issued one (the recorded SHA-256). Returns the PDF, or None if it cannot be reproduced."""
+    from .render import render_pdf
+
+    certificate = _load(certificate_id)
+    if not certificate.pdf_sha256:
+        return None
+    pdf = render_pdf("printing/certificate.html", {**certificate_context(certificate),
+                                                   "status": CertificateStatus.VALID})
+    if hashlib.sha256(pdf).hexdigest() != certificate.pdf_sha256:
+        return None
+    final = certificate_pdf_path(certificate)
+    temp = _write_temp(final.parent, pdf)
+    try:
+        os.replace(temp, final)
+    finally:
+        temp.unlink(missing_ok=True)
+    return pdf

@@ -1,0 +1,377 @@
+"""The printed documents of an application and of a batch, built from the database only.
+
+* 申报书 (application form) of any revision: every form field (lists as tables), the attachment list with
+  SHA-256, and the opinion block of every level of the program's chain with the opinions recorded for
+  that revision (意见, person, date), plus blank signature and stamp areas.
+* 推荐函 (the city's recommendation letter to the province) and 推荐汇总表 (summary table, PDF and Excel)
+  for one city in one batch: the applications the city recommended (those counted against its quota).
+* 公示名单 (public notice list) of a batch: applications in public notice, approved or certified, with
+  their notice dates; as a PDF and as the public page ``/notice/<batch_id>/``.
+
+Everything here reads; nothing writes. Scope checks belong to the views.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from approvals.models import (
+    RECOMMENDED_STATUSES,
+    Application,
+    Attachment,
+    Batch,
+    Opinion,
+    Revision,
+    Stage,
+    Status,
+)
+from orgs.models import Division, Level, Organization
+
+from .render import render_pdf
+
+NOTICE_STATUSES = (Status.PUBLIC_NOTICE, Status.APPROVED, Status.CERTIFIED)
+
+# Which level's block an opinion of each stage is printed in (the stage the application was in).
+_STAGE_LEVEL = {
+    Status.APPLICANT_SIGNOFF: "applicant",
+    Status.CITY_REVIEW: Level.CITY,
+    Status.PROVINCE_CHECK: Level.PROVINCE,
+    Status.EXPERT_REVIEW: Level.PROVINCE,
+    Status.DECISION: Level.PROVINCE,
+    Status.PUBLIC_NOTICE: Level.PROVINCE,
+    Status.APPROVED: Level.PROVINCE,
+    Status.CERTIFIED: Level.PROVINCE,
+}
+_STAGE_LABELS = {**{s.value: s.label for s in Stage}, Status.CERTIFIED: "撤销认定", Status.APPROVED: "认定"}
+
+
+class RevisionNotFound(LookupError):
+    """The requested revision of an application does not exist (yet)."""
+
+
+def person_name(user) -> str:
+    if user is None:
+        return ""
+    return (user.get_full_name() or "").strip() or user.get_username()
+
+
+def cn_date(value) -> str:
+    """2026年1月5日 (the way dates are written in official documents)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def _choice_label(spec: dict, value) -> str:
+    for choice in spec.get("choices", []):
+        code, label = (choice[0], choice[1]) if isinstance(choice, list | tuple) else (choice, choice)
+        if code == value:
+            return str(label)
+    return "" if value is None else str(value)
+
+
+def _display(spec: dict, value) -> str:
+    if value is None or value == "":
+        return ""
+    kind = spec.get("type", "text")
+    if kind == "choice":
+        return _choice_label(spec, value)
+    if kind == "bool":
+        return "是" if value else "否"
+    return str(value)
+
+
+# ------------------------------------------------------------------------------------------ 申报书
+
+
+@dataclass
+class FormField:
+    label: str
+    kind: str
+    value: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class OpinionBlock:
+    title: str
+    organization: str
+    opinions: list[dict]
+
+
+def _form_fields(program, form_data: dict) -> list[FormField]:
+    fields = []
+    for spec in program.form_fields:
+        value = form_data.get(spec["name"])
+        if spec.get("type") == "list":
+            items = spec.get("item_fields", [])
+            rows = [[_display(item, (row or {}).get(item["name"])) for item in items] for row in (value or [])]
+            fields.append(FormField(spec.get("label", spec["name"]), "list",
+                                    columns=[item.get("label", item["name"]) for item in items], rows=rows))
+        else:
+            fields.append(FormField(spec.get("label", spec["name"]), spec.get("type", "text"), _display(spec, value)))
+    return fields
+
+
+def _attachment_rows(program, attachments: dict[str, list[dict]]) -> list[dict]:
+    labels = {kind["code"]: kind["label"] for kind in program.attachment_kinds}
+    order = list(labels) + sorted(set(attachments) - set(labels))
+    rows = []
+    for kind in order:
+        for item in attachments.get(kind, []):
+            rows.append({"kind": labels.get(kind, kind), "name": item["name"], "size": item.get("size"),
+                         "sha256": item.get("sha256", "")})
+    for kind in labels:
+        if kind not in attachments:
+            rows.append({"kind": labels[kind], "name": "", "size": None, "sha256": "", "missing": True})
+    return rows
+
+
+def _live_attachments(application: Application) -> dict[str, list[dict]]:
+    attachments: dict[str, list[dict]] = {}
+    for att in Attachment.objects.filter(application=application, removed_in__isnull=True).order_by("kind", "pk"):
+        attachments.setdefault(att.kind, []).append({"name": att.original_name, "sha256": att.sha256,
+                                                     "size": att.size})
+    return attachments
+
+
+def _opinion_blocks(application: Application, revision: int) -> list[OpinionBlock]:
+    program = application.program
+    opinions = (
+        Opinion.objects.filter(application=application, revision=revision)
+        .select_related("person", "organization").order_by("created_at", "id")
+    )
+    by_level: dict[str, list[dict]] = {}
+    for opinion in opinions:
+        level = _STAGE_LEVEL.get(opinion.stage, Level.PROVINCE)
+        by_level.setdefault(level, []).append({
+            "stage": _STAGE_LABELS.get(opinion.stage, opinion.get_stage_display()),
+            "decision": opinion.decision,
+            "text": opinion.text,
+            "person": person_name(opinion.person),
+            "organization": opinion.organization.name,
+            "date": cn_date(opinion.created_at),
+        })
+    applicant_title = {Level.COUNTY: "县级科协审核意见", Level.CITY: "市级科协审核意见"}.get(
+        program.applicant_level, "申报单位审核意见"
+    )
+    blocks = [OpinionBlock(applicant_title, application.applicant.name, by_level.get("applicant", []))]
+    if Status.CITY_REVIEW in program.chain:
+        blocks.append(OpinionBlock("市级科协推荐意见", application.city.name, by_level.get(Level.CITY, [])))
+    blocks.append(OpinionBlock("省级科协审查认定意见", application.province.name, by_level.get(Level.PROVINCE, [])))
+    return blocks
+
+
+def application_form_context(application: Application, revision: int | None = None) -> dict:
+    """Context of printing/application_form.html for ``revision`` (default: the current one).
+
+    A submitted revision prints its frozen copy; the current revision while still a draft prints the
+    live data and attachments. Raises :class:`RevisionNotFound` for any other number.
+    """
+    number = application.revision if revision is None else int(revision)
+    frozen = Revision.objects.filter(application=application, number=number).first()
+    if frozen is not None:
+        subject_name, uscc, division_code = frozen.subject_name, frozen.uscc, frozen.division_code
+        form_data, attachments, frozen_at = frozen.form_data, frozen.attachments, frozen.created_at
+    elif number == application.revision:
+        subject_name, uscc, division_code = application.subject_name, application.uscc, application.division_id
+        form_data, attachments, frozen_at = application.form_data, _live_attachments(application), None
+    else:
+        raise RevisionNotFound(number)
+    division = Division.objects.filter(code=division_code).first()
+    program = application.program
+    return {
+        "application": application,
+        "program": program,
+        "batch": application.batch,
+        "revision": number,
+        "is_draft": frozen is None,
+        "submitted_on": cn_date(frozen_at),
+        "subject_name": subject_name,
+        "uscc": uscc,
+        "division": f"{division_code} {division.name}" if division else division_code,
+        "applicant": application.applicant.name,
+        "city": application.city.name,
+        "province": application.province.name,
+        "fields": _form_fields(program, form_data or {}),
+        "attachments": _attachment_rows(program, attachments or {}),
+        "opinion_blocks": _opinion_blocks(application, number),
+        "printed_on": cn_date(timezone.localdate()),
+    }
+
+
+def application_form_pdf(application: Application, revision: int | None = None) -> bytes:
+    return render_pdf("printing/application_form.html", application_form_context(application, revision))
+
+
+# --------------------------------------------------------------------------- 推荐函 and 推荐汇总表
+
+
+def recommended_applications(batch: Batch, city: Organization) -> list[Application]:
+    """The applications ``city`` recommended in ``batch`` (those counted against its quota), in the order
+    they were recommended."""
+    # The city's act is its recommendation, or its own sign-off where the city is the applicant (no city
+    # review in the chain); the latest one counts if the province returned the application meanwhile.
+    action = "recommend" if Status.CITY_REVIEW in batch.program.chain else "sign_off"
+    return list(
+        Application.objects.filter(batch=batch, city=city, status__in=RECOMMENDED_STATUSES)
+        .select_related("applicant", "program", "division")
+        .annotate(recommended_at=Max("events__created_at", filter=Q(events__action=action)))
+        .order_by("recommended_at", "pk")
+    )
+
+
+SUMMARY_COLUMNS = [
+    ("index", "序号", 6),
+    ("subject_name", "申报主体名称", 34),
+    ("uscc", "统一社会信用代码", 22),
+    ("applicant", "申报单位", 22),
+    ("division", "所在地区", 16),
+    ("responsible_person", "负责人", 10),
+    ("contact_person", "联系人", 10),
+    ("phone", "联系电话", 15),
+    ("recommended_on", "推荐日期", 14),
+    ("status", "当前状态", 12),
+]
+
+
+def summary_rows(batch: Batch, city: Organization) -> list[dict]:
+    rows = []
+    for index, application in enumerate(recommended_applications(batch, city), start=1):
+        data = application.form_data or {}
+        rows.append({
+            "index": index,
+            "subject_name": application.subject_name,
+            "uscc": application.uscc,
+            "applicant": application.applicant.name,
+            "division": application.division.name if application.division_id else "",
+            "responsible_person": str(data.get("responsible_person", "")),
+            "contact_person": str(data.get("contact_person", "")),
+            "phone": str(data.get("phone", "")),
+            "recommended_on": (timezone.localtime(application.recommended_at).date().isoformat()
+                               if application.recommended_at else ""),
+            "status": application.get_status_display(),
+        })
+    return rows
+
+
+def _batch_city_context(batch: Batch, city: Organization) -> dict:
+    return {
+        "batch": batch,
+        "program": batch.program,
+        "province": batch.province,
+        "city": city,
+        "date": cn_date(timezone.localdate()),
+    }
+
+
+def recommendation_letter_pdf(batch: Batch, city: Organization) -> bytes:
+    context = {**_batch_city_context(batch, city), "applications": recommended_applications(batch, city)}
+    return render_pdf("printing/recommendation_letter.html", context)
+
+
+def summary_pdf(batch: Batch, city: Organization) -> bytes:
+    context = {**_batch_city_context(batch, city), "rows": summary_rows(batch, city),
+               "columns": [(key, label) for key, label, _width in SUMMARY_COLUMNS]}
+    return render_pdf("printing/summary_table.html", context)
+
+
+def _text_cell(cell, value) -> None:
+    """Write ``value`` as data, never as a formula (a name typed as "=HYPERLINK(...)" stays text)."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+
+
+def summary_xlsx(batch: Batch, city: Organization) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    rows = summary_rows(batch, city)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "推荐汇总表"
+    width = len(SUMMARY_COLUMNS)
+    thin = Side(style="thin", color="000000")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    _text_cell(sheet.cell(1, 1), f"{batch.name}推荐汇总表")
+    sheet.cell(1, 1).font = Font(name="宋体", size=16, bold=True)
+    sheet.cell(1, 1).alignment = center
+    sheet.row_dimensions[1].height = 30
+    sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
+    _text_cell(sheet.cell(2, 1), f"推荐单位（盖章）：{city.name}    申报类别：{batch.program.name_zh}    "
+                                 f"推荐数量：{len(rows)}    填报日期：{timezone.localdate().isoformat()}")
+    sheet.cell(2, 1).font = Font(name="宋体", size=11)
+
+    for column, (_key, label, col_width) in enumerate(SUMMARY_COLUMNS, start=1):
+        cell = sheet.cell(3, column)
+        _text_cell(cell, label)
+        cell.font = Font(name="宋体", size=11, bold=True)
+        cell.alignment, cell.border = center, border
+        sheet.column_dimensions[get_column_letter(column)].width = col_width
+    for offset, row in enumerate(rows):
+        for column, (key, _label, _width) in enumerate(SUMMARY_COLUMNS, start=1):
+            cell = sheet.cell(4 + offset, column)
+            _text_cell(cell, row[key])
+            cell.font = Font(name="宋体", size=11)
+            cell.border = border
+            cell.alignment = Alignment(vertical="center", wrap_text=True,
+                                       horizontal="center" if key in ("index", "recommended_on") else "left")
+    footer = 4 + len(rows) + 1
+    sheet.merge_cells(start_row=footer, start_column=1, end_row=footer, end_column=width)
+    _text_cell(sheet.cell(footer, 1), "负责人（签字）：                经办人：                联系电话：")
+    sheet.cell(footer, 1).font = Font(name="宋体", size=11)
+
+    sheet.freeze_panes = "A4"
+    sheet.print_title_rows = "3:3"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    workbook.properties.creator = city.name
+    workbook.properties.title = f"{batch.name}推荐汇总表"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------------ 公示名单
+
+
+def notice_entries(batch: Batch) -> list[Application]:
+    """Applications of ``batch`` in public notice, approved or certified, by city then name."""
+    return list(
+        Application.objects.filter(batch=batch, status__in=NOTICE_STATUSES, notice_starts_on__isnull=False)
+        .select_related("city", "applicant", "division")
+        .order_by("city__path", "subject_name", "pk")
+    )
+
+
+def notice_context(batch: Batch) -> dict:
+    entries = notice_entries(batch)
+    starts = [a.notice_starts_on for a in entries if a.notice_starts_on]
+    ends = [a.notice_ends_on for a in entries if a.notice_ends_on]
+    return {
+        "batch": batch,
+        "program": batch.program,
+        "province": batch.province,
+        "entries": entries,
+        "period_start": cn_date(min(starts)) if starts else "",
+        "period_end": cn_date(max(ends)) if ends else "",
+        "date": cn_date(min(starts)) if starts else cn_date(timezone.localdate()),
+    }
+
+
+def notice_pdf(batch: Batch) -> bytes:
+    return render_pdf("printing/notice_list.html", notice_context(batch))

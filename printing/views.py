@@ -1,0 +1,353 @@
+"""Printing pages: public certificate verification and notice list, scoped downloads of certificates and
+documents, and the bulk issue of a batch.
+
+Public (no login, never cached, so a revocation shows on the very next request):
+    /verify/<token>/            a certificate by the token in its QR code; POST a PDF to compare SHA-256
+    /verify/?number=<number>    the same by certificate number
+    /notice/<batch_id>/         the batch's public notice list
+Logged in, 404 outside the user's scope (the organization tree, as for applications):
+    /certificates/<pk>/pdf                                   the issued certificate PDF
+    /print/applications/<pk>/form.pdf?revision=N             申报书 of revision N
+    /print/batches/<id>/recommendation.pdf?city=<org id>     推荐函 of a city
+    /print/batches/<id>/summary.pdf?city= , summary.xlsx?city=   推荐汇总表
+    /print/batches/<id>/notice.pdf                           公示名单
+    /print/batches/<id>/issue-all                            bulk issue (provincial officer), progress page
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import content_disposition_header
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from approvals.models import Application, Batch, Status
+from approvals.selectors import application_get
+from orgs.models import Level, Membership, Organization
+
+from . import documents
+from .models import Certificate, CertificateStatus, IssueRun
+from .services import (
+    certificate_effective_status,
+    certificate_pdf_bytes,
+    certificate_render_and_store,
+    certificate_restore_pdf,
+)
+
+logger = logging.getLogger(__name__)
+
+VERIFY_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+# Room for the multipart envelope and the CSRF field around a file of the maximum size.
+_MULTIPART_SLACK = 64 * 1024
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _pdf_response(pdf: bytes, filename: str, *, download: bool = False) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(download, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _membership_paths(user) -> list[str]:
+    return list(Membership.objects.current().filter(user=user).values_list("organization__path", flat=True))
+
+
+def user_sees_organization(user, organization: Organization) -> bool:
+    """The user belongs to ``organization`` or to one of its ancestors (as for applications)."""
+    return any(organization.path.startswith(path) for path in _membership_paths(user))
+
+
+def user_sees_batch(user, batch: Batch) -> bool:
+    """The user belongs to the batch's province, to an organization under it, or above it."""
+    province_path = batch.province.path
+    return any(path.startswith(province_path) or province_path.startswith(path) for path in _membership_paths(user))
+
+
+def _batch_in_scope(request, batch_id: int) -> Batch:
+    batch = get_object_or_404(Batch.objects.select_related("province", "program"), pk=batch_id)
+    if not user_sees_batch(request.user, batch):
+        raise Http404("批次不存在或不在您的权限范围内")
+    return batch
+
+
+def _city_in_scope(request, batch: Batch) -> Organization:
+    """The city of ``?city=<org id>`` (default: the user's own city in this province), if the user may see it."""
+    cities = Organization.objects.filter(level=Level.CITY, path__startswith=batch.province.path)
+    raw = request.GET.get("city", "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise Http404("参数 city 应为市级科协的编号")
+        city = cities.filter(pk=int(raw)).first()
+    else:
+        own = cities.filter(memberships__in=Membership.objects.current().filter(user=request.user)).distinct()
+        city = own.first() if own.count() == 1 else None
+    if city is None or not user_sees_organization(request.user, city):
+        raise Http404("市级科协不存在或不在您的权限范围内")
+    return city
+
+
+def _issuing_role(batch: Batch) -> str:
+    """The role that issues certificates in the batch's province (from the approvals action rules)."""
+    from approvals.services import ACTIONS
+
+    role, level = ACTIONS["issue_certificate"].owners[Status.APPROVED]
+    assert level == Level.PROVINCE
+    return role
+
+
+def user_may_issue(user, batch: Batch) -> bool:
+    return Membership.objects.current().filter(
+        user=user, organization_id=batch.province_id, role=_issuing_role(batch)
+    ).exists()
+
+
+# ------------------------------------------------------------------------------- public: verification
+
+
+def _certificate_for(token: str | None, number: str | None) -> Certificate | None:
+    queryset = Certificate.objects.select_related("application__program", "application__province")
+    if token is not None:
+        return queryset.filter(token=token).first()
+    if number:
+        return queryset.filter(number=number).first()
+    return None
+
+
+def _verify_page(request, certificate, *, token, number, status=200, result="", message="", uploaded=""):
+    if certificate is None:
+        return render(request, "printing/verify.html",
+                      {"number": number or "", "not_found": bool(token or number)},
+                      status=404 if (token or number) else 200)
+    effective = certificate_effective_status(certificate)
+    return render(request, "printing/verify.html", {
+        "certificate": certificate,
+        "status": effective,
+        "status_label": CertificateStatus(effective).label,
+        "program_name": certificate.application.program.name_zh,
+        "issuing_org": certificate.application.province.name,
+        "max_mb": VERIFY_UPLOAD_MAX_BYTES // (1024 * 1024),
+        "result": result,
+        "result_message": message,
+        "uploaded_sha256": uploaded,
+    }, status=status)
+
+
+def _sha256_of_upload(upload) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+@csrf_protect
+def _verify_checked(request, token, number):
+    certificate = _certificate_for(token, number)
+    if request.method != "POST" or certificate is None:
+        return _verify_page(request, certificate, token=token, number=number)
+    upload = request.FILES.get("pdf")
+    if upload is None:
+        return _verify_page(request, certificate, token=token, number=number, status=400, result="error",
+                            message="请选择要核对的 PDF 文件。")
+    if upload.size > VERIFY_UPLOAD_MAX_BYTES:
+        return _verify_page(request, certificate, token=token, number=number, status=413, result="error",
+                            message=f"文件超过 {VERIFY_UPLOAD_MAX_BYTES // (1024 * 1024)} MB，无法核对。")
+    if not certificate.pdf_sha256:
+        return _verify_page(request, certificate, token=token, number=number, result="error",
+                            message="证书文件尚在生成中，请稍后再核对。")
+    uploaded = _sha256_of_upload(upload)
+    if hmac.compare_digest(uploaded, certificate.pdf_sha256):
+        return _verify_page(request, certificate, token=token, number=number, result="match", uploaded=uploaded,
+                            message="一致：该文件与发证时登记的证书文件完全相同，未被改动。")
+    return _verify_page(request, certificate, token=token, number=number, result="mismatch", uploaded=uploaded,
+                        message="不一致：该文件不是发证时登记的证书文件，可能被改动或伪造。")
+
+
+@never_cache
+@csrf_exempt  # CSRF is checked by _verify_checked, after the size check, so an oversize body is never parsed
+def verify(request, token: str | None = None):
+    """Public verification by token (QR code) or by ``?number=``; a POSTed PDF is compared by SHA-256."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    number = request.GET.get("number", "").strip()[:64] if token is None else None
+    if request.method == "POST":
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > VERIFY_UPLOAD_MAX_BYTES + _MULTIPART_SLACK:
+            return _verify_page(request, _certificate_for(token, number), token=token, number=number, status=413,
+                                result="error",
+                                message=f"文件超过 {VERIFY_UPLOAD_MAX_BYTES // (1024 * 1024)} MB，无法核对。")
+    return _verify_checked(request, token, number)
+
+
+@never_cache
+def notice_page(request, batch_id: int):
+    """The public notice list of a batch (no login)."""
+    batch = get_object_or_404(Batch.objects.select_related("province", "program"), pk=batch_id)
+    return render(request, "printing/notice_page.html", documents.notice_context(batch))
+
+
+# ------------------------------------------------------------------------------ logged in: downloads
+
+
+@method_decorator(never_cache, name="dispatch")
+class CertificatePdfView(LoginRequiredMixin, View):
+    """The issued certificate PDF, for users who may see the application."""
+
+    def get(self, request, pk: int):
+        certificate = Certificate.objects.filter(pk=pk).first()
+        if certificate is None or application_get(user=request.user, pk=certificate.application_id) is None:
+            raise Http404("证书不存在或不在您的权限范围内")
+        pdf = certificate_pdf_bytes(certificate)
+        if pdf is None and not certificate.pdf_sha256 and certificate.status == CertificateStatus.VALID:
+            # Issued by hand or still queued: render it now (the same idempotent step the task runs).
+            certificate = certificate_render_and_store(certificate_id=certificate.pk)
+            pdf = certificate_pdf_bytes(certificate)
+        elif pdf is None and certificate.pdf_sha256:
+            logger.error("Stored PDF of certificate %s is missing or altered; restoring it", certificate.number)
+            pdf = certificate_restore_pdf(certificate_id=certificate.pk)
+        if pdf is None:
+            raise Http404("证书文件不可用")
+        return _pdf_response(pdf, f"{certificate.number}.pdf", download=True)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ApplicationFormPdfView(LoginRequiredMixin, View):
+    def get(self, request, pk: int):
+        application = application_get(user=request.user, pk=pk)
+        if application is None:
+            raise Http404("申报不存在或不在您的权限范围内")
+        raw = request.GET.get("revision", "").strip()
+        if raw and not raw.isdigit():
+            raise Http404("版本号无效")
+        try:
+            pdf = documents.application_form_pdf(application, int(raw) if raw else None)
+        except documents.RevisionNotFound:
+            raise Http404("该版本不存在") from None
+        revision = raw or application.revision
+        return _pdf_response(pdf, f"申报书-{application.subject_name}-第{revision}版.pdf")
+
+
+@method_decorator(never_cache, name="dispatch")
+class RecommendationLetterPdfView(LoginRequiredMixin, View):
+    def get(self, request, batch_id: int):
+        batch = _batch_in_scope(request, batch_id)
+        city = _city_in_scope(request, batch)
+        return _pdf_response(documents.recommendation_letter_pdf(batch, city), f"推荐函-{city.name}-{batch.name}.pdf")
+
+
+@method_decorator(never_cache, name="dispatch")
+class SummaryPdfView(LoginRequiredMixin, View):
+    def get(self, request, batch_id: int):
+        batch = _batch_in_scope(request, batch_id)
+        city = _city_in_scope(request, batch)
+        return _pdf_response(documents.summary_pdf(batch, city), f"推荐汇总表-{city.name}-{batch.name}.pdf")
+
+
+@method_decorator(never_cache, name="dispatch")
+class SummaryXlsxView(LoginRequiredMixin, View):
+    def get(self, request, batch_id: int):
+        batch = _batch_in_scope(request, batch_id)
+        city = _city_in_scope(request, batch)
+        response = HttpResponse(
+            documents.summary_xlsx(batch, city),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = content_disposition_header(True, f"推荐汇总表-{city.name}-{batch.name}.xlsx")
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class NoticePdfView(LoginRequiredMixin, View):
+    def get(self, request, batch_id: int):
+        batch = _batch_in_scope(request, batch_id)
+        return _pdf_response(documents.notice_pdf(batch), f"公示名单-{batch.name}.pdf")
+
+
+# ------------------------------------------------------------------------------------- bulk issue
+
+
+def issue_run_progress(run: IssueRun) -> dict:
+    """Counts of a bulk issue: numbered (certificate reserved), issued (PDF stored), skipped (revoked or
+    expired before its PDF was made), and whether every queued application is accounted for."""
+    certificates = Certificate.objects.filter(application_id__in=run.application_ids)
+    numbered = certificates.count()
+    issued = certificates.exclude(pdf_sha256="").count()
+    skipped = certificates.filter(pdf_sha256="").exclude(status=CertificateStatus.VALID).count()
+    total = len(run.application_ids)
+    return {"run": run.pk, "batch": run.batch_id, "total": total, "numbered": numbered, "issued": issued,
+            "skipped": skipped, "done": issued + skipped >= total}
+
+
+def _officer_batch(request, batch_id: int) -> Batch:
+    batch = _batch_in_scope(request, batch_id)
+    if not user_may_issue(request.user, batch):
+        raise PermissionDenied("只有省级科协审核人可以批量颁发证书")
+    return batch
+
+
+@method_decorator(never_cache, name="dispatch")
+class BatchIssueAllView(LoginRequiredMixin, View):
+    """GET: how many approved applications wait for a certificate; POST: queue one issue task for each."""
+
+    def get(self, request, batch_id: int):
+        batch = _officer_batch(request, batch_id)
+        runs = IssueRun.objects.filter(batch=batch).select_related("requested_by")[:10]
+        return render(request, "printing/issue_all.html", {
+            "batch": batch,
+            "approved": Application.objects.filter(batch=batch, status=Status.APPROVED).count(),
+            "certified": Application.objects.filter(batch=batch, status=Status.CERTIFIED).count(),
+            "runs": [(run, issue_run_progress(run)) for run in runs],
+        })
+
+    def post(self, request, batch_id: int):
+        from .tasks import issue_certificate_task
+
+        batch = _officer_batch(request, batch_id)
+        with transaction.atomic():
+            ids = list(
+                Application.objects.filter(batch=batch, status=Status.APPROVED).order_by("pk").values_list("pk", flat=True)
+            )
+            run = IssueRun.objects.create(batch=batch, requested_by=request.user, application_ids=ids)
+            user_id = request.user.pk
+
+            def queue():
+                for application_id in ids:
+                    issue_certificate_task.delay(application_id, actor_id=user_id)
+
+            transaction.on_commit(queue)
+        return redirect(reverse("printing:issue_run", args=[batch.pk, run.pk]))
+
+
+def _run_in_scope(request, batch_id: int, run_id: int) -> IssueRun:
+    batch = _batch_in_scope(request, batch_id)
+    return get_object_or_404(IssueRun.objects.select_related("batch", "requested_by"), pk=run_id, batch=batch)
+
+
+@method_decorator(never_cache, name="dispatch")
+class IssueRunView(LoginRequiredMixin, View):
+    def get(self, request, batch_id: int, run_id: int):
+        run = _run_in_scope(request, batch_id, run_id)
+        return render(request, "printing/issue_progress.html", {
+            "run": run, "batch": run.batch, "progress": issue_run_progress(run),
+            "progress_url": reverse("printing:issue_run_progress", args=[batch_id, run_id]),
+        })
+
+
+@method_decorator(never_cache, name="dispatch")
+class IssueRunProgressView(LoginRequiredMixin, View):
+    def get(self, request, batch_id: int, run_id: int):
+        return JsonResponse(issue_run_progress(_run_in_scope(request, batch_id, run_id)))

@@ -1,0 +1,160 @@
+"""Issuing on approval: the task reserves the number, renders the PDF, stores it atomically and records its
+SHA-256 once; repeated or interrupted runs never make a second certificate, a gap or a second file."""
+import hashlib
+import os
+
+import pytest
+from celery.exceptions import Retry
+from django.utils import timezone
+
+from approvals import services as svc
+from approvals.models import Application, AuditEvent, Status
+from printing import services
+from printing.models import Certificate, CertificateSequence, CertificateStatus
+from printing.qr import qr_svg_data_uri
+from printing.tasks import issue_certificate_task
+from tests.approvals.chain import act, create, to_province_check
+
+from .helpers import approve, certified_application, keep_artifact, page_size, pdf_text, to_public_notice
+
+
+def stored_files(root):
+    folder = root / services.CERTIFICATE_FOLDER
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_approval_issues_renders_and_stores_the_certificate(world, django_capture_on_commit_callbacks,
+                                                            private_storage):
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    assert application.status == Status.CERTIFIED
+    certificate = Certificate.objects.get(application=application)
+    assert certificate.number == f"皖科协证〔{timezone.localdate().year}〕第0001号"
+    path = services.certificate_pdf_path(certificate)
+    assert path == private_storage / "certificates" / f"{certificate.token}.pdf"
+    pdf = path.read_bytes()
+    keep_artifact("certificate.pdf", pdf)
+    assert certificate.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
+    assert certificate.pdf_size == len(pdf) and certificate.rendered_at is not None
+    assert stored_files(private_storage) == [f"{certificate.token}.pdf"]  # no temporary file left
+    assert page_size(pdf) == (842, 595)
+    text = pdf_text(pdf)
+    for expected in (certificate.number, certificate.awardee_name, "学会服务站", "滁州市科学技术协会",
+                     "安徽省科学技术协会", f"{certificate.valid_until.year}年{certificate.valid_until.month}月"):
+        assert expected in text, expected
+    assert "已撤销" not in text
+
+
+def test_qr_code_points_to_the_absolute_verify_url(world, django_capture_on_commit_callbacks):
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    certificate = Certificate.objects.get(application=application)
+    context = services.certificate_context(certificate)
+    assert context["verify_url"] == f"https://kexie.example/verify/{certificate.token}/"
+    assert context["qr_data_uri"] == qr_svg_data_uri(context["verify_url"])
+
+
+def test_task_run_twice_leaves_one_certificate_and_one_file(world, django_capture_on_commit_callbacks,
+                                                           private_storage):
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    first = Certificate.objects.get(application=application)
+    events = AuditEvent.objects.filter(application=application).count()
+
+    assert issue_certificate_task.delay(application.pk).get() == first.number
+    assert issue_certificate_task.apply(args=[application.pk]).get() == first.number
+
+    assert Certificate.objects.filter(application=application).count() == 1
+    again = Certificate.objects.get(application=application)
+    assert (again.pk, again.seq, again.pdf_sha256, again.rendered_at) == (
+        first.pk, first.seq, first.pdf_sha256, first.rendered_at)
+    assert CertificateSequence.objects.get().last == 1
+    assert stored_files(private_storage) == [f"{first.token}.pdf"]
+    assert AuditEvent.objects.filter(application=application).count() == events
+
+
+def test_rendering_is_deterministic(world, django_capture_on_commit_callbacks):
+    """A render repeated after a crash writes the very bytes the first one would have."""
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    certificate = Certificate.objects.get(application=application)
+    assert services.certificate_restore_pdf(certificate_id=certificate.pk) is not None
+
+
+def test_worker_killed_before_recording_leaves_nothing_half_done(world, django_capture_on_commit_callbacks,
+                                                                 private_storage, monkeypatch):
+    """The rename fails (as if the worker died there): no hash recorded, no final file, no temporary file;
+    the retry then finishes the same certificate."""
+    application = create(world, "society-service-station")
+    application = to_public_notice(world, to_province_check(world, application, "langya"))
+    real_replace = os.replace
+
+    def crash(src, dst):
+        raise OSError("worker killed")
+
+    monkeypatch.setattr(services.os, "replace", crash)
+    # Eager Celery turns the autoretry into a Retry exception; a worker would retry with backoff.
+    with pytest.raises((OSError, Retry), match="worker killed"):
+        with django_capture_on_commit_callbacks(execute=True):
+            svc.application_approve(actor=act(world, "anhui_leader"), application_id=application.pk)
+    certificate = Certificate.objects.get(application=application)  # the reservation committed
+    assert Application.objects.get(pk=application.pk).status == Status.CERTIFIED
+    assert certificate.pdf_sha256 == "" and certificate.rendered_at is None
+    assert stored_files(private_storage) == []
+
+    monkeypatch.setattr(services.os, "replace", real_replace)
+    assert issue_certificate_task.apply(args=[application.pk]).get() == certificate.number
+    certificate.refresh_from_db()
+    assert certificate.pdf_sha256 and stored_files(private_storage) == [f"{certificate.token}.pdf"]
+    assert Certificate.objects.count() == 1 and certificate.seq == 1
+
+
+def test_a_file_left_without_a_recorded_hash_is_replaced(world, django_capture_on_commit_callbacks,
+                                                        private_storage):
+    """Killed after the rename but before the update: the next run overwrites the file and records it."""
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    certificate = Certificate.objects.get(application=application)
+    Certificate.objects.filter(pk=certificate.pk).update(pdf_sha256="", pdf_size=None, rendered_at=None)
+    services.certificate_pdf_path(certificate).write_bytes(b"%PDF-1.4 partial")
+    issue_certificate_task.apply(args=[application.pk]).get()
+    certificate.refresh_from_db()
+    stored = services.certificate_pdf_path(certificate).read_bytes()
+    assert hashlib.sha256(stored).hexdigest() == certificate.pdf_sha256
+
+
+def test_revoked_certificate_is_not_rendered(world, django_capture_on_commit_callbacks, private_storage,
+                                             monkeypatch):
+    """Revoked before its PDF was made (the render failed until then): the retried task renders nothing."""
+    application = create(world, "society-service-station")
+    application = to_public_notice(world, to_province_check(world, application, "langya"))
+    monkeypatch.setattr(services, "certificate_render_and_store", lambda **kwargs: None)
+    approve(world, application, django_capture_on_commit_callbacks)
+    monkeypatch.undo()
+    svc.application_revoke(actor=act(world, "anhui_leader"), application_id=application.pk, comment="材料造假")
+    certificate = Certificate.objects.get(application=application)
+    assert certificate.status == CertificateStatus.REVOKED
+
+    issue_certificate_task.apply(args=[application.pk]).get()
+    certificate.refresh_from_db()
+    assert certificate.pdf_sha256 == "" and stored_files(private_storage) == []
+
+
+def test_revocation_keeps_the_issued_file(world, django_capture_on_commit_callbacks, private_storage):
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    before = Certificate.objects.get(application=application)
+    svc.application_revoke(actor=act(world, "anhui_leader"), application_id=application.pk, comment="材料造假")
+    issue_certificate_task.apply(args=[application.pk]).get()
+    after = Certificate.objects.get(application=application)
+    assert after.status == CertificateStatus.REVOKED
+    assert after.pdf_sha256 == before.pdf_sha256 and after.rendered_at == before.rendered_at
+    assert hashlib.sha256(services.certificate_pdf_path(after).read_bytes()).hexdigest() == before.pdf_sha256
+
+
+def test_task_for_an_application_that_cannot_be_issued_is_not_retried(world):
+    application = create(world, "society-service-station")  # a draft
+    assert issue_certificate_task.apply(args=[application.pk]).get() is None
+    assert issue_certificate_task.apply(args=[999_999]).get() is None
+    assert not Certificate.objects.exists()
+
+
+def test_numbers_follow_the_sequence_without_gaps(world, django_capture_on_commit_callbacks):
+    first = certified_application(world, django_capture_on_commit_callbacks)
+    second = certified_application(world, django_capture_on_commit_callbacks, county="yaohai", city="hefei")
+    numbers = [Certificate.objects.get(application=a).seq for a in (first, second)]
+    assert numbers == [1, 2]
