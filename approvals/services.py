@@ -16,6 +16,7 @@ from stdnum.cn import uscc as uscc_validator
 from viewflow.workflow.status import STATUS
 
 from orgs.models import Level, Membership, Organization
+from workflows.notifications import queue_for_transition
 
 from . import errors as E
 from .attachments import sniff_content_type
@@ -126,12 +127,22 @@ def _current_memberships(user) -> list[tuple[int, str, str]]:
 
 
 def user_can_see(user, application: Application) -> bool:
-    """Own organization and everything under it; guardian grants for experts and auditors."""
+    """Own organization and everything under it; guardian grants for experts and auditors; delegations in
+    force (each further check runs only when the ones before it did not grant)."""
     if user is None:
         return True
     if any(application.applicant_path.startswith(path) for _org, path, _role in _current_memberships(user)):
         return True
-    return ApplicationUserObjectPermission.objects.filter(user=user, content_object=application).exists()
+    if ApplicationUserObjectPermission.objects.filter(user=user, content_object=application).exists():
+        return True
+    return any(application.applicant_path.startswith(path) for _org, path, _role, _for in _delegations_to(user))
+
+
+def _delegations_to(user) -> list[tuple[int, str, str, int]]:
+    """(organization id, path, role, delegator id) delegated to the user today (one query)."""
+    from workflows.delegations import delegations_active_to
+
+    return delegations_active_to(user=user)
 
 
 def acting_organization_id(application: Application, level: str) -> int:
@@ -155,6 +166,11 @@ def _authorize(actor: Actor, application: Application, action: str) -> tuple[int
     org_id = acting_organization_id(application, level)
     if any(m_org == org_id and m_role == role for m_org, _path, m_role in _current_memberships(actor.user)):
         return org_id, role
+    delegator_id = next((d for o, _p, r, d in _delegations_to(actor.user) if o == org_id and r == role), None)
+    if delegator_id is not None:
+        # Read by _append_event, which every action calls on this same locked row after authorizing.
+        application._on_behalf_of_id = delegator_id
+        return org_id, role
     raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=rule.label)
 
 
@@ -174,12 +190,16 @@ def _lock(application_id: int) -> Application:
 # --------------------------------------------------------------------------------------------- audit
 
 
-def _append_event(application, *, actor, org_id, role, action, from_status, comment="") -> AuditEvent:
-    """Build the next link of the application's chain; the caller saves the application, then the event."""
+def _append_event(
+    application, *, actor, org_id, role, action, from_status, comment="", on_behalf_of=None
+) -> AuditEvent:
+    """Build the next link of the application's chain; the caller saves the application, then the event.
+    `on_behalf_of` (the delegator) defaults to the one _authorize found for a delegated action."""
     event = AuditEvent(
         application_id=application.pk,
         seq=application.audit_seq + 1,
         actor=actor.user,
+        on_behalf_of_id=on_behalf_of.pk if on_behalf_of else getattr(application, "_on_behalf_of_id", None),
         organization_id=org_id,
         role=role,
         action=action,
@@ -287,6 +307,7 @@ def _transition(
             )
         if task is not None:
             _complete_task(application, task, actor.user)
+        queue_for_transition(application=application, action=action, actor=actor, comment=comment)
         if on_commit:
             transaction.on_commit(lambda: on_commit(application))
     return application
@@ -521,6 +542,7 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
         _save(application)
         event.save()
         _complete_task(application, task, actor.user)
+        queue_for_transition(application=application, action="assign_experts", actor=actor)
     return application
 
 
@@ -560,6 +582,7 @@ def application_score(*, actor: Actor, application_id: int, score, comment: str 
         _save(application)
         event.save()
         _complete_task(application, task, actor.user)
+        queue_for_transition(application=application, action="score", actor=actor)
     return application
 
 
@@ -682,6 +705,8 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
                 activation = task.flow_task.activation_class(task)
                 activation.run(None)
                 activation.execute()
+        queue_for_transition(application=application, action="issue_certificate", actor=actor,
+                             comment=certificate.number)
     return certificate
 
 

@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("", RedirectView.as_view(url="/approvals/", permanent=False)),
     path("", include("printing.urls")),
+    path("", include("workflows.urls")),
     path("", site.urls),
 ]

@@ -16,6 +16,8 @@ from viewflow.workflow.status import STATUS
 from approvals.models import APPLICANT
 from orgs.models import Level, Organization
 
+from .deadlines import task_deadline_create
+
 POOL_PERMISSION = "orgs.pool_{role}"
 
 
@@ -50,6 +52,10 @@ class StageActivation(ViewActivation):
             task.owner_permission_obj_pk = str(pool_organization_id(application, level))
         task.save()
         link_previous(task, prev_activation.task)
+        role, level = flow_task.pool
+        task_deadline_create(
+            task=task, application=application, organization_id=pool_organization_id(application, level), role=role
+        )
         return cls(task)
 
     @Activation.status.transition(source=STATUS.DONE)

@@ -1,5 +1,10 @@
-"""Periodic work of the flows, run by Celery beat."""
+"""Background work of the flows: timers, the deadline sweep and notification e-mails.
+
+Every task takes ids or nothing, calls a service, and can run twice without harm. They inherit the
+project's late acknowledgement and reject-on-worker-lost, so a task whose worker dies is delivered again.
+"""
 from celery import shared_task
+from django.db import OperationalError
 
 
 @shared_task(acks_late=True)
@@ -8,3 +13,42 @@ def fire_due_timers() -> int:
     from viewflow.workflow.timers import fire_due_timers as fire
 
     return fire()
+
+
+@shared_task(
+    acks_late=True,
+    # The mail server or the database was unreachable: try again with exponential backoff (30 s, 60 s, …,
+    # at most 10 min, jittered), well inside the broker's visibility timeout.
+    autoretry_for=(OSError, OperationalError),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def send_notification_emails(outbox_ids: list[int]) -> dict:
+    """Send the e-mails of these outbox rows; rows already sent, or half-sent by a dead worker, are skipped."""
+    from .notifications import outbox_send_many
+
+    return outbox_send_many(outbox_ids=outbox_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)
+def sweep_deadlines(today: str | None = None) -> dict:
+    """Remind before due dates and escalate after them (idempotent; beat runs it several times a day)."""
+    import datetime as dt
+
+    from .deadlines import deadlines_sweep
+
+    result = deadlines_sweep(today=dt.date.fromisoformat(today) if today else None)
+    return {"reminded": result.reminded, "escalated": result.escalated}
+
+
+@shared_task(acks_late=True)
+def flush_email_outbox() -> dict:
+    """Queue outbox e-mails that no task picked up, and set aside those a dead worker left half-sent."""
+    from .notifications import outbox_flush
+
+    queued, set_aside = outbox_flush()
+    return {"queued": queued, "set_aside": set_aside}

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -179,5 +180,11 @@ AXES_VERBOSE = False
 
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {"task": "workflows.tasks.fire_due_timers", "schedule": 60.0},
+    # Idempotent sweeps (docs/deadlines-notifications.md): reminders and escalations once per task, and the
+    # e-mails that no task picked up (a broker outage at commit time).
+    "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
+    "flush-email-outbox": {"task": "workflows.tasks.flush_email_outbox", "schedule": 300.0},
 }
+# Remind the assignee this many working days before a task's due date.
+DEADLINE_REMINDER_WORKDAYS = env.int("DEADLINE_REMINDER_WORKDAYS", default=2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

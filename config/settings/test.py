@@ -10,3 +10,17 @@ CELERY_TASK_EAGER_PROPAGATES = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
 # Tests serve no collected static files.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+# Integration tests (tests/integration) run real Celery workers on these settings: they count the e-mails
+# the workers write to a folder, pause a task where they kill its worker, and shorten the Redis visibility
+# timeout so that a killed worker's task is handed to the next worker within seconds.
+if env.str("EMAIL_FILE_PATH", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+NOTIFY_TEST_DELAY_SECONDS = env.float("NOTIFY_TEST_DELAY_SECONDS", default=0)
+NOTIFY_TEST_DELAY_AFTER_SEND_SECONDS = env.float("NOTIFY_TEST_DELAY_AFTER_SEND_SECONDS", default=0)
+if env.int("CELERY_VISIBILITY_TIMEOUT", default=0):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT"),
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }

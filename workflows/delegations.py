@@ -1,0 +1,142 @@
+"""Delegation (代办): a person hands their work in one organization role to a colleague for a period.
+
+While a delegation is in force (starts_on ≤ today ≤ ends_on, not cancelled, and the delegator still holds
+the role) the delegate sees the organization's applications, receives the pool's notifications and may act
+on its tasks; approvals.services._authorize records the delegator as `on_behalf_of` in the audit event.
+Nothing is granted or revoked when a period starts or ends: every check compares dates at query time.
+"""
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from approvals import errors as E
+from orgs.models import Membership, Organization, Role
+from orgs.selectors import users_with_role
+
+from .models import Delegation
+
+# Roles whose work goes to a pool of the organization; an expert's scoring is personal and not delegable.
+DELEGABLE_ROLES = ("clerk", "leader", "reviewer")
+
+MSG_DELEGATION_ROLE = _("“%(role)s”角色不能委托代办")
+MSG_DELEGATION_NOT_MEMBER = _("%(user)s 在 %(org)s 没有“%(role)s”角色，不能委托")
+MSG_DELEGATION_SELF = _("不能委托给本人")
+MSG_DELEGATION_DELEGATE_INACTIVE = _("代办人 %(user)s 的账号已停用")
+MSG_DELEGATION_PERIOD = _("结束日期 %(ends)s 不能早于开始日期 %(starts)s")
+MSG_DELEGATION_PAST = _("结束日期 %(ends)s 已过")
+MSG_DELEGATION_REASON = _("请填写委托事由")
+MSG_DELEGATION_NOT_FOUND = _("代办授权不存在")
+MSG_DELEGATION_FORBIDDEN = _("只有委托人本人、该组织负责人或管理员可以设置或撤销代办")
+
+
+def _in_force_for_delegator(qs: QuerySet, on: dt.date) -> QuerySet:
+    """Keep delegations whose delegator still holds the role: a delegation never outlives the membership."""
+    return qs.filter(
+        Exists(
+            Membership.objects.current(on).filter(
+                user_id=OuterRef("delegator_id"), organization_id=OuterRef("organization_id"), role=OuterRef("role")
+            )
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------ selectors
+
+
+def delegations_active_to(*, user, on: dt.date | None = None) -> list[tuple[int, str, str, int]]:
+    """(organization id, organization path, role, delegator id) delegated to `user` today, in one query."""
+    on = on or timezone.localdate()
+    qs = _in_force_for_delegator(Delegation.objects.active(on).filter(delegate=user), on)
+    return list(qs.values_list("organization_id", "organization__path", "role", "delegator_id"))
+
+
+def pool_members(*, organization_id: int, role: str, on: dt.date | None = None) -> QuerySet:
+    """Active users who act for (organization, role) today: its members and the delegates in force."""
+    on = on or timezone.localdate()
+    delegates = _in_force_for_delegator(
+        Delegation.objects.active(on).filter(organization_id=organization_id, role=role), on
+    ).values("delegate_id")
+    members = users_with_role(organization=Organization(pk=organization_id), role=role, on=on)
+    return members | get_user_model().objects.filter(is_active=True, pk__in=delegates)
+
+
+def delegations_of(*, user) -> QuerySet[Delegation]:
+    """Delegations given or received by a user, newest first."""
+    return (
+        Delegation.objects.filter(Q(delegator=user) | Q(delegate=user))
+        .select_related("delegator", "delegate", "organization")
+    )
+
+
+def person_label(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "系统"
+
+
+def audit_actor_label(event) -> str:
+    """How the audit trail names who acted: "X" or, for a delegated action, "X 代 Y"."""
+    if event.on_behalf_of_id:
+        return f"{person_label(event.actor)} 代 {person_label(event.on_behalf_of)}"
+    return person_label(event.actor)
+
+
+# ------------------------------------------------------------------------------------------- services
+
+
+def _may_manage(user, *, delegator_id: int, organization_id: int) -> bool:
+    if user is None:
+        return False
+    if user.pk == delegator_id or user.is_superuser:
+        return True
+    return Membership.objects.current().filter(
+        user=user, organization_id=organization_id, role__in=("leader", "admin")
+    ).exists()
+
+
+def delegation_create(
+    *, actor, delegator, delegate, organization: Organization, role: str, starts_on: dt.date, ends_on: dt.date,
+    reason: str,
+) -> Delegation:
+    """Record a delegation. The delegator, a leader or an administrator of the organization may do it."""
+    user = actor.user
+    if not _may_manage(user, delegator_id=delegator.pk, organization_id=organization.pk):
+        raise E.NotAllowed(MSG_DELEGATION_FORBIDDEN)
+    reason = (reason or "").strip()
+    role_label = Role(role).label if role in Role.values else role
+    if role not in DELEGABLE_ROLES:
+        raise E.InvalidInput(MSG_DELEGATION_ROLE, role=role_label)
+    if delegate.pk == delegator.pk:
+        raise E.InvalidInput(MSG_DELEGATION_SELF)
+    if not delegate.is_active:
+        raise E.InvalidInput(MSG_DELEGATION_DELEGATE_INACTIVE, user=person_label(delegate))
+    if ends_on < starts_on:
+        raise E.InvalidInput(MSG_DELEGATION_PERIOD, starts=starts_on, ends=ends_on)
+    if ends_on < timezone.localdate():
+        raise E.InvalidInput(MSG_DELEGATION_PAST, ends=ends_on)
+    if not reason:
+        raise E.InvalidInput(MSG_DELEGATION_REASON, errors={"reason": str(MSG_DELEGATION_REASON)})
+    if not Membership.objects.current().filter(user=delegator, organization=organization, role=role).exists():
+        raise E.InvalidInput(
+            MSG_DELEGATION_NOT_MEMBER, user=person_label(delegator), org=organization.name, role=role_label
+        )
+    return Delegation.objects.create(
+        delegator=delegator, delegate=delegate, organization=organization, role=role, starts_on=starts_on,
+        ends_on=ends_on, reason=reason, created_by=user,
+    )
+
+
+def delegation_cancel(*, actor, delegation_id: int) -> Delegation:
+    """End a delegation now; cancelling twice changes nothing."""
+    delegation = Delegation.objects.filter(pk=delegation_id).first()
+    if delegation is None:
+        raise E.NotFound(MSG_DELEGATION_NOT_FOUND)
+    if not _may_manage(actor.user, delegator_id=delegation.delegator_id, organization_id=delegation.organization_id):
+        raise E.NotAllowed(MSG_DELEGATION_FORBIDDEN)
+    now = timezone.now()
+    Delegation.objects.filter(pk=delegation.pk, cancelled_at__isnull=True).update(
+        cancelled_at=now, cancelled_by=actor.user
+    )
+    delegation.refresh_from_db()
+    return delegation

@@ -1,0 +1,364 @@
+"""Notifications: in-app messages and their e-mails, created in the transaction of the action that causes
+them, e-mailed by a Celery task queued on commit.
+
+Delivery guarantees (see docs/deadlines-notifications.md):
+
+* nothing is lost when the broker is down: the `EmailOutbox` row commits with the action, and
+  `outbox_flush` (beat, or `manage.py flush_outbox`) queues rows that no task picked up;
+* an e-mail is never sent twice: a worker sends only after a conditional UPDATE set `sending_started_at`
+  on a row where it was empty. A worker killed before that claim leaves the row untouched, and the
+  redelivered task sends it. A worker killed between the claim and recording `sent_at` (the SMTP
+  conversation itself) leaves a row that is never sent again automatically (at most once): the flush
+  marks it for an administrator and logs an error.
+"""
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from approvals.models import ExpertAssignment, Stage, Status
+
+from .delegations import pool_members
+from .models import EmailOutbox, Notification, NotificationKind, NotificationPreference
+
+logger = logging.getLogger(__name__)
+
+K = NotificationKind
+S = Status
+
+EMAIL_SUBJECT_PREFIX = "【科协试点申报】"
+# Give up on an address after this many refusals by the mail server.
+MAX_ATTEMPTS = 8
+# Rows younger than this are left to the task queued on commit.
+FLUSH_GRACE_SECONDS = 300
+# A claim older than this belongs to a dead worker: Celery's hard time limit killed any live one before.
+IN_DOUBT_AFTER_SECONDS = 900
+FLUSH_BATCH = 50
+
+# Actions after which the pool of the new stage has a task (a score only when it was the last one).
+TASK_ACTIONS = {"submit", "sign_off", "recommend", "accept", "decide", "object", "score"}
+DECISION_ACTIONS = {"decide", "decline", "revoke"}
+
+SENT, ALREADY_SENT, IN_DOUBT, GAVE_UP, MISSING, TAKEN = (
+    "sent", "already_sent", "in_doubt", "gave_up", "missing", "taken",
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str
+    title: str
+    body: str
+    url: str = ""
+
+
+def _safe_reverse(name: str, **kwargs) -> str:
+    try:
+        return reverse(name, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return ""
+
+
+def application_url(application_id: int) -> str:
+    return _safe_reverse("approvals:detail", pk=application_id)
+
+
+def absolute_url(path: str) -> str:
+    base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
+    return f"{base}{path}" if path else ""
+
+
+# ------------------------------------------------------------------------------------------ selectors
+
+
+def notification_list(*, user, unread_only: bool = False) -> QuerySet[Notification]:
+    qs = Notification.objects.filter(user=user).select_related("application")
+    return qs.filter(read_at__isnull=True) if unread_only else qs
+
+
+def notification_unread_count(*, user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_preferences(*, user) -> dict[str, bool]:
+    """{kind: e-mail on} for every kind; a kind without a row is on."""
+    chosen = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "email_enabled"))
+    return {kind: chosen.get(kind, True) for kind in K.values}
+
+
+# ------------------------------------------------------------------------------------- in-app services
+
+
+def notification_mark_read(*, user, notification_id: int) -> bool:
+    """Mark one of the user's notifications read; False if it is not theirs or was read already."""
+    return bool(
+        Notification.objects.filter(pk=notification_id, user=user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+    )
+
+
+def notification_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def notification_preference_set(*, user, kind: str, email_enabled: bool) -> NotificationPreference:
+    if kind not in K.values:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    preference, _created = NotificationPreference.objects.update_or_create(
+        user=user, kind=kind, defaults={"email_enabled": email_enabled}
+    )
+    return preference
+
+
+# ------------------------------------------------------------------------------------------- creating
+
+
+def _email_text(message: Message) -> tuple[str, str]:
+    link = absolute_url(message.url)
+    preferences = absolute_url(_safe_reverse("workflows:notification_preferences"))
+    body = message.body + (f"\n\n查看详情：{link}" if link else "")
+    body += "\n\n——\n本邮件由系统自动发送，请勿回复。"
+    if preferences:
+        body += f"\n不想接收此类邮件，可在通知设置中关闭：{preferences}"
+    return f"{EMAIL_SUBJECT_PREFIX}{message.title}", body
+
+
+def notifications_create(
+    *, batches: list[tuple[QuerySet, Message]], key: str, application=None, exclude_user_id=None,
+) -> list[int]:
+    """One notification per user of each batch, and its e-mail unless the user switched that kind off.
+
+    `key` names the occasion (the same occasion never notifies the same user twice). Costs one query per
+    batch for the recipients and their preference, then one insert of notifications and one of e-mails.
+    Returns the ids of the outbox rows; queue them with `queue_emails_on_commit`.
+    """
+    now = timezone.now()
+    notifications, emails = [], []
+    for users, message in batches:
+        prefs = NotificationPreference.objects.filter(user=OuterRef("pk"), kind=message.kind, email_enabled=False)
+        if exclude_user_id is not None:
+            users = users.exclude(pk=exclude_user_id)
+        subject, text = _email_text(message)
+        for user_id, email, email_off in users.annotate(email_off=Exists(prefs)).values_list("pk", "email", "email_off"):
+            notification = Notification(
+                user_id=user_id, kind=message.kind, application=application, title=message.title[:200],
+                body=message.body, url=message.url, created_at=now,
+                dedup_key=f"{message.kind}:{key}:{user_id}"[:200],
+            )
+            notifications.append(notification)
+            if email and not email_off:
+                emails.append((notification, email, subject, text))
+    if not notifications:
+        return []
+    Notification.objects.bulk_create(notifications)
+    rows = EmailOutbox.objects.bulk_create(
+        [EmailOutbox(notification=n, to_email=email, subject=subject[:255], body=text, created_at=now)
+         for n, email, subject, text in emails]
+    )
+    return [row.pk for row in rows]
+
+
+def _enqueue(outbox_ids: list[int]) -> None:
+    from .tasks import send_notification_emails
+
+    try:
+        # A short publish retry: the request must not hang on a dead broker; the outbox keeps the work.
+        send_notification_emails.apply_async(
+            (outbox_ids,), retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        )
+    except Exception:  # the broker is unreachable: the rows stay in the outbox for outbox_flush
+        logger.warning("broker unreachable: %d e-mail(s) stay in the outbox until the next flush",
+                       len(outbox_ids), exc_info=True)
+
+
+def queue_emails_on_commit(outbox_ids: list[int]) -> None:
+    if outbox_ids:
+        transaction.on_commit(partial(_enqueue, list(outbox_ids)))
+
+
+def _stage_message(application, status: str) -> Message:
+    from .workdays import due_date_info
+
+    stage = Stage(status).label
+    subject, program = application.subject_name, application.program.name_zh
+    body = f"“{program}”申报“{subject}”已进入“{stage}”环节，请及时办理。"
+    limit = application.program.stage_time_limits.get(status)
+    if limit:
+        due_on, estimate = due_date_info(application.stage_entered_at, int(limit))
+        body += f"办理期限：{due_on:%Y-%m-%d}（{limit} 个工作日{'，估算' if estimate else ''}）。"
+    return Message(K.TASK, f"待办：{subject}（{stage}）", body, application_url(application.pk))
+
+
+def queue_for_transition(*, application, action: str, actor, comment: str = "") -> list[int]:
+    """Notify whoever the action concerns, in the action's transaction; e-mail them after the commit.
+
+    The pool of the stage the application entered gets a task notice (the assigned experts after
+    `assign_experts`); the applicant's clerks hear of a return, a decision and the certificate.
+    """
+    from approvals.services import STAGE_NODES
+
+    from .flows import ApplicationFlow
+    from .nodes import pool_organization_id
+
+    status = application.status
+    subject, program, url = application.subject_name, application.program.name_zh, application_url(application.pk)
+    comment = (comment or "").strip()
+    batches = []
+
+    def clerks():
+        return pool_members(organization_id=application.applicant_id, role="clerk")
+
+    if action == "return":
+        body = f"“{program}”申报“{subject}”被退回修改，请修改后重新提交（第 {application.revision} 版）。"
+        batches.append((clerks(), Message(K.RETURNED, f"退回修改：{subject}", body + f"\n退回意见：{comment}", url)))
+    elif action in DECISION_ACTIONS:
+        result = S(status).label
+        body = f"“{program}”申报“{subject}”的审批结果：{result}。" + (f"\n意见：{comment}" if comment else "")
+        batches.append((clerks(), Message(K.DECIDED, f"审批结果：{subject}（{result}）", body, url)))
+    elif action == "issue_certificate":
+        body = f"“{program}”申报“{subject}”已颁发证书" + (f"，证书编号：{comment}。" if comment else "。")
+        batches.append((clerks(), Message(K.CERTIFICATE, f"证书已颁发：{subject}", body, url)))
+
+    if action == "assign_experts":
+        experts = get_user_model().objects.filter(
+            is_active=True,
+            pk__in=ExpertAssignment.objects.filter(
+                application_id=application.pk, revision=application.revision, scored_at__isnull=True
+            ).values("expert_id"),
+        )
+        batches.append((experts, _stage_message(application, status)))
+    elif action in TASK_ACTIONS and status in STAGE_NODES and not (action == "score" and status == S.EXPERT_REVIEW):
+        role, level = getattr(ApplicationFlow, STAGE_NODES[status][0]).pool
+        pool = pool_members(organization_id=pool_organization_id(application, level), role=role)
+        batches.append((pool, _stage_message(application, status)))
+
+    if not batches:
+        return []
+    user = getattr(actor, "user", None)
+    ids = notifications_create(
+        batches=batches, key=f"{application.pk}:{application.audit_seq}", application=application,
+        exclude_user_id=user.pk if user is not None else None,
+    )
+    queue_emails_on_commit(ids)
+    return ids
+
+
+# -------------------------------------------------------------------------------------------- sending
+
+
+def _test_pause(setting: str, outbox_id: int) -> None:
+    """Integration tests kill a worker here (NOTIFY_TEST_DELAY_SECONDS / ..._AFTER_SEND_SECONDS)."""
+    seconds = float(getattr(settings, setting, 0) or 0)
+    if seconds:
+        logger.warning("outbox %s: %s, pausing %.1f s", outbox_id, setting, seconds)
+        time.sleep(seconds)
+
+
+def outbox_send(*, outbox_id: int) -> str:
+    """Send one outbox row at most once; returns what happened (SENT, ALREADY_SENT, IN_DOUBT, ...).
+
+    Raises the mail backend's error after releasing the claim, so that the task retries it.
+    """
+    row = EmailOutbox.objects.filter(pk=outbox_id).first()
+    if row is None:
+        return MISSING
+    if row.sent_at is not None:
+        return ALREADY_SENT
+    if row.failed_at is not None:
+        return GAVE_UP
+    if row.sending_started_at is not None:
+        # Another worker is sending it, or one died while it talked to the mail server: whether the
+        # server accepted the message is unknown, and sending again could duplicate it.
+        logger.warning("outbox %s: a send began at %s and never finished; not sending again",
+                       outbox_id, row.sending_started_at)
+        return IN_DOUBT
+    _test_pause("NOTIFY_TEST_DELAY_SECONDS", outbox_id)
+    claimed = EmailOutbox.objects.filter(
+        pk=outbox_id, sent_at__isnull=True, sending_started_at__isnull=True, failed_at__isnull=True
+    ).update(sending_started_at=timezone.now(), attempts=F("attempts") + 1)
+    if not claimed:
+        return TAKEN
+    try:
+        send_mail(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.to_email], fail_silently=False)
+    except Exception as exc:
+        # The backend raised: the server refused or could not be reached, so the message was not handed
+        # over; release the claim for a retry, or give up after MAX_ATTEMPTS.
+        attempts = row.attempts + 1
+        give_up = attempts >= MAX_ATTEMPTS
+        EmailOutbox.objects.filter(pk=outbox_id).update(
+            sending_started_at=None, last_error=repr(exc)[:2000], failed_at=timezone.now() if give_up else None
+        )
+        if give_up:
+            logger.error("outbox %s: giving up after %d attempts: %r", outbox_id, attempts, exc)
+            return GAVE_UP
+        raise
+    _test_pause("NOTIFY_TEST_DELAY_AFTER_SEND_SECONDS", outbox_id)
+    EmailOutbox.objects.filter(pk=outbox_id).update(sent_at=timezone.now(), last_error="")
+    return SENT
+
+
+def outbox_send_many(*, outbox_ids: list[int]) -> dict[str, int]:
+    """Send each row; if any raised, re-raise the first error after trying them all (sent rows skip)."""
+    results: dict[str, int] = {}
+    error = None
+    for outbox_id in outbox_ids:
+        try:
+            result = outbox_send(outbox_id=outbox_id)
+        except Exception as exc:
+            error = error or exc
+            result = "error"
+        results[result] = results.get(result, 0) + 1
+    if error is not None:
+        raise error
+    return results
+
+
+def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
+                 in_doubt_after_seconds: int = IN_DOUBT_AFTER_SECONDS) -> tuple[int, int]:
+    """Queue the e-mails no task picked up (broker down at commit time, retries exhausted), and set aside
+    those a dead worker left half-sent. Returns (queued, set aside). Raises if the broker is down."""
+    from .tasks import send_notification_emails
+
+    now = now or timezone.now()
+    pending = list(
+        EmailOutbox.objects.filter(
+            sent_at__isnull=True, failed_at__isnull=True, sending_started_at__isnull=True,
+            created_at__lte=now - dt.timedelta(seconds=grace_seconds),
+        ).order_by("pk").values_list("pk", flat=True)[:1000]
+    )
+    for start in range(0, len(pending), FLUSH_BATCH):
+        send_notification_emails.apply_async((pending[start:start + FLUSH_BATCH],))
+    in_doubt = list(
+        EmailOutbox.objects.filter(
+            sent_at__isnull=True, failed_at__isnull=True,
+            sending_started_at__lte=now - dt.timedelta(seconds=in_doubt_after_seconds),
+        ).values_list("pk", "to_email", "subject")
+    )
+    for pk, to_email, subject in in_doubt:
+        logger.error("outbox %s: a worker died while sending %r to %s; it may or may not have been "
+                     "delivered and is not resent automatically (admin: 邮件发件箱)", pk, subject, to_email)
+    if in_doubt:
+        EmailOutbox.objects.filter(pk__in=[pk for pk, _to, _s in in_doubt], sent_at__isnull=True).update(
+            failed_at=now, last_error="发送中断：工作进程在与邮件服务器通信时终止，无法确认是否送达，未自动重发"
+        )
+    return len(pending), len(in_doubt)
+
+
+def outbox_retry(*, outbox_ids: list[int]) -> int:
+    """An administrator's decision to send set-aside rows again (they may arrive twice)."""
+    count = EmailOutbox.objects.filter(pk__in=outbox_ids, sent_at__isnull=True).update(
+        failed_at=None, sending_started_at=None, attempts=0
+    )
+    queue_emails_on_commit(outbox_ids)
+    return count
