@@ -286,7 +286,7 @@ def _transition(
         org_id, role = _authorize(actor, application, action)
         if checks:
             checks(application)
-        from_status = application.status
+        from_status, from_revision = application.status, application.revision
         nodes = task_nodes or STAGE_NODES.get(from_status)
         task = _open_task(application, nodes) if nodes and application.process_id else None
         transition = getattr(application, method)
@@ -302,7 +302,8 @@ def _transition(
         event.save()
         if action in OPINION_ACTIONS and actor.user is not None:
             Opinion.objects.create(
-                application_id=application.pk, revision=event.revision, stage=from_status,
+                # The opinion is on the revision that was examined (a return starts the next one).
+                application_id=application.pk, revision=from_revision, stage=from_status,
                 decision=decision or action, text=comment, person=actor.user, role=role, organization_id=org_id,
             )
         if task is not None:
@@ -485,7 +486,7 @@ def _check_quota(application: Application) -> None:
         .first()
     )
     if quota is None:
-        raise E.RuleViolation(E.MSG_NO_QUOTA, city=str(application.city_id))
+        raise E.RuleViolation(E.MSG_NO_QUOTA, city=application.city.name)
     used = Application.objects.filter(
         batch_id=application.batch_id, city_id=application.city_id,
         status__in=[s for s in (S.PROVINCE_CHECK, S.EXPERT_REVIEW, S.DECISION, S.PUBLIC_NOTICE, S.APPROVED,
