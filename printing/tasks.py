@@ -29,11 +29,15 @@ def _prepare_print_fonts(sender=None, **kwargs):
 def _actor(actor_id):
     from django.contrib.auth import get_user_model
 
+    from approvals import errors as E
     from approvals.services import SYSTEM_ACTOR, Actor
 
     if actor_id is None:
         return SYSTEM_ACTOR
-    return Actor(user=get_user_model().objects.get(pk=actor_id))
+    user = get_user_model().objects.filter(pk=actor_id).first()
+    if user is None:
+        raise E.NotFound(E.MSG_NOT_FOUND)
+    return Actor(user=user)
 
 
 def _existing_certificate(application_id: int):

@@ -2,6 +2,7 @@
 application (used by the application detail page), each as {"label", "url"}."""
 from django import template
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from approvals.models import Status
 
@@ -24,21 +25,21 @@ def printing_links(context, application) -> list[dict]:
     if application.revision not in revisions:
         revisions.append(application.revision)
     for number in sorted(revisions):
-        links.append({"label": f"申报书（第{number}版）", "url": f"{form_url}?revision={number}"})
+        links.append({"label": _("申报书（第%(number)s版）") % {"number": number}, "url": f"{form_url}?revision={number}"})
     certificate = getattr(application, "certificate", None) if application.status in (
         Status.CERTIFIED, Status.REVOKED, Status.EXPIRED) else None
     if certificate is not None:
-        links.append({"label": "证书 PDF", "url": reverse("printing:certificate_pdf", args=[certificate.pk])})
-        links.append({"label": "证书核验页", "url": reverse("printing:verify", args=[certificate.token])})
+        links.append({"label": _("证书 PDF"), "url": reverse("printing:certificate_pdf", args=[certificate.pk])})
+        links.append({"label": _("证书核验页"), "url": reverse("printing:verify", args=[certificate.token])})
     batch = application.batch
     if user_sees_organization(user, application.city):
         query = f"?city={application.city_id}"
-        links.append({"label": "推荐函", "url": reverse("printing:recommendation_letter", args=[batch.pk]) + query})
-        links.append({"label": "推荐汇总表 PDF", "url": reverse("printing:summary_pdf", args=[batch.pk]) + query})
-        links.append({"label": "推荐汇总表 Excel", "url": reverse("printing:summary_xlsx", args=[batch.pk]) + query})
+        links.append({"label": _("推荐函"), "url": reverse("printing:recommendation_letter", args=[batch.pk]) + query})
+        links.append({"label": _("推荐汇总表 PDF"), "url": reverse("printing:summary_pdf", args=[batch.pk]) + query})
+        links.append({"label": _("推荐汇总表 Excel"), "url": reverse("printing:summary_xlsx", args=[batch.pk]) + query})
     if application.status in _NOTICE_STATUSES and user_sees_batch(user, batch):
-        links.append({"label": "公示名单 PDF", "url": reverse("printing:notice_pdf", args=[batch.pk])})
-        links.append({"label": "公示页面", "url": reverse("printing:notice", args=[batch.pk])})
+        links.append({"label": _("公示名单 PDF"), "url": reverse("printing:notice_pdf", args=[batch.pk])})
+        links.append({"label": _("公示页面"), "url": reverse("printing:notice", args=[batch.pk])})
     if application.status in (Status.APPROVED, Status.CERTIFIED) and user_may_issue(user, batch):
-        links.append({"label": "批量颁发证书", "url": reverse("printing:issue_all", args=[batch.pk])})
+        links.append({"label": _("批量颁发证书"), "url": reverse("printing:issue_all", args=[batch.pk])})
     return links

@@ -158,3 +158,16 @@ def test_numbers_follow_the_sequence_without_gaps(world, django_capture_on_commi
     second = certified_application(world, django_capture_on_commit_callbacks, county="yaohai", city="hefei")
     numbers = [Certificate.objects.get(application=a).seq for a in (first, second)]
     assert numbers == [1, 2]
+
+
+def test_officer_who_may_not_issue_or_no_longer_exists_is_refused_without_retry(world):
+    from .helpers import bulk_approved
+
+    (application,) = bulk_approved(world, 1)
+    assert issue_certificate_task.apply(args=[application.pk], kwargs={"actor_id": 999_999}).get() is None
+    clerk = world.user["langya_clerk"]
+    assert issue_certificate_task.apply(args=[application.pk], kwargs={"actor_id": clerk.pk}).get() is None
+    assert not Certificate.objects.exists()
+    officer = world.user["anhui_reviewer"]
+    number = issue_certificate_task.apply(args=[application.pk], kwargs={"actor_id": officer.pk}).get()
+    assert number == Certificate.objects.get(application=application).number
