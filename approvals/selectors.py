@@ -19,7 +19,7 @@ def application_list(*, user) -> QuerySet[Application]:
     """Applications the user may see: their organizations' and those below, and what was granted to them."""
     return (
         Application.objects.filter(_scope_q(user))
-        .select_related("program", "batch", "applicant", "city")
+        .select_related("program", "batch", "applicant", "city", "division")
         .order_by("-created_at", "-id")
     )
 
@@ -29,7 +29,7 @@ def application_get(*, user, pk: int) -> Application | None:
 
 
 def application_events(*, application: Application) -> QuerySet[AuditEvent]:
-    return application.events.select_related("actor", "organization").order_by("seq")
+    return application.events.select_related("actor", "on_behalf_of", "organization").order_by("seq")
 
 
 def application_opinions(*, application: Application) -> QuerySet[Opinion]:

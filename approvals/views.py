@@ -146,6 +146,33 @@ class ApplicationEditView(LoginRequiredMixin, View):
                                                        "applicant": application.applicant})
 
 
+def _choice_labels(spec: dict) -> dict:
+    return {c[0]: c[1] for c in spec.get("choices", []) if isinstance(c, list | tuple)}
+
+
+def _display(spec: dict, value):
+    """A form value as a person reads it: choice labels instead of codes."""
+    if value in (None, ""):
+        return "—"
+    return _choice_labels(spec).get(value, value)
+
+
+def _form_rows(application) -> list[dict]:
+    rows = []
+    for spec in application.program.form_fields:
+        value = application.form_data.get(spec["name"])
+        row = {"label": spec.get("label", spec["name"]), "type": spec.get("type"),
+               "required": spec.get("required", False)}
+        if spec.get("type") == "list":
+            columns = spec.get("item_fields", [])
+            row["headers"] = [c.get("label", c["name"]) for c in columns]
+            row["rows"] = [[_display(c, item.get(c["name"])) for c in columns] for item in (value or [])]
+        else:
+            row["value"] = _display(spec, value)
+        rows.append(row)
+    return rows
+
+
 class ApplicationDetailView(LoginRequiredMixin, View):
     def get(self, request, pk):
         application = _visible(request, pk)
@@ -159,28 +186,59 @@ class ApplicationDetailView(LoginRequiredMixin, View):
             experts = Membership.objects.current().filter(
                 organization_id=application.province_id, role="expert"
             ).select_related("user")
-        fields = [
-            (spec.get("label", spec["name"]), spec.get("type"), application.form_data.get(spec["name"]),
-             spec.get("item_fields", []))
-            for spec in application.program.form_fields
-        ]
+        kinds = {k["code"]: k["label"] for k in application.program.attachment_kinds}
+        attachments = list(application.attachments.filter(removed_in__isnull=True))
+        for attachment in attachments:
+            attachment.kind_label = kinds.get(attachment.kind, attachment.kind)
+        present = {a.kind for a in attachments}
+        opinions = list(selectors.application_opinions(application=application))
+        returned = None
+        if application.status == Status.DRAFT and application.revision > 1:
+            returned = next((o for o in reversed(opinions) if o.decision == "退回修改"), None)
+        assignments = list(application.expert_assignments.select_related("expert"))
+        if not _sees_all_scores(request.user, application):
+            # An expert sees their own score only, so that the others score independently.
+            assignments = [a for a in assignments if a.expert_id == request.user.pk]
         return render(request, "approvals/detail.html", {
             "application": application,
-            "fields": fields,
-            "events": selectors.application_events(application=application),
-            "opinions": selectors.application_opinions(application=application),
-            "attachments": application.attachments.filter(removed_in__isnull=True),
+            "fields": _form_rows(application),
+            "events": [(e, _event_label(e.action), _status_label(e.from_status), _status_label(e.to_status))
+                       for e in selectors.application_events(application=application)],
+            "opinions": opinions,
+            "returned": returned,
+            "attachments": attachments,
+            "missing_kinds": [label for code, label in kinds.items() if code not in present],
             "attachment_form": AttachmentForm(program=application.program) if "submit" in actions else None,
             "actions": [(name, needs, style, _label(name)) for name, needs, style in selectors.BUTTONS
                         if name in actions],
             "experts": experts,
             "diff": diff,
             "revisions": revisions,
-            "assignments": application.expert_assignments.select_related("expert"),
+            "assignments": assignments,
             "certificate": getattr(application, "certificate", None) if application.status in
             (Status.CERTIFIED, Status.REVOKED, Status.EXPIRED) else None,
             "can_edit": "submit" in actions,
         })
+
+
+def _sees_all_scores(user, application) -> bool:
+    """Province reviewers and leaders see every expert's score; an expert sees only their own."""
+    return Membership.objects.current().filter(
+        user=user, organization_id=application.province_id, role__in=["reviewer", "leader", "admin", "auditor"]
+    ).exists()
+
+
+def _status_label(status: str) -> str:
+    return Status(status).label if status in Status.values else (status or "—")
+
+
+EVENT_LABELS = {"create": "创建", "edit": "修改", "attach": "上传附件", "detach": "删除附件"}
+
+
+def _event_label(action: str) -> str:
+    if action in EVENT_LABELS:
+        return _(EVENT_LABELS[action])
+    return str(svc.ACTIONS[action].label) if action in svc.ACTIONS else action
 
 
 LABELS = {

@@ -1,4 +1,7 @@
 """Unit tests: Celery eager (integration tests start a real worker instead), fast hashing, locmem mail."""
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -24,3 +27,5 @@ if env.int("CELERY_VISIBILITY_TIMEOUT", default=0):
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
     }
+# Files written by tests (attachments, certificate PDFs) stay out of the project's var/.
+PRIVATE_STORAGE_ROOT = Path(env.str("APP_PRIVATE_STORAGE", default=str(Path(tempfile.gettempdir()) / "kexie-test-private")))

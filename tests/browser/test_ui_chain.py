@@ -228,7 +228,8 @@ def test_station_chain_through_the_ui(world, live_server, browser, shoot, tmp_pa
     clerk.dashboard_and_inbox()
     clerk.open_application()
     page = clerk.page
-    expect(page.get_by_text("请补充工作计划的年度目标")).to_be_visible()
+    expect(page.locator("#returned")).to_have_text("已被滁州市科学技术协会退回修改：请补充工作计划的年度目标")
+    expect(page.get_by_role("cell", name="请补充工作计划的年度目标")).to_be_visible()
     clerk.shot("returned")
     page.get_by_role("link", name="修改申报书").click()
     expect(page).to_have_url(re.compile(r"/edit/$"))
