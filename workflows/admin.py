@@ -1,13 +1,21 @@
 """Admin pages for the working-day calendar: a year's arrangement with its days, and the days on their own.
-
 Every save or delete clears the per-process calendar cache (workdays.clear_cache), so due dates computed
 afterwards use the new entries at once.
+
+Also: task due dates and notifications (read only), the e-mail outbox with a deliberate "send again" for
+rows set aside, and delegations, recorded and cancelled through the services.
 """
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from approvals.errors import ApprovalError
+from approvals.services import Actor
+
+from .delegations import delegation_cancel, delegation_check, delegation_create
+from .models import Delegation, EmailOutbox, Notification, TaskDeadline
+from .notifications import outbox_retry
 from .workdays import FALLBACK, WEEKDAY_NAMES, CalendarDay, CalendarYear, calendar_status, clear_cache
 
 
@@ -101,3 +109,102 @@ class CalendarDayAdmin(ClearsCalendarCacheMixin, admin.ModelAdmin):
     @admin.display(description=_("星期"))
     def weekday(self, obj):
         return _("星期%s") % WEEKDAY_NAMES[obj.date.weekday()]
+
+
+# --- deadlines, notifications, the e-mail outbox and delegations ---------------------------------------
+
+
+@admin.register(TaskDeadline)
+class TaskDeadlineAdmin(admin.ModelAdmin):
+    list_display = ("task", "application", "stage", "organization", "role", "due_on", "is_estimate",
+                    "reminded_at", "escalated_at")
+    list_filter = ("stage", "is_estimate", "role")
+    search_fields = ("application__subject_name", "organization__name")
+    list_select_related = ("task", "application", "organization")
+    date_hierarchy = "due_on"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "user", "kind", "title", "read_at")
+    list_filter = ("kind",)
+    search_fields = ("user__username", "title")
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EmailOutbox)
+class EmailOutboxAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "to_email", "subject", "sent_at", "failed_at", "attempts", "last_error")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter))
+    search_fields = ("to_email", "subject")
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("重新发送所选的未送达邮件（发送中断的邮件可能因此收到两次）"))
+    def send_again(self, request, queryset):
+        count = outbox_retry(outbox_ids=list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True)))
+        self.message_user(request, _("已重新放入队列：%(count)d 封") % {"count": count})
+
+
+class DelegationForm(forms.ModelForm):
+    class Meta:
+        model = Delegation
+        fields = ("delegator", "delegate", "organization", "role", "starts_on", "ends_on", "reason")
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and not self.errors:
+            try:
+                delegation_check(actor=Actor(user=self.request_user), **{k: data[k] for k in self.Meta.fields})
+            except ApprovalError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return data
+
+
+@admin.register(Delegation)
+class DelegationAdmin(admin.ModelAdmin):
+    form = DelegationForm
+    list_display = ("delegate", "delegator", "organization", "role", "starts_on", "ends_on", "cancelled_at")
+    list_filter = ("role",)
+    search_fields = ("delegate__username", "delegator__username", "organization__name")
+    list_select_related = ("delegate", "delegator", "organization")
+    raw_id_fields = ("delegator", "delegate", "organization")
+    actions = ["cancel"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.request_user = request.user
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        # A delegation is recorded, then only cancelled: its terms stay as they were granted.
+        return DelegationForm.Meta.fields if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            created = delegation_create(actor=Actor(user=request.user), **{
+                k: form.cleaned_data[k] for k in DelegationForm.Meta.fields})
+            obj.pk = created.pk
+
+    @admin.action(description=_("撤销所选代办授权"))
+    def cancel(self, request, queryset):
+        for pk in queryset.values_list("pk", flat=True):
+            delegation_cancel(actor=Actor(user=request.user), delegation_id=pk)
+        self.message_user(request, _("已撤销"))

@@ -137,9 +137,26 @@ def deadline_escalate(*, deadline: TaskDeadline, today: dt.date) -> bool:
     return _notify_once(deadline, field="escalated_at", users=leaders, message=message)
 
 
+def deadlines_recount() -> int:
+    """Count the open tasks' due dates again on the calendar as it stands now, so that a year's holiday
+    arrangement entered after a task was created (an estimate until then) or a corrected day moves its
+    due date. Pure arithmetic per task plus one bulk update of those that changed; returns their number."""
+    changed = []
+    for deadline in TaskDeadline.objects.filter(task__status__in=OPEN_TASK_STATUSES).only(
+        "pk", "starts_on", "workdays", "due_on", "is_estimate"
+    ):
+        due_on, estimate = due_date_info(deadline.starts_on, deadline.workdays)
+        if (due_on, estimate) != (deadline.due_on, deadline.is_estimate):
+            deadline.due_on, deadline.is_estimate = due_on, estimate
+            changed.append(deadline)
+    TaskDeadline.objects.bulk_update(changed, ["due_on", "is_estimate"], batch_size=500)
+    return len(changed)
+
+
 def deadlines_sweep(*, today: dt.date | None = None) -> SweepResult:
     """Remind and escalate as of `today` (default: today). Safe to run any number of times."""
     today = today or timezone.localdate()
+    recounted = deadlines_recount()
     horizon = add_workdays(today, reminder_workdays())
     open_deadlines = TaskDeadline.objects.filter(task__status__in=OPEN_TASK_STATUSES).select_related(
         "task", "task__owner", "application", "application__program", "organization"
@@ -152,7 +169,8 @@ def deadlines_sweep(*, today: dt.date | None = None) -> SweepResult:
         deadline_escalate(deadline=d, today=today)
         for d in open_deadlines.filter(escalated_at__isnull=True, due_on__lt=today)
     )
-    if reminded or escalated:
-        logger.info("deadlines as of %s: %d reminded, %d escalated", today, reminded, escalated)
+    if reminded or escalated or recounted:
+        logger.info("deadlines as of %s: %d reminded, %d escalated, %d due dates recounted",
+                    today, reminded, escalated, recounted)
     return SweepResult(reminded=reminded, escalated=escalated)
 

@@ -95,15 +95,13 @@ def _may_manage(user, *, delegator_id: int, organization_id: int) -> bool:
     ).exists()
 
 
-def delegation_create(
+def delegation_check(
     *, actor, delegator, delegate, organization: Organization, role: str, starts_on: dt.date, ends_on: dt.date,
     reason: str,
-) -> Delegation:
-    """Record a delegation. The delegator, a leader or an administrator of the organization may do it."""
-    user = actor.user
-    if not _may_manage(user, delegator_id=delegator.pk, organization_id=organization.pk):
+) -> None:
+    """Raise the first reason why this delegation may not be recorded (the admin form shows it too)."""
+    if not _may_manage(actor.user, delegator_id=delegator.pk, organization_id=organization.pk):
         raise E.NotAllowed(MSG_DELEGATION_FORBIDDEN)
-    reason = (reason or "").strip()
     role_label = Role(role).label if role in Role.values else role
     if role not in DELEGABLE_ROLES:
         raise E.InvalidInput(MSG_DELEGATION_ROLE, role=role_label)
@@ -115,15 +113,24 @@ def delegation_create(
         raise E.InvalidInput(MSG_DELEGATION_PERIOD, starts=starts_on, ends=ends_on)
     if ends_on < timezone.localdate():
         raise E.InvalidInput(MSG_DELEGATION_PAST, ends=ends_on)
-    if not reason:
+    if not (reason or "").strip():
         raise E.InvalidInput(MSG_DELEGATION_REASON, errors={"reason": str(MSG_DELEGATION_REASON)})
     if not Membership.objects.current().filter(user=delegator, organization=organization, role=role).exists():
         raise E.InvalidInput(
             MSG_DELEGATION_NOT_MEMBER, user=person_label(delegator), org=organization.name, role=role_label
         )
+
+
+def delegation_create(
+    *, actor, delegator, delegate, organization: Organization, role: str, starts_on: dt.date, ends_on: dt.date,
+    reason: str,
+) -> Delegation:
+    """Record a delegation. The delegator, a leader or an administrator of the organization may do it."""
+    delegation_check(actor=actor, delegator=delegator, delegate=delegate, organization=organization, role=role,
+                     starts_on=starts_on, ends_on=ends_on, reason=reason)
     return Delegation.objects.create(
         delegator=delegator, delegate=delegate, organization=organization, role=role, starts_on=starts_on,
-        ends_on=ends_on, reason=reason, created_by=user,
+        ends_on=ends_on, reason=reason.strip(), created_by=actor.user,
     )
 
 

@@ -17,6 +17,7 @@ from tests.approvals.chain import act, create
 from workflows.flows import ApplicationFlow
 from workflows.models import EmailOutbox, Notification, TaskDeadline
 from workflows.tasks import sweep_deadlines
+from workflows.workdays import import_calendar_year
 
 D = dt.date
 PROGRAM = "society-service-station"
@@ -88,6 +89,22 @@ def test_due_date_in_a_year_not_yet_published_is_an_estimate(world, clock):
     svc.application_sign_off(actor=act(world, "langya_leader"), application_id=app.pk)
     # chinesecalendar has no 2027: weekends only, flagged.
     assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 4), True)
+
+
+@pytest.mark.django_db
+def test_entering_the_next_years_arrangement_recounts_open_due_dates(world, clock, tmp_path,
+                                                                      django_capture_on_commit_callbacks):
+    clock.set(D(2026, 12, 21))
+    app = create(world, PROGRAM)
+    svc.application_submit(actor=act(world, "langya_clerk"), application_id=app.pk)
+    svc.application_sign_off(actor=act(world, "langya_leader"), application_id=app.pk)
+    # Weekends only until 2027 is entered: 12/22–12/25, 12/28–12/31, Friday 1/1 and Monday 1/4.
+    assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 4), True)
+    csv = tmp_path / "2027.csv"
+    csv.write_text("2027-01-01,0,元旦\n", encoding="utf-8")  # a made-up arrangement, one holiday
+    import_calendar_year(2027, csv)
+    run("2026-12-22", django_capture_on_commit_callbacks)
+    assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 5), False)
 
 
 @pytest.mark.django_db

@@ -158,3 +158,23 @@ def test_who_may_delegate_what(world):
                           reason="出差", **ok)
     assert exc.value.message == "滁州市clerk 在 滁州市科学技术协会 没有“审核人”角色，不能委托"
     assert Delegation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_admin_records_a_delegation_through_the_service(world, admin_client):
+    today = timezone.localdate()
+    form = {
+        "delegator": world.user["chuzhou_reviewer"].pk, "delegate": world.user["chuzhou_clerk"].pk,
+        "organization": world.org["chuzhou"].pk, "role": "reviewer", "starts_on": today, "ends_on": today,
+        "reason": "出差",
+    }
+    response = admin_client.post("/admin/workflows/delegation/add/", {**form, "delegate": form["delegator"]})
+    assert response.status_code == 200 and str(deleg.MSG_DELEGATION_SELF) in response.content.decode()
+    assert Delegation.objects.count() == 0
+    response = admin_client.post("/admin/workflows/delegation/add/", form)
+    assert response.status_code == 302
+    delegation = Delegation.objects.get()
+    assert (delegation.delegate, delegation.created_by.is_superuser) == (world.user["chuzhou_clerk"], True)
+    admin_client.post("/admin/workflows/delegation/", {"action": "cancel", "_selected_action": [delegation.pk]})
+    delegation.refresh_from_db()
+    assert delegation.cancelled_at is not None

@@ -310,3 +310,16 @@ def test_queries_a_transition_pays_for_notifications(world, draft):
     with CaptureQueriesContext(connection) as ctx:
         sign_off(third)()
     assert [q["sql"].split()[0] for q in ctx.captured_queries if "workflows_taskdeadline" in q["sql"]] == ["INSERT"]
+
+
+@pytest.mark.django_db
+def test_admin_sends_a_set_aside_row_again_on_purpose(world, admin_client, django_capture_on_commit_callbacks):
+    row = outbox_row(world)
+    EmailOutbox.objects.filter(pk=row.pk).update(
+        sending_started_at=timezone.now(), failed_at=timezone.now(), last_error="发送中断")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/workflows/emailoutbox/",
+                                     {"action": "send_again", "_selected_action": [row.pk]})
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.sent_at is not None, row.failed_at, len(mail.outbox)) == (True, None, 1)
