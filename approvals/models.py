@@ -221,6 +221,9 @@ class Application(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["applicant_path"], name="app_path_prefix_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["batch", "city", "status"], name="app_batch_city_status_idx"),
+            # The lists' order (application_list, the dashboard's latest): a scope of a province or wider
+            # reads its first page in order instead of sorting every visible row.
+            models.Index(fields=["-created_at", "-id"], name="app_created_desc_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from viewflow.workflow.flow.views.list import (
     WorkflowQueueListView,
 )
 
-from approvals import views
+from approvals import report_views, views
 from workflows import selectors
 from workflows.flows import ApplicationFlow
 
@@ -61,6 +61,8 @@ class ApprovalsApp(Application):
     upload_path = path("applications/<int:pk>/attachments/", views.AttachmentUploadView.as_view(), name="upload")
     action_path = path("applications/<int:pk>/<str:action>/", views.ApplicationActionView.as_view(), name="action")
     attachment_path = path("attachments/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment")
+    reports_path = path("reports/", report_views.ReportsView.as_view(), name="reports")
+    reports_xlsx_path = path("reports.xlsx", report_views.ReportsExcelView.as_view(), name="reports_xlsx")
     city_batch_path = path("batches/<int:batch_id>/city/", views.CityBatchView.as_view(), name="city_batch")
 
 
