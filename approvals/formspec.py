@@ -3,8 +3,8 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from django.core.validators import validate_email
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 FIELD_TYPES = {"text", "textarea", "int", "decimal", "date", "email", "phone", "choice", "bool", "list"}

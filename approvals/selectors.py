@@ -1,6 +1,7 @@
 """Every read of applications that depends on who asks: scoped by the organization tree (one indexed
 prefix condition) plus guardian grants for experts and auditors."""
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from orgs.models import Membership
 
@@ -46,9 +47,9 @@ def revision_diff(*, application: Application, old: int, new: int) -> list[dict]
     labels = {f["name"]: f.get("label", f["name"]) for f in application.program.form_fields}
     changes = []
     for name, label, old_value, new_value in (
-        ("subject_name", "申报主体名称", a.subject_name, b.subject_name),
-        ("uscc", "统一社会信用代码", a.uscc, b.uscc),
-        ("division_code", "所在区划", a.division_code, b.division_code),
+        ("subject_name", _("申报主体名称"), a.subject_name, b.subject_name),
+        ("uscc", _("统一社会信用代码"), a.uscc, b.uscc),
+        ("division_code", _("所在区划"), a.division_code, b.division_code),
     ):
         if old_value != new_value:
             changes.append({"field": name, "label": label, "old": old_value, "new": new_value})
@@ -60,7 +61,7 @@ def revision_diff(*, application: Application, old: int, new: int) -> list[dict]
     kinds = {k["code"]: k["label"] for k in application.program.attachment_kinds}
     for kind in list(kinds) + sorted((set(a.attachments) | set(b.attachments)) - set(kinds)):
         if a.attachments.get(kind) != b.attachments.get(kind):
-            changes.append({"field": f"attachment:{kind}", "label": f"附件：{kinds.get(kind, kind)}",
+            changes.append({"field": f"attachment:{kind}", "label": _("附件：%s") % kinds.get(kind, kind),
                             "old": a.attachments.get(kind), "new": b.attachments.get(kind)})
     return changes
 
@@ -78,8 +79,9 @@ def audit_verify(*, application_ids=None) -> tuple[bool, str]:
         if app_id is None:
             return None
         if seqs.get(app_id) != seq or heads.get(app_id) != prev:
-            return (f"申报 {app_id}：记录链末尾与申报不符（应有 {seqs.get(app_id)} 条，实有 {seq} 条），"
-                    f"第 {seq + 1} 条起缺失或被改动")
+            return _("申报 %(app)s：记录链末尾与申报不符（应有 %(expected)s 条，实有 %(seq)s 条），"
+                     "第 %(next)s 条起缺失或被改动") % {"app": app_id, "expected": seqs.get(app_id), "seq": seq,
+                                                 "next": seq + 1}
         return None
 
     for event in events.iterator():
@@ -90,11 +92,14 @@ def audit_verify(*, application_ids=None) -> tuple[bool, str]:
             current, expected_prev, expected_seq = event.application_id, "", 0
         expected_seq += 1
         if event.seq != expected_seq:
-            return False, f"申报 {current}：第 {expected_seq} 条审计记录缺失（下一条为第 {event.seq} 条，id={event.pk}）"
+            return False, _("申报 %(app)s：第 %(seq)s 条审计记录缺失（下一条为第 %(next)s 条，id=%(id)s）") % {
+                "app": current, "seq": expected_seq, "next": event.seq, "id": event.pk}
         if event.prev_hash != expected_prev:
-            return False, f"申报 {current}：第 {event.seq} 条审计记录（id={event.pk}）的前序哈希不符"
+            return False, _("申报 %(app)s：第 %(seq)s 条审计记录（id=%(id)s）的前序哈希不符") % {
+                "app": current, "seq": event.seq, "id": event.pk}
         if event.compute_hash() != event.hash:
-            return False, f"申报 {current}：第 {event.seq} 条审计记录（id={event.pk}）内容被改动"
+            return False, _("申报 %(app)s：第 %(seq)s 条审计记录（id=%(id)s）内容被改动") % {
+                "app": current, "seq": event.seq, "id": event.pk}
         expected_prev = event.hash
         checked += 1
     problem = close_chain(current, expected_prev, expected_seq)
@@ -103,8 +108,8 @@ def audit_verify(*, application_ids=None) -> tuple[bool, str]:
     with_events = set(AuditEvent.objects.values_list("application_id", flat=True).distinct())
     for app_id, seq in seqs.items():
         if seq and app_id not in with_events and (application_ids is None or app_id in application_ids):
-            return False, f"申报 {app_id}：{seq} 条审计记录全部缺失"
-    return True, f"{checked} 条审计记录，全部链完整"
+            return False, _("申报 %(app)s：%(seq)s 条审计记录全部缺失") % {"app": app_id, "seq": seq}
+    return True, _("%(n)s 条审计记录，全部链完整") % {"n": checked}
 
 
 # Actions offered as buttons, in the order they appear; (action, needs an opinion, style)

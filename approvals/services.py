@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransition, can_proceed
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc as uscc_validator
@@ -66,39 +67,39 @@ def _owners(role, level, *statuses):
 
 S = Status
 ACTIONS = {
-    "edit": ActionRule("修改", (S.DRAFT,), _owners("clerk", APPLICANT, S.DRAFT)),
-    "submit": ActionRule("提交", (S.DRAFT,), _owners("clerk", APPLICANT, S.DRAFT)),
+    "edit": ActionRule(pgettext_lazy("action", "修改"), (S.DRAFT,), _owners("clerk", APPLICANT, S.DRAFT)),
+    "submit": ActionRule(pgettext_lazy("action", "提交"), (S.DRAFT,), _owners("clerk", APPLICANT, S.DRAFT)),
     "withdraw": ActionRule(
-        "撤回", (S.DRAFT, S.APPLICANT_SIGNOFF, S.CITY_REVIEW),
+        pgettext_lazy("action", "撤回"), (S.DRAFT, S.APPLICANT_SIGNOFF, S.CITY_REVIEW),
         _owners("clerk", APPLICANT, S.DRAFT, S.APPLICANT_SIGNOFF, S.CITY_REVIEW),
     ),
-    "sign_off": ActionRule("本级审核通过", (S.APPLICANT_SIGNOFF,), _owners("leader", APPLICANT, S.APPLICANT_SIGNOFF)),
+    "sign_off": ActionRule(pgettext_lazy("action", "本级审核通过"), (S.APPLICANT_SIGNOFF,), _owners("leader", APPLICANT, S.APPLICANT_SIGNOFF)),
     "return": ActionRule(
-        "退回修改", (S.APPLICANT_SIGNOFF, S.CITY_REVIEW, S.PROVINCE_CHECK),
+        pgettext_lazy("action", "退回修改"), (S.APPLICANT_SIGNOFF, S.CITY_REVIEW, S.PROVINCE_CHECK),
         {
             S.APPLICANT_SIGNOFF: ("leader", APPLICANT),
             S.CITY_REVIEW: ("reviewer", Level.CITY),
             S.PROVINCE_CHECK: ("reviewer", Level.PROVINCE),
         },
     ),
-    "recommend": ActionRule("推荐", (S.CITY_REVIEW,), _owners("reviewer", Level.CITY, S.CITY_REVIEW)),
-    "decline": ActionRule("不予推荐", (S.CITY_REVIEW,), _owners("reviewer", Level.CITY, S.CITY_REVIEW)),
-    "accept": ActionRule("形式审查通过", (S.PROVINCE_CHECK,), _owners("reviewer", Level.PROVINCE, S.PROVINCE_CHECK)),
+    "recommend": ActionRule(pgettext_lazy("action", "推荐"), (S.CITY_REVIEW,), _owners("reviewer", Level.CITY, S.CITY_REVIEW)),
+    "decline": ActionRule(pgettext_lazy("action", "不予推荐"), (S.CITY_REVIEW,), _owners("reviewer", Level.CITY, S.CITY_REVIEW)),
+    "accept": ActionRule(pgettext_lazy("action", "形式审查通过"), (S.PROVINCE_CHECK,), _owners("reviewer", Level.PROVINCE, S.PROVINCE_CHECK)),
     "assign_experts": ActionRule(
-        "指派专家", (S.EXPERT_REVIEW,), _owners("reviewer", Level.PROVINCE, S.EXPERT_REVIEW)
+        pgettext_lazy("action", "指派专家"), (S.EXPERT_REVIEW,), _owners("reviewer", Level.PROVINCE, S.EXPERT_REVIEW)
     ),
-    "score": ActionRule("评分", (S.EXPERT_REVIEW,), _owners("expert", Level.PROVINCE, S.EXPERT_REVIEW)),
-    "decide": ActionRule("认定", (S.DECISION,), _owners("leader", Level.PROVINCE, S.DECISION)),
+    "score": ActionRule(pgettext_lazy("action", "评分"), (S.EXPERT_REVIEW,), _owners("expert", Level.PROVINCE, S.EXPERT_REVIEW)),
+    "decide": ActionRule(pgettext_lazy("action", "认定"), (S.DECISION,), _owners("leader", Level.PROVINCE, S.DECISION)),
     "publish_notice": ActionRule(
-        "发布公示", (S.PUBLIC_NOTICE,), _owners("reviewer", Level.PROVINCE, S.PUBLIC_NOTICE)
+        pgettext_lazy("action", "发布公示"), (S.PUBLIC_NOTICE,), _owners("reviewer", Level.PROVINCE, S.PUBLIC_NOTICE)
     ),
-    "object": ActionRule("登记公示异议", (S.PUBLIC_NOTICE,), _owners("reviewer", Level.PROVINCE, S.PUBLIC_NOTICE)),
-    "approve": ActionRule("公示期满认定", (S.PUBLIC_NOTICE,), _owners("leader", Level.PROVINCE, S.PUBLIC_NOTICE), True),
+    "object": ActionRule(pgettext_lazy("action", "登记公示异议"), (S.PUBLIC_NOTICE,), _owners("reviewer", Level.PROVINCE, S.PUBLIC_NOTICE)),
+    "approve": ActionRule(pgettext_lazy("action", "公示期满认定"), (S.PUBLIC_NOTICE,), _owners("leader", Level.PROVINCE, S.PUBLIC_NOTICE), True),
     "issue_certificate": ActionRule(
-        "颁发证书", (S.APPROVED,), _owners("reviewer", Level.PROVINCE, S.APPROVED), True
+        pgettext_lazy("action", "颁发证书"), (S.APPROVED,), _owners("reviewer", Level.PROVINCE, S.APPROVED), True
     ),
-    "revoke": ActionRule("撤销", (S.CERTIFIED,), _owners("leader", Level.PROVINCE, S.CERTIFIED)),
-    "expire": ActionRule("到期", (S.CERTIFIED,), {}, True),
+    "revoke": ActionRule(pgettext_lazy("action", "撤销"), (S.CERTIFIED,), _owners("leader", Level.PROVINCE, S.CERTIFIED)),
+    "expire": ActionRule(pgettext_lazy("action", "到期"), (S.CERTIFIED,), {}, True),
 }
 
 # Actions that record an opinion (printed in the opinion blocks of the application form).
@@ -174,17 +175,23 @@ def _authorize(actor: Actor, application: Application, action: str) -> tuple[int
     raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=rule.label)
 
 
-def _lock(application_id: int) -> Application:
+def _lock(application_id: int, actor: Actor | None = None) -> Application:
     """Lock the application row for this transaction (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
-    transaction already holds the write lock)."""
+    transaction already holds the write lock). The actor's memberships are read afresh for each action,
+    so a role taken away since the user object was loaded no longer counts."""
+    if actor is not None and actor.user is not None:
+        actor.user._membership_cache = None
     try:
-        return (
+        application = (
             Application.objects.select_for_update(of=("self",))
             .select_related("program", "batch", "process")
             .get(pk=application_id)
         )
     except Application.DoesNotExist:
         raise E.NotFound(E.MSG_NOT_FOUND) from None
+    # The batch's program is the application's: share the loaded row instead of reading it again.
+    application.batch.program = application.program
+    return application
 
 
 # --------------------------------------------------------------------------------------------- audit
@@ -279,11 +286,11 @@ def _transition(
 ) -> Application:
     """Run one state change in one transaction (the pattern every action below follows)."""
     comment = (comment or "").strip()
-    if action in COMMENT_REQUIRED and not comment:
-        raise E.InvalidInput(E.MSG_OPINION_REQUIRED, errors={"comment": str(E.MSG_OPINION_REQUIRED)})
     with transaction.atomic():
-        application = _lock(application_id)
+        application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, action)
+        if action in COMMENT_REQUIRED and not comment:
+            raise E.InvalidInput(E.MSG_OPINION_REQUIRED, errors={"comment": str(E.MSG_OPINION_REQUIRED)})
         if checks:
             checks(application)
         from_status, from_revision = application.status, application.revision
@@ -321,7 +328,7 @@ def _clean_subject(program: Program, applicant: Organization, *, subject_name, u
     errors = {}
     subject_name = (subject_name or "").strip()
     if not subject_name:
-        errors["subject_name"] = "请填写申报主体名称"
+        errors["subject_name"] = str(E.MSG_SUBJECT_REQUIRED)
     uscc = (uscc or "").strip().upper()
     if uscc:
         try:
@@ -351,7 +358,7 @@ def application_create(
     if not any(
         org_id == applicant.pk and role == "clerk" for org_id, _p, role in _current_memberships(actor.user)
     ):
-        raise E.NotAllowed(E.MSG_NOT_ALLOWED, action="创建申报")
+        raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=pgettext_lazy("action", "创建申报"))
     if applicant.level != program.applicant_level:
         raise E.InvalidInput(
             E.MSG_PROGRAM_LEVEL, program=program.name_zh, level=Level(program.applicant_level).label
@@ -389,7 +396,7 @@ def application_edit(
 ) -> Application:
     """Save changes to a draft (partial form data is allowed until submission)."""
     with transaction.atomic():
-        application = _lock(application_id)
+        application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, "edit")
         changes = {}
         if subject_name is not None or uscc is not None or division_code is not None:
@@ -517,8 +524,10 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
     if len(expert_ids) < MIN_EXPERTS:
         raise E.InvalidInput(E.MSG_EXPERTS_REQUIRED, min=MIN_EXPERTS)
     with transaction.atomic():
-        application = _lock(application_id)
+        application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, "assign_experts")
+        if ExpertAssignment.objects.filter(application=application, revision=application.revision).exists():
+            raise E.WrongState(E.MSG_EXPERTS_ASSIGNED)
         valid = set(
             Membership.objects.current()
             .filter(organization_id=application.province_id, role="expert", user_id__in=expert_ids)
@@ -549,25 +558,25 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
 
 def application_score(*, actor: Actor, application_id: int, score, comment: str = "") -> Application:
     """An assigned expert scores; the last score closes the expert review."""
-    try:
-        value = Decimal(str(score))
-    except InvalidOperation:
-        raise E.InvalidInput(E.MSG_SCORE_RANGE, errors={"score": str(E.MSG_SCORE_RANGE)}) from None
-    if not (Decimal(0) <= value <= Decimal(100)):
-        raise E.InvalidInput(E.MSG_SCORE_RANGE, errors={"score": str(E.MSG_SCORE_RANGE)})
     with transaction.atomic():
-        application = _lock(application_id)
+        application = _lock(application_id, actor)
         if not user_can_see(actor.user, application):
             raise E.NotFound(E.MSG_NOT_FOUND)
         if application.status != S.EXPERT_REVIEW:
-            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action="评分")
+            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action=pgettext_lazy("action", "评分"))
         assignment = ExpertAssignment.objects.filter(
             application=application, expert=actor.user, revision=application.revision
         ).first()
         if assignment is None:
-            raise E.NotAllowed(E.MSG_NOT_ALLOWED, action="评分")
+            raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=pgettext_lazy("action", "评分"))
         if assignment.scored_at is not None:
             raise E.WrongState(E.MSG_ALREADY_SCORED)
+        try:
+            value = Decimal(str(score).strip())
+        except InvalidOperation:
+            raise E.InvalidInput(E.MSG_SCORE_RANGE, errors={"score": str(E.MSG_SCORE_RANGE)}) from None
+        if not value.is_finite() or not (Decimal(0) <= value <= Decimal(100)):
+            raise E.InvalidInput(E.MSG_SCORE_RANGE, errors={"score": str(E.MSG_SCORE_RANGE)})
         task = _open_task(application, ("score",), owner_id=actor.user.pk)
         assignment.score, assignment.comment, assignment.scored_at = value, comment, timezone.now()
         assignment.save(update_fields=["score", "comment", "scored_at"])
@@ -600,8 +609,11 @@ def application_publish_notice(*, actor: Actor, application_id: int, starts_on: 
     from workflows.workdays import add_workdays
 
     with transaction.atomic():
-        application = _lock(application_id)
+        application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, "publish_notice")
+        if application.notice_starts_on is not None:
+            raise E.WrongState(E.MSG_NOTICE_PUBLISHED, start=application.notice_starts_on,
+                               end=application.notice_ends_on)
         task = _open_task(application, ("publish_notice",))
         start = starts_on or timezone.localdate()
         application.notice_starts_on = start
@@ -620,13 +632,15 @@ def application_object(*, actor: Actor, application_id: int, comment: str, uphel
     """Record an objection raised during the notice; an upheld one sends the case back to the decision."""
     if upheld:
         return _transition(actor=actor, application_id=application_id, action="object", method="uphold_objection",
-                           comment=comment, decision="异议成立", task_nodes=("uphold_objection",))
+                           comment=comment, decision="异议成立", task_nodes=("uphold_objection",),
+                           checks=_check_notice_published)
     comment = (comment or "").strip()
-    if not comment:
-        raise E.InvalidInput(E.MSG_OPINION_REQUIRED, errors={"comment": str(E.MSG_OPINION_REQUIRED)})
     with transaction.atomic():
-        application = _lock(application_id)
+        application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, "object")
+        if not comment:
+            raise E.InvalidInput(E.MSG_OPINION_REQUIRED, errors={"comment": str(E.MSG_OPINION_REQUIRED)})
+        _check_notice_published(application)
         event = _append_event(application, actor=actor, org_id=org_id, role=role, action="object",
                               from_status=application.status, comment=comment)
         _save(application)
@@ -643,8 +657,14 @@ def _queue_certificate(application: Application) -> None:
     issue_certificate_task.delay(application.pk)
 
 
+def _check_notice_published(application: Application) -> None:
+    if application.notice_starts_on is None:
+        raise E.WrongState(E.MSG_NOTICE_NOT_PUBLISHED)
+
+
 def _check_notice_over(application: Application) -> None:
-    if application.notice_ends_on is None or application.notice_ends_on >= timezone.localdate():
+    _check_notice_published(application)
+    if application.notice_ends_on >= timezone.localdate():
         raise E.RuleViolation(E.MSG_NOTICE_NOT_OVER, end=application.notice_ends_on)
 
 
@@ -681,7 +701,7 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
     from printing.services import certificate_reserve
 
     with transaction.atomic():
-        application = _lock(application_id)
+        application = _lock(application_id, actor)
         # Only the system's retried task gets the issued certificate back; a person is checked (scope, state).
         if application.status == S.CERTIFIED and actor.user is None:
             return application.certificate
@@ -727,7 +747,7 @@ def application_expire(*, application_id: int) -> Application:
 
         cert = getattr(application, "certificate", None)
         if cert is None or cert.valid_until >= timezone.localdate():
-            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action="到期")
+            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action=pgettext_lazy("action", "到期"))
         certificate_set_status(application=application, status="expired")
 
     return _transition(actor=SYSTEM_ACTOR, application_id=application_id, action="expire", method="expire",
@@ -742,7 +762,7 @@ def attachment_add(*, actor: Actor, application_id: int, kind: str, name: str, c
     from .attachments import store_file
 
     with transaction.atomic():
-        application = _lock(application_id)
+        application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, "edit")
         kinds = {k["code"] for k in application.program.attachment_kinds}
         if kind not in kinds:
@@ -776,7 +796,7 @@ def attachment_remove(*, actor: Actor, attachment_id: int) -> None:
     if attachment is None:
         raise E.NotFound(E.MSG_NOT_FOUND)
     with transaction.atomic():
-        application = _lock(attachment.application_id)
+        application = _lock(attachment.application_id, actor)
         org_id, role = _authorize(actor, application, "edit")
         Attachment.objects.filter(pk=attachment.pk).update(removed_in=application.revision)
         event = _append_event(application, actor=actor, org_id=org_id, role=role, action="detach",

@@ -126,6 +126,39 @@ class EmailOutbox(models.Model):
         return f"{self.to_email}: {self.subject}"
 
 
+class NotificationJob(models.Model):
+    """That an action must be told to the people it concerns. Written with the action (one INSERT), so a
+    broker outage loses nothing; a worker works out the recipients after the commit, keeping that work
+    out of the action's transaction (workflows.notifications.notification_job_run)."""
+
+    application = models.ForeignKey("approvals.Application", on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=32)
+    # The application as the action left it; it may have moved on by the time the job runs.
+    status = models.CharField(max_length=32)
+    revision = models.PositiveIntegerField()
+    audit_seq = models.PositiveIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("待发通知")
+        verbose_name_plural = _("待发通知")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "audit_seq"], name="one_notification_job_per_event")
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], name="notification_job_pending_idx",
+                         condition=Q(done_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}#{self.audit_seq} {self.action}"
+
+
 class DelegationQuerySet(models.QuerySet):
     def active(self, on=None):
         """Delegations in force on a date (today by default): computed at query time, so they end alone."""

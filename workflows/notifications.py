@@ -1,10 +1,12 @@
-"""Notifications: in-app messages and their e-mails, created in the transaction of the action that causes
-them, e-mailed by a Celery task queued on commit.
+"""Notifications: in-app messages and their e-mails. The action's transaction writes one NotificationJob
+row; after the commit a Celery task works out the recipients and creates the notifications and their
+e-mails (once: the job is locked and marked done), and another task sends the e-mails.
 
 Delivery guarantees (see docs/deadlines-notifications.md):
 
-* nothing is lost when the broker is down: the `EmailOutbox` row commits with the action, and
-  `outbox_flush` (beat, or `manage.py flush_outbox`) queues rows that no task picked up;
+* nothing is lost when the broker is down: the job row commits with the action (and each `EmailOutbox`
+  row with its notification), and `outbox_flush` (beat, or `manage.py flush_outbox`) queues jobs and
+  rows that no task picked up;
 * an e-mail is never sent twice: a worker sends only after a conditional UPDATE set `sending_started_at`
   on a row where it was empty. A worker killed before that claim leaves the row untouched, and the
   redelivered task sends it. A worker killed between the claim and recording `sent_at` (the SMTP
@@ -16,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -28,7 +31,7 @@ from django.utils import timezone
 from approvals.models import ExpertAssignment, Stage, Status
 
 from .delegations import pool_members
-from .models import EmailOutbox, Notification, NotificationKind, NotificationPreference
+from .models import EmailOutbox, Notification, NotificationJob, NotificationKind, NotificationPreference
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +154,8 @@ def notifications_create(
         subject, text = _email_text(message)
         for user_id, email, email_off in users.annotate(email_off=Exists(prefs)).values_list("pk", "email", "email_off"):
             notification = Notification(
-                user_id=user_id, kind=message.kind, application=application, title=message.title[:200],
+                user_id=user_id, kind=message.kind, application_id=getattr(application, "pk", None),
+                title=message.title[:200],
                 body=message.body, url=message.url, created_at=now,
                 dedup_key=f"{message.kind}:{key}:{user_id}"[:200],
             )
@@ -200,7 +204,53 @@ def _stage_message(application, status: str) -> Message:
     return Message(K.TASK, f"待办：{subject}（{stage}）", body, application_url(application.pk))
 
 
-def queue_for_transition(*, application, action: str, actor, comment: str = "") -> list[int]:
+def queue_for_transition(*, application, action: str, actor, comment: str = "") -> None:
+    """Record, in the action's transaction, that the action must be told; a worker does it after the
+    commit (one INSERT here; recipients, texts and e-mails are worked out by notification_job_run)."""
+    user = getattr(actor, "user", None)
+    job = NotificationJob.objects.create(
+        application_id=application.pk, action=action, status=application.status, revision=application.revision,
+        audit_seq=application.audit_seq, actor=user, comment=(comment or "").strip(),
+    )
+    transaction.on_commit(partial(_enqueue_job, job.pk))
+
+
+def _enqueue_job(job_id: int) -> None:
+    from .tasks import process_notification_job
+
+    try:
+        process_notification_job.apply_async(
+            (job_id,), retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        )
+    except Exception:  # the broker is unreachable: the job stays for outbox_flush
+        logger.warning("broker unreachable: notification job %s waits for the next flush", job_id, exc_info=True)
+
+
+def notification_job_run(*, job_id: int) -> list[int]:
+    """Create the notifications and e-mails of one job, once; e-mails are queued after this commits."""
+    from approvals.models import Application
+
+    with transaction.atomic():
+        job = NotificationJob.objects.select_for_update().filter(pk=job_id, done_at__isnull=True).first()
+        if job is None:
+            return []
+        current = Application.objects.select_related("program").get(pk=job.application_id)
+        # Tell of the application as the action left it (it may have moved on since).
+        application = SimpleNamespace(
+            pk=current.pk, program=current.program, subject_name=current.subject_name,
+            applicant_id=current.applicant_id, city_id=current.city_id, province_id=current.province_id,
+            status=job.status, revision=job.revision, audit_seq=job.audit_seq, stage_entered_at=job.created_at,
+        )
+        ids = _notify_for_action(application=application, action=job.action, actor_user=job.actor,
+                                 comment=job.comment)
+        job.done_at = timezone.now()
+        job.save(update_fields=["done_at"])
+        queue_emails_on_commit(ids)
+    return ids
+
+
+def _notify_for_action(*, application, action: str, actor_user, comment: str = "") -> list[int]:
     """Notify whoever the action concerns, in the action's transaction; e-mail them after the commit.
 
     The pool of the stage the application entered gets a task notice (the assigned experts after
@@ -233,8 +283,9 @@ def queue_for_transition(*, application, action: str, actor, comment: str = "") 
     if action == "assign_experts":
         experts = get_user_model().objects.filter(
             is_active=True,
+            # Everyone assigned in that revision (by the time this job runs some may have scored already).
             pk__in=ExpertAssignment.objects.filter(
-                application_id=application.pk, revision=application.revision, scored_at__isnull=True
+                application_id=application.pk, revision=application.revision
             ).values("expert_id"),
         )
         batches.append((experts, _stage_message(application, status)))
@@ -245,13 +296,10 @@ def queue_for_transition(*, application, action: str, actor, comment: str = "") 
 
     if not batches:
         return []
-    user = getattr(actor, "user", None)
-    ids = notifications_create(
+    return notifications_create(
         batches=batches, key=f"{application.pk}:{application.audit_seq}", application=application,
-        exclude_user_id=user.pk if user is not None else None,
+        exclude_user_id=actor_user.pk if actor_user is not None else None,
     )
-    queue_emails_on_commit(ids)
-    return ids
 
 
 # -------------------------------------------------------------------------------------------- sending
@@ -339,6 +387,13 @@ def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
     )
     for start in range(0, len(pending), FLUSH_BATCH):
         send_notification_emails.apply_async((pending[start:start + FLUSH_BATCH],))
+    from .tasks import process_notification_job
+
+    jobs = NotificationJob.objects.filter(
+        done_at__isnull=True, created_at__lte=now - dt.timedelta(seconds=grace_seconds)
+    ).order_by("pk").values_list("pk", flat=True)[:1000]
+    for job_id in jobs:
+        process_notification_job.apply_async((job_id,))
     in_doubt = list(
         EmailOutbox.objects.filter(
             sent_at__isnull=True, failed_at__isnull=True,

@@ -34,6 +34,15 @@ def send_notification_emails(outbox_ids: list[int]) -> dict:
     return outbox_send_many(outbox_ids=outbox_ids)
 
 
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=30, retry_backoff_max=600,
+             retry_jitter=True, max_retries=6)
+def process_notification_job(job_id: int) -> int:
+    """Work out who must hear of an action and create their notifications and e-mails (once)."""
+    from .notifications import notification_job_run
+
+    return len(notification_job_run(job_id=job_id))
+
+
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)
 def sweep_deadlines(today: str | None = None) -> dict:
     """Remind before due dates and escalate after them (idempotent; beat runs it several times a day)."""

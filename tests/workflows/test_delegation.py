@@ -111,12 +111,13 @@ def test_cancelled_delegation_and_lapsed_membership_grant_nothing(world, in_city
 
 
 @pytest.mark.django_db
-def test_delegates_hear_of_the_pool_tasks(world):
+def test_delegates_hear_of_the_pool_tasks(world, django_capture_on_commit_callbacks):
     today = timezone.localdate()
     delegate_city_review(world, to="hefei_reviewer", starts_on=today, ends_on=today)
     app = create(world, PROGRAM)
-    svc.application_submit(actor=act(world, "langya_clerk"), application_id=app.pk)
-    svc.application_sign_off(actor=act(world, "langya_leader"), application_id=app.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # notifications are made after the commit
+        svc.application_submit(actor=act(world, "langya_clerk"), application_id=app.pk)
+        svc.application_sign_off(actor=act(world, "langya_leader"), application_id=app.pk)
     assert sorted(Notification.objects.filter(kind="task").values_list("user__username", flat=True)) == [
         "chuzhou_reviewer", "hefei_reviewer", "langya_leader"]
 
