@@ -9,9 +9,18 @@ from .models import Application, ApplicationUserObjectPermission, AuditEvent, Op
 
 
 def _scope_q(user) -> Q:
-    paths = list(Membership.objects.current().filter(user=user).values_list("organization__path", flat=True))
+    """Organization scope (not for experts: they see what is granted to them), grants, and delegations."""
+    from workflows.delegations import delegated_paths
+
+    from .services import GRANT_ONLY_ROLES
+
+    own = (
+        Membership.objects.current().filter(user=user).exclude(role__in=GRANT_ONLY_ROLES)
+        .values_list("organization__path", flat=True)
+    )
+    paths = set(own.order_by().union(delegated_paths(user=user).order_by()))  # one query
     condition = Q(pk__in=ApplicationUserObjectPermission.objects.filter(user=user).values("content_object_id"))
-    for path in paths:
+    for path in sorted(paths):
         condition |= Q(applicant_path__startswith=path)
     return condition
 

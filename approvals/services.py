@@ -106,6 +106,9 @@ ACTIONS = {
 OPINION_ACTIONS = {"sign_off", "return", "recommend", "decline", "accept", "decide", "object", "revoke"}
 COMMENT_REQUIRED = {"return", "decline", "decide", "object", "revoke"}
 MIN_EXPERTS = 2
+# Experts review what they are assigned (a guardian grant), not everything of the organization they are
+# registered with.
+GRANT_ONLY_ROLES = {"expert"}
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -132,7 +135,8 @@ def user_can_see(user, application: Application) -> bool:
     force (each further check runs only when the ones before it did not grant)."""
     if user is None:
         return True
-    if any(application.applicant_path.startswith(path) for _org, path, _role in _current_memberships(user)):
+    if any(application.applicant_path.startswith(path)
+           for _org, path, role in _current_memberships(user) if role not in GRANT_ONLY_ROLES):
         return True
     if ApplicationUserObjectPermission.objects.filter(user=user, content_object=application).exists():
         return True

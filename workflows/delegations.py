@@ -53,6 +53,15 @@ def delegations_active_to(*, user, on: dt.date | None = None) -> list[tuple[int,
     return list(qs.values_list("organization_id", "organization__path", "role", "delegator_id"))
 
 
+def delegated_paths(*, user, on: dt.date | None = None) -> QuerySet:
+    """The tree paths of the organizations whose role is delegated to `user` today (a values queryset, so
+    that a caller can UNION it with the user's own memberships into one query)."""
+    on = on or timezone.localdate()
+    return _in_force_for_delegator(Delegation.objects.active(on).filter(delegate=user), on).values_list(
+        "organization__path", flat=True
+    )
+
+
 def pool_members(*, organization_id: int, role: str, on: dt.date | None = None) -> QuerySet:
     """Active users who act for (organization, role) today: its members and the delegates in force."""
     on = on or timezone.localdate()

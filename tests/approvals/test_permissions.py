@@ -240,7 +240,10 @@ def _walk(world, app, cases, relations_of, owner_org_of):
                     if relation == "own" and role == owner_role:
                         continue
                     observed[action, relation, role] = _outcome(call, act(world, f"{org}_{role}"), app)
-                    expected[action, relation, role] = "403" if visible else "404"
+                    # Experts see only what they were granted (assigned), whatever their organization.
+                    sees = visible if role not in svc.GRANT_ONLY_ROLES else ApplicationUserObjectPermission.objects.filter(
+                        user=world.user[f"{org}_{role}"], content_object_id=app.pk).exists()
+                    expected[action, relation, role] = "403" if sees else "404"
             # Nothing any of the refused attempts did is left behind.
             assert snapshot() == before, action
             owner = act(world, f"{owner_org}_{owner_role}")
@@ -285,12 +288,13 @@ def test_permission_matrix_city_program(national):
 
 def test_other_assigned_expert_and_unassigned_expert(world):
     app = build(world, "expert_review:assigned")
-    # The second assigned expert scores too; an expert who can see it but is not assigned may not.
+    # The second assigned expert scores too; an expert of the province who is not assigned does not even
+    # see it.
     svc.application_score(actor=act(world, "anhui_expert2"), application_id=app.pk, score=60)
     outsider = UserFactory(username="anhui_expert3")
     Membership.objects.create(user=outsider, organization=world.org["anhui"], role="expert")
     before = snapshot()
-    with pytest.raises(E.NotAllowed):
+    with pytest.raises(E.NotFound):
         svc.application_score(actor=svc.Actor(user=outsider), application_id=app.pk, score=60)
     assert snapshot() == before
     # Experts of another province cannot be assigned.
@@ -395,16 +399,18 @@ def test_application_list_by_role_and_organization(spread):
         for role in ROLES:
             user = _fresh_user(world, f"{org}_{role}")
             observed[org, role] = sorted(names[pk] for pk in application_list(user=user).values_list("pk", flat=True))
-            expected[org, role] = sorted(visible)
+            # Nothing is assigned here, so experts see nothing; every other role sees its subtree.
+            mine = set() if role in svc.GRANT_ONLY_ROLES else visible
+            expected[org, role] = sorted(mine)
             # The list and the services' own check agree, application by application.
             seen = {key for key, app in rows.items() if svc.user_can_see(user, app)}
-            assert seen == visible, (org, role)
+            assert seen == mine, (org, role)
     assert observed == expected
     assert application_get(user=_fresh_user(world, "nanqiao_clerk"), pk=apps["langya"]) is None
     assert application_get(user=_fresh_user(world, "chuzhou_reviewer"), pk=apps["langya"]).pk == apps["langya"]
 
 
-def test_expert_sees_what_was_granted_besides_the_org_scope(spread):
+def test_expert_sees_only_what_was_granted(spread):
     world, apps = spread
     langya = Application.objects.get(pk=apps["langya"])
     for stage in ORDER[1:ORDER.index("expert_review:assigned") + 1]:
@@ -413,13 +419,16 @@ def test_expert_sees_what_was_granted_besides_the_org_scope(spread):
     assert sorted(ApplicationUserObjectPermission.objects.filter(content_object=langya).values_list(
         "user_id", "permission_id")) == sorted([(world.user["anhui_expert"].pk, permission.pk),
                                                 (world.user["anhui_expert2"].pk, permission.pk)])
-    # An expert of the other province granted this one application (e.g. a cross-province panel) sees it
-    # besides their own province's, and nothing else of Anhui.
+    # The assigned expert sees that application and nothing else of the province.
+    assert set(application_list(user=_fresh_user(world, "anhui_expert")).values_list("pk", flat=True)) == {
+        apps["langya"]}
+    # An expert of the other province granted this one application (e.g. a cross-province panel) sees it,
+    # and nothing else.
     guest = _fresh_user(world, "sichuan_expert")
-    assert set(application_list(user=guest).values_list("pk", flat=True)) == {apps["pidu"]}
+    assert set(application_list(user=guest).values_list("pk", flat=True)) == set()
     ApplicationUserObjectPermission.objects.create(content_object=langya, user=guest, permission=permission)
     guest = _fresh_user(world, "sichuan_expert")
-    assert set(application_list(user=guest).values_list("pk", flat=True)) == {apps["pidu"], apps["langya"]}
+    assert set(application_list(user=guest).values_list("pk", flat=True)) == {apps["langya"]}
     assert svc.user_can_see(guest, langya)
     # Seeing is not acting: the guest is not assigned, so scoring is refused with 403, not 404.
     before = snapshot()
