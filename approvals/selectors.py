@@ -134,9 +134,10 @@ BUTTONS = [
 
 def application_actions(*, user, application: Application) -> list[str]:
     """The actions this user may take on this application now (what the buttons offer)."""
-    from .services import ACTIONS, _current_memberships, acting_organization_id
+    from .services import ACTIONS, _current_memberships, _delegations_to, acting_organization_id
 
     memberships = {(org, role) for org, _path, role in _current_memberships(user)}
+    memberships |= {(org, role) for org, _path, role, _delegator in _delegations_to(user)}
     allowed = []
     for name, _needs_opinion, _style in BUTTONS:
         action = "decide" if name.startswith("decide_") else name

@@ -62,6 +62,14 @@ def delegated_paths(*, user, on: dt.date | None = None) -> QuerySet:
     )
 
 
+def delegated_pools(*, user, on: dt.date | None = None) -> QuerySet:
+    """(organization id, role) delegated to `user` today, as a values queryset for a UNION."""
+    on = on or timezone.localdate()
+    return _in_force_for_delegator(Delegation.objects.active(on).filter(delegate=user), on).values_list(
+        "organization_id", "role"
+    )
+
+
 def pool_members(*, organization_id: int, role: str, on: dt.date | None = None) -> QuerySet:
     """Active users who act for (organization, role) today: its members and the delegates in force."""
     on = on or timezone.localdate()
