@@ -16,6 +16,7 @@ class ApplicationForm(forms.Form):
     division_code = forms.ChoiceField(label=_("所在区划"))
 
     def __init__(self, *args, program, applicant, **kwargs):
+        kwargs.setdefault("label_suffix", "：")
         super().__init__(*args, **kwargs)
         self.program = program
         prefix = {"province": 2, "city": 4}.get(applicant.level, 6)
@@ -30,7 +31,9 @@ class ApplicationForm(forms.Form):
     @staticmethod
     def _field(spec):
         kind = spec.get("type", "text")
-        common = {"label": spec.get("label", spec["name"]), "required": False}
+        # Drafts may be saved half-filled; what submission requires is marked, and checked then.
+        label = spec.get("label", spec["name"]) + (" *" if spec.get("required") else "")
+        common = {"label": label, "required": False}
         if kind == "textarea":
             return forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), **common)
         if kind == "int":

@@ -41,12 +41,20 @@ class DashboardView(LoginRequiredMixin, View):
         if clerk_orgs:
             provinces = {o.ancestor_ids[1] for o in clerk_orgs if len(o.ancestor_ids) > 1}
             batches = Batch.objects.filter(province_id__in=provinces).select_related("program")
+        inbox, queue = task_inbox(user=request.user), task_queue(user=request.user)
+        waiting = [
+            (task, task.process.application)
+            for task in (inbox | queue).select_related("process__application__applicant", "deadline")
+            .order_by("created")[:20]
+        ]
         return render(request, "approvals/dashboard.html", {
             "memberships": memberships,
-            "inbox_count": task_inbox(user=request.user).count(),
-            "queue_count": task_queue(user=request.user).count(),
+            "waiting": waiting,
+            "only_expert": bool(memberships) and all(m.role == "expert" for m in memberships),
+            "inbox_count": inbox.count(),
+            "queue_count": queue.count(),
             "archive_count": task_archive(user=request.user).count(),
-            "status_counts": [(Status(s).label, by_status.get(s, 0)) for s in Status.values if by_status.get(s)],
+            "status_counts": [(s, Status(s).label, by_status[s]) for s in Status.values if by_status.get(s)],
             "recent": apps[:10],
             "batches": batches,
             "clerk_orgs": clerk_orgs,
@@ -370,3 +378,13 @@ class CityBatchView(LoginRequiredMixin, View):
         if done:
             messages.success(request, _("已推荐 %d 项") % done)
         return redirect(reverse("approvals:city_batch", args=[context["batch"].pk]))
+
+
+def permission_denied(request, exception=None):
+    """Someone whose session ended is sent to log in again rather than shown a bare 403."""
+    from django.contrib.auth.views import redirect_to_login
+    from django.views.defaults import permission_denied as default_permission_denied
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return default_permission_denied(request, exception)

@@ -1,6 +1,8 @@
 """The viewflow Material site: the approvals pages and the workflow inbox/queue/archive, scoped by the
 organization pools (viewflow's own queue would look for guardian permissions instead)."""
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application, Site
 from viewflow.utils import viewprop
@@ -16,28 +18,80 @@ from workflows import selectors
 from workflows.flows import ApplicationFlow
 
 
-class InboxView(WorkflowInboxListView):
+class PoolTaskColumns:
+    """Columns of the task lists: which application, which step, since when; tasks open the application
+    page, where the step's actions are. No "start process" button: applications start from a batch."""
+
+    def application(self, task):
+        app = task.process.application
+        url = reverse("approvals:detail", args=[app.pk])
+        return format_html('<a href="{}">{}</a>', url, app.subject_name)
+
+    application.short_description = _("申报主体")
+
+    def applicant(self, task):
+        return task.process.application.applicant.name
+
+    applicant.short_description = _("申报单位")
+
+    def step(self, task):
+        return task.flow_task.task_title or str(task.flow_task)
+
+    step.short_description = _("环节")
+
+    def due(self, task):
+        deadline = getattr(task, "deadline", None)
+        if deadline is None:
+            return "—"
+        return f"{deadline.due_on:%Y-%m-%d}" + (str(_("（估算）")) if deadline.is_estimate else "")
+
+    due.short_description = _("办理期限")
+
+    def created_on(self, task):
+        return f"{timezone.localtime(task.created):%Y-%m-%d %H:%M}"
+
+    created_on.short_description = _("到达时间")
+
+    def finished_on(self, task):
+        return f"{timezone.localtime(task.finished):%Y-%m-%d %H:%M}" if task.finished else "—"
+
+    finished_on.short_description = _("完成时间")
+
+    template_name = "workflows/task_list.html"
+
+    def flows_start_nodes(self):
+        return {}
+
+
+def _tasks(qs):
+    return qs.select_related("process__application__applicant", "deadline")
+
+
+class InboxView(PoolTaskColumns, WorkflowInboxListView):
     title = _("待办")
+    columns = ("application", "applicant", "step", "due", "created_on")
 
     @viewprop
     def queryset(self):
-        return selectors.task_inbox(user=self.request.user)
+        return _tasks(selectors.task_inbox(user=self.request.user))
 
 
-class QueueView(WorkflowQueueListView):
+class QueueView(PoolTaskColumns, WorkflowQueueListView):
     title = _("可领取")
+    columns = ("application", "applicant", "step", "due", "created_on")
 
     @viewprop
     def queryset(self):
-        return selectors.task_queue(user=self.request.user)
+        return _tasks(selectors.task_queue(user=self.request.user))
 
 
-class ArchiveView(WorkflowArchiveListView):
+class ArchiveView(PoolTaskColumns, WorkflowArchiveListView):
     title = _("已办")
+    columns = ("application", "applicant", "step", "created_on", "finished_on")
 
     @viewprop
     def queryset(self):
-        return selectors.task_archive(user=self.request.user)
+        return _tasks(selectors.task_archive(user=self.request.user))
 
 
 class TasksApp(WorkflowAppViewset):
@@ -45,6 +99,11 @@ class TasksApp(WorkflowAppViewset):
     inbox_view_class = InboxView
     queue_view_class = QueueView
     archive_view_class = ArchiveView
+
+    def get_context_data(self, request):
+        # The menu's counts, from the same pool-scoped selectors as the lists.
+        return {"user_inbox": selectors.task_inbox(user=request.user),
+                "user_queue": selectors.task_queue(user=request.user)}
 
 
 class ApprovalsApp(Application):

@@ -18,3 +18,4 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("", site.urls),
 ]
+handler403 = "approvals.views.permission_denied"

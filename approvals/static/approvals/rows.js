@@ -24,6 +24,8 @@
             el = document.createElement("select");
             el.add(new Option("—", ""));
             (c.choices || []).forEach(function (ch) { el.add(new Option(ch[1] || ch, ch[0] || ch)); });
+          } else if (c.type === "textarea") {
+            el = document.createElement("textarea"); el.rows = 2;
           } else { el = document.createElement("input"); el.type = "text"; }
           el.value = row[c.name] || ""; el.name = "";
           el.setAttribute("aria-label", c.label);
