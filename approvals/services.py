@@ -2,6 +2,7 @@
 organization scope, transition, save, append the audit event, move the viewflow task, and queue background
 work on commit. A refused action raises an ApprovalError and leaves everything as it was."""
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -522,6 +523,12 @@ def application_accept(*, actor: Actor, application_id: int, comment: str = "") 
                        comment=comment, decision="形式审查通过")
 
 
+@functools.cache
+def _score_permission() -> Permission:
+    """The guardian permission experts are granted (one row for the life of the process)."""
+    return Permission.objects.get(content_type__app_label="approvals", codename="score_application")
+
+
 def application_assign_experts(*, actor: Actor, application_id: int, expert_ids: list[int]) -> Application:
     """Grant each expert this application and open one scoring task per expert."""
     expert_ids = sorted(set(int(pk) for pk in expert_ids))
@@ -545,7 +552,7 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
             [ExpertAssignment(application=application, expert_id=pk, revision=application.revision)
              for pk in expert_ids]
         )
-        permission = Permission.objects.get(content_type__app_label="approvals", codename="score_application")
+        permission = _score_permission()
         ApplicationUserObjectPermission.objects.bulk_create(
             [ApplicationUserObjectPermission(content_object=application, user_id=pk, permission=permission)
              for pk in expert_ids],
@@ -564,13 +571,15 @@ def application_score(*, actor: Actor, application_id: int, score, comment: str 
     """An assigned expert scores; the last score closes the expert review."""
     with transaction.atomic():
         application = _lock(application_id, actor)
-        if not user_can_see(actor.user, application):
+        # One read of this revision's assignments answers who may score and whether this is the last score;
+        # visibility is looked up only for someone who is not assigned (404 or 403).
+        assignments = list(ExpertAssignment.objects.filter(application=application, revision=application.revision))
+        assignment = next((a for a in assignments if a.expert_id == actor.user.pk), None)
+        if assignment is None and not user_can_see(actor.user, application):
             raise E.NotFound(E.MSG_NOT_FOUND)
         if application.status != S.EXPERT_REVIEW:
-            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action=pgettext_lazy("action", "评分"))
-        assignment = ExpertAssignment.objects.filter(
-            application=application, expert=actor.user, revision=application.revision
-        ).first()
+            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(),
+                               action=pgettext_lazy("action", "评分"))
         if assignment is None:
             raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=pgettext_lazy("action", "评分"))
         if assignment.scored_at is not None:
@@ -585,9 +594,7 @@ def application_score(*, actor: Actor, application_id: int, score, comment: str 
         assignment.score, assignment.comment, assignment.scored_at = value, comment, timezone.now()
         assignment.save(update_fields=["score", "comment", "scored_at"])
         from_status = application.status
-        remaining = ExpertAssignment.objects.filter(
-            application=application, revision=application.revision, scored_at__isnull=True
-        ).exists()
+        remaining = any(a.scored_at is None for a in assignments if a is not assignment)
         if not remaining:
             application.close_expert_review()
             application.stage_entered_at = timezone.now()
@@ -682,11 +689,13 @@ def application_approve(*, actor: Actor, application_id: int, comment: str = "")
 def application_approve_after_notice(*, process) -> None:
     """Called by the flow when the notice timer fires: the timer task itself is being completed by
     viewflow, so only the status, audit and on-commit work happen here."""
-    application = Application.objects.select_related("program", "batch").get(process=process)
+    application = process.application  # in memory when a leader's approval fired the timer
+    if application.status != S.PUBLIC_NOTICE:
+        return  # a leader approved it already, which fired this timer
     with transaction.atomic():
         application = _lock(application.pk)
         if application.status != S.PUBLIC_NOTICE:
-            return  # a leader approved it already, which fired this timer
+            return
         _authorize(SYSTEM_ACTOR, application, "approve")
         _check_notice_over(application)
         from_status = application.status

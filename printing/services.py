@@ -34,15 +34,15 @@ def certificate_reserve(*, application) -> Certificate:
     if existing:
         return existing
     year = application.batch.year
-    CertificateSequence.objects.get_or_create(
-        province_id=application.province_id, program_id=application.program_id, year=year
-    )
-    sequence = CertificateSequence.objects.select_for_update().get(
-        province_id=application.province_id, program_id=application.program_id, year=year
-    )
+    key = {"province_id": application.province_id, "program_id": application.program_id, "year": year}
+    sequence = CertificateSequence.objects.select_for_update().filter(**key).first()
+    if sequence is None:  # the year's first certificate: create the row (safely under a race), then lock it
+        CertificateSequence.objects.get_or_create(**key)
+        sequence = CertificateSequence.objects.select_for_update().get(**key)
     sequence.last += 1
     sequence.save(update_fields=["last"])
-    province_code = application.province.division_id or ""
+    # The subject's division lies in the province, so its first two digits are the province's code.
+    province_code = application.division_id[:2] + "0000"
     issued = timezone.localdate()
     return Certificate.objects.create(
         application=application,
