@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import BooleanField, Count, F, Q, QuerySet, Window
+from django.db.models import BooleanField, Count, F, Min, Q, QuerySet, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lead, TruncDate
+from django.utils import timezone
 from django.utils.translation import get_language
 
-from workflows.workdays import is_workday
+from workflows.workdays import is_workday, workdays_between
 
 from .models import Application, AuditEvent, Stage, Status
 
@@ -65,25 +67,27 @@ def _program_label(name_zh: str, name_en: str) -> str:
     return name_en if lang.startswith("en") and name_en else name_zh
 
 
-def application_counts(applications: QuerySet[Application]) -> tuple[list[Row], list[Row], list[Row]]:
+def application_counts(applications: QuerySet[Application]):
     """Applications per program, per status and per city, from one grouped query (one pass over the
-    visible applications instead of three)."""
+    visible applications instead of three), and when the earliest of them was created (None if none)."""
     groups = (
         applications.order_by()
         .values_list("program__code", "program__name_zh", "program__name_en", "status", "city_id", "city__name")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), first=Min("created_at"))
     )
     programs: dict[str, list] = {}
     statuses: dict[str, int] = {}
     cities: dict[int, list] = {}
-    for code, name_zh, name_en, status, city_id, city_name, n in groups:
+    first = None
+    for code, name_zh, name_en, status, city_id, city_name, n, created in groups:
         programs.setdefault(code, [_program_label(name_zh, name_en), 0])[1] += n
         statuses[status] = statuses.get(status, 0) + n
         cities.setdefault(city_id, [city_name, 0])[1] += n
+        first = created if first is None or created < first else first
     by_program = [Row(code, label, n) for code, (label, n) in sorted(programs.items())]
     by_status = [Row(value, str(label), statuses[value]) for value, label in Status.choices if statuses.get(value)]
     by_city = sorted((Row(str(pk), name, n) for pk, (name, n) in cities.items()), key=lambda r: (-r.value, r.label))
-    return by_program, by_status, by_city
+    return by_program, by_status, by_city, first
 
 
 # ----------------------------------------------------------------------------------- stage durations
@@ -134,9 +138,9 @@ def _of_applications(applications: QuerySet[Application]):
     return RawSQL(f"{column} = ANY(ARRAY({sql}))", params, output_field=BooleanField())
 
 
-def stage_stays(applications: QuerySet[Application]) -> list[tuple[str, dt.date, dt.date, int]]:
-    """(stage, local date entered, local date left, number of stays) of the finished stays in the
-    chain's stages of the given applications: one query."""
+def _stays_query(applications: QuerySet[Application]) -> tuple[str, tuple]:
+    """SQL of the status-changing events of `applications` as (to_status, entered_on, left_on): the local
+    dates an event entered its status and the application's next status-changing event left it."""
     events = (
         AuditEvent.objects.filter(_of_applications(applications))
         .exclude(from_status=F("to_status"))
@@ -148,19 +152,62 @@ def stage_stays(applications: QuerySet[Application]) -> list[tuple[str, dt.date,
         )
         .values_list("to_status", "entered_on", "left_on")
     )
-    inner, params = events.query.sql_with_params()
+    return events.query.sql_with_params()
+
+
+def _calendar_sql(numbers: dict[dt.date, int]) -> tuple[str, tuple] | None:
+    """A (day, n) table of the running working-day count, as one or two query parameters."""
+    if connection.vendor == "postgresql":
+        days = sorted(numbers)
+        return "SELECT * FROM unnest(%s::date[], %s::int[])", (days, [numbers[d] for d in days])
+    if connection.vendor == "sqlite":
+        mapping = json.dumps({d.isoformat(): n for d, n in numbers.items()})
+        return "SELECT key, value FROM json_each(%s)", (mapping,)
+    return None
+
+
+def stage_day_counts(applications: QuerySet[Application], first_day: dt.date | None) -> dict[str, dict[int, int]]:
+    """{stage: {working days: number of finished stays}} over the chain's stages: one query.
+
+    The working days are counted in the database: a table of the running count of working days from
+    `first_day` (the earliest creation among the applications, so no stay starts before it) to
+    tomorrow is joined to both ends of each stay, and the stays are grouped by stage and difference.
+    A stay whose dates fall outside that table (none should) comes back with its dates and is counted
+    in Python instead."""
     stages = list(Stage.values)
-    placeholders = ", ".join(["%s"] * len(stages))
-    # Django cannot aggregate over a window expression; the grouping wraps the compiled query instead.
-    sql = (
-        f"SELECT stays.to_status, stays.entered_on, stays.left_on, COUNT(*) FROM ({inner}) stays "
-        f"WHERE stays.left_on IS NOT NULL AND stays.to_status IN ({placeholders}) "
-        "GROUP BY stays.to_status, stays.entered_on, stays.left_on"
-    )
+    marks = ", ".join(["%s"] * len(stages))
+    inner, inner_params = _stays_query(applications)
+    numbers = workday_numbers([first_day - dt.timedelta(days=1), timezone.localdate() + dt.timedelta(days=1)]
+                              if first_day else [])
+    calendar = _calendar_sql(numbers) if numbers else None
+    if calendar is None:  # no application, or a database without array or JSON tables: group by dates
+        sql = (
+            f"SELECT stays.to_status, NULL, stays.entered_on, stays.left_on, COUNT(*) FROM ({inner}) stays "
+            f"WHERE stays.left_on IS NOT NULL AND stays.to_status IN ({marks}) "
+            "GROUP BY stays.to_status, stays.entered_on, stays.left_on"
+        )
+        params = (*inner_params, *stages)
+    else:
+        calendar_sql, calendar_params = calendar
+        outside = "e.n IS NULL OR l.n IS NULL"
+        sql = (
+            f"WITH cal(day, n) AS ({calendar_sql}) "
+            f"SELECT stays.to_status, l.n - e.n, CASE WHEN {outside} THEN stays.entered_on END, "
+            f"CASE WHEN {outside} THEN stays.left_on END, COUNT(*) FROM ({inner}) stays "
+            "LEFT JOIN cal e ON e.day = stays.entered_on LEFT JOIN cal l ON l.day = stays.left_on "
+            f"WHERE stays.left_on IS NOT NULL AND stays.to_status IN ({marks}) GROUP BY 1, 2, 3, 4"
+        )
+        params = (*calendar_params, *inner_params, *stages)
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*params, *stages))
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [(stage, _date(entered), _date(left), n) for stage, entered, left, n in rows]
+    histograms: dict[str, dict[int, int]] = {}
+    for stage, days, entered, left, n in rows:
+        if days is None:
+            days = workdays_between(_date(entered), _date(left))
+        bucket = histograms.setdefault(stage, {})
+        bucket[days] = bucket.get(days, 0) + n
+    return histograms
 
 
 def _date(value) -> dt.date:
@@ -204,14 +251,8 @@ def weighted_median(histogram: dict[int, int]) -> float | None:
     return (at(total // 2 - 1) + at(total // 2)) / 2
 
 
-def median_stage_days(applications: QuerySet[Application]) -> list[StageFigure]:
-    stays = stage_stays(applications)
-    numbers = workday_numbers(d for _stage, entered, left, _n in stays for d in (entered, left))
-    histograms: dict[str, dict[int, int]] = {}
-    for stage, entered, left, n in stays:
-        days = numbers[left] - numbers[entered]
-        bucket = histograms.setdefault(stage, {})
-        bucket[days] = bucket.get(days, 0) + n
+def median_stage_days(applications: QuerySet[Application], first_day: dt.date | None) -> list[StageFigure]:
+    histograms = stage_day_counts(applications, first_day)
     return [
         StageFigure(value, str(label), sum(histograms.get(value, {}).values()),
                     weighted_median(histograms.get(value, {})))
@@ -227,13 +268,14 @@ def report_build(*, user) -> Report:
     from .selectors import application_list
 
     applications = application_list(user=user)  # the scope (memberships) is read once, here
-    by_program, by_status, by_city = application_counts(applications)
+    by_program, by_status, by_city, first = application_counts(applications)
+    first_day = timezone.localtime(first).date() if first else None
     return Report(
         total=sum(r.value for r in by_status),
         by_program=by_program,
         by_status=by_status,
         by_city=by_city,
-        stage_days=median_stage_days(applications),
+        stage_days=median_stage_days(applications, first_day),
     )
 
 

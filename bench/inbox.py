@@ -592,41 +592,47 @@ def apply_proposed_fixes():
     """The changes the report proposes, applied in this process and scratch database only, to measure
     what they would give. None of them is in the project's code."""
     from django.db import connection
-    from django.db.models import Q
+    from django.db.models import Q, QuerySet
+    from viewflow.workflow.flow import WorkflowAppViewset
 
     from approvals import selectors
-    from approvals.models import ApplicationUserObjectPermission
     from config.site import TasksApp
-    from orgs.models import Membership
     from workflows.selectors import task_inbox, task_queue
 
     applied = []
 
     # 1. approvals.selectors._scope_q: the guardian grants as a list of ids instead of a subquery in an OR
     #    (PostgreSQL then combines the grants and the path prefix index in a BitmapOr and estimates the
-    #    rows right), and on SQLite the path prefix as a range, which its LIKE can never use an index for.
-    def scope_q(user):
-        paths = list(Membership.objects.current().filter(user=user).values_list("organization__path", flat=True))
-        granted = list(ApplicationUserObjectPermission.objects.filter(user=user)
-                       .values_list("content_object_id", flat=True))
-        condition = Q(pk__in=granted)
-        for path in paths:
-            if connection.vendor == "sqlite":  # binary collation: "/1/11/" <= p < "/1/110" is the prefix
-                condition |= Q(applicant_path__gte=path, applicant_path__lt=path[:-1] + chr(ord(path[-1]) + 1))
-            else:
-                condition |= Q(applicant_path__startswith=path)
-        return condition
+    #    rows right), and on SQLite the path prefixes as ranges, which its LIKE can never use an index for.
+    #    The selector's own condition is rewritten, whatever else it contains.
+    original = selectors._scope_q
+    sqlite = connection.vendor == "sqlite"
 
-    selectors._scope_q = scope_q
-    applied.append("scope: grants as a list, SQLite path range")
+    def rewrite(q):
+        out = Q()
+        out.connector, out.negated = q.connector, q.negated
+        for child in q.children:
+            if isinstance(child, Q):
+                child = rewrite(child)
+            elif child[0] == "pk__in" and isinstance(child[1], QuerySet):
+                child = ("pk__in", list(child[1]))
+            elif child[0] == "applicant_path__startswith" and sqlite:  # binary collation: a prefix is a range
+                prefix = child[1]
+                child = Q(applicant_path__gte=prefix, applicant_path__lt=prefix[:-1] + chr(ord(prefix[-1]) + 1))
+            out.children.append(child)
+        return out
+
+    selectors._scope_q = lambda user: rewrite(original(user))
+    applied.append("scope: grants as a list" + (", path prefixes as ranges" if sqlite else ""))
 
     # 2. config.site.TasksApp: the menu badges from the pool selectors instead of viewflow's guardian
     #    queue (four permission queries, a join to every process, and a queue count of 0 for pools).
-    def get_context_data(self, request):
-        return {"user_inbox": task_inbox(user=request.user), "user_queue": task_queue(user=request.user)}
+    if TasksApp.get_context_data is WorkflowAppViewset.get_context_data:
+        def get_context_data(self, request):
+            return {"user_inbox": task_inbox(user=request.user), "user_queue": task_queue(user=request.user)}
 
-    TasksApp.get_context_data = get_context_data
-    applied.append("task badges from workflows.selectors")
+        TasksApp.get_context_data = get_context_data
+        applied.append("task badges from workflows.selectors")
 
     # 3. An index for the pool condition of the queue (viewflow's Task has none on these columns).
     with connection.cursor() as cursor:

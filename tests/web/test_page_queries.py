@@ -30,26 +30,28 @@ VIEWER = "chuzhou_reviewer"
 # user of the request (2).
 EXPECTED = {
     # the scope's memberships, the counts per status, the memberships with their organizations, the
-    # inbox count, the pools and the queue count, the archive count, the city's batches (with program),
-    # the ten latest applications (with program, batch, applicant, city)
-    "dashboard": 11,
-    # the scope's memberships, the page of applications (with program, batch, applicant, city)
+    # pools, the twenty tasks waiting (inbox and queue, with process, application, applicant, deadline),
+    # the inbox count, the queue count, the archive count, the city's batches (with program), the ten
+    # latest applications (with program, batch, applicant, city, division)
+    "dashboard": 12,
+    # the scope's memberships, the page of applications (with program, batch, applicant, city, division)
     "list": 4,
-    # the scope's memberships and the application (with program, batch, applicant, city); its revision
-    # numbers; the memberships of the action check; attachments; opinions (with person, organization);
-    # expert assignments (with expert); whether the user is an expert there (who sees which score);
-    # events (with actor, organization); the printing links: revision numbers again, the memberships
-    "detail": 13,
+    # the scope's memberships and the application (with its related rows); its revision numbers; the
+    # memberships and the delegations of the action check; attachments; opinions (with person,
+    # organization); expert assignments (with expert); whether the user is an expert there (who sees
+    # which score); events (with actor, organization); the printing links: revision numbers again, the
+    # memberships
+    "detail": 14,
     # viewflow's filter form: the task types (DISTINCT flow_task) and the processes of the listed tasks
-    # (the <select> of its process filter); the paginator's count; the page of tasks (with process and
-    # application); viewflow's menu badges (WorkflowAppViewset.get_context_data): the user's permissions,
-    # group permissions, guardian user and group object permissions, inbox count, queue count; viewflow's
-    # StoreRequestPathMixin writing the path into the session (savepoint, update, release)
-    "inbox": 15,
-    # the inbox's 15 and the user's pools
-    "queue": 16,
-    # the inbox's 15 without the process filter (viewflow's archive filter has none)
-    "archive": 14,
+    # (the <select> of its process filter); the paginator's count; the page of tasks (with process,
+    # application, applicant, deadline); the menu badges (TasksApp.get_context_data): inbox count, the
+    # pools and the queue count; viewflow's StoreRequestPathMixin writing the path into the session
+    # (savepoint, update, release)
+    "inbox": 12,
+    # the inbox's 12 and the user's pools for the list itself
+    "queue": 13,
+    # the inbox's 12 without the process filter (viewflow's archive filter has none)
+    "archive": 11,
     # the scope's memberships, the applications counted by (program, status, city), the stays of the
     # stages (one windowed query over the audit events)
     "reports": 5,

@@ -10,8 +10,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from openpyxl import load_workbook
 
+from approvals import reports
 from approvals import services as svc
-from approvals.models import AuditEvent
+from approvals.models import Application, AuditEvent
 from approvals.reports import report_build, weighted_median, workday_numbers
 from tests.approvals.chain import act, create
 from tests.approvals.conftest import World
@@ -57,12 +58,14 @@ def test_weighted_median_is_the_median_of_the_expansion():
         assert weighted_median(histogram) == statistics.median(expansion)
 
 
-def _signed_off(world, county, city="chuzhou", province="anhui", *, submitted, signed_off):
+def _signed_off(world, county, city="chuzhou", province="anhui", *, submitted, signed_off, backdate=True):
     """An application at the city review whose sign-off stage ran from `submitted` to `signed_off`."""
     app = create(world, PROGRAM, county=county, city=city, province=province)
     svc.application_submit(actor=act(world, f"{county}_clerk"), application_id=app.pk)
     svc.application_sign_off(actor=act(world, f"{county}_leader"), application_id=app.pk, comment="同意")
     # Events are append-only for the application; a queryset update backdates them for the test.
+    if backdate:
+        Application.objects.filter(pk=app.pk).update(created_at=submitted - dt.timedelta(days=3))
     AuditEvent.objects.filter(application=app, action="submit").update(created_at=submitted)
     AuditEvent.objects.filter(application=app, action="sign_off").update(created_at=signed_off)
     return app
@@ -79,9 +82,11 @@ def stays(world):
     b = _signed_off(world, "nanqiao", submitted=local(2025, 9, 29, 10), signed_off=local(2025, 9, 30, 23, 50))
     # (9/29, 10/13]: 9/30, 10/9, 10/10, 10/11 (adjusted), 10/13 -> 5.
     c = _signed_off(world, "langya", submitted=local(2025, 9, 29, 10), signed_off=local(2025, 10, 13, 9))
-    # Another province's application: out of Anhui's scope; 0 working days.
+    # Another province's application: out of Anhui's scope; 0 working days. Its creation is left at
+    # today, after its backdated events: the report's calendar (from the earliest creation on) does not
+    # cover them and the fallback counts them.
     d = _signed_off(world, "pidu", city="chengdu", province="sichuan", submitted=local(2025, 9, 29, 10),
-                    signed_off=local(2025, 9, 29, 18))
+                    signed_off=local(2025, 9, 29, 18), backdate=False)
     # One recommended by the city: city review from sign-off (10/13) to recommendation (10/20) -> 5.
     svc.application_recommend(actor=act(world, "chuzhou_reviewer"), application_id=c.pk, comment="推荐")
     AuditEvent.objects.filter(application=c, action="recommend").update(created_at=local(2025, 10, 20, 11))
@@ -103,13 +108,24 @@ def test_figures_are_scoped_and_stage_days_are_working_days(world, stays):
     assert days["city_review"] == (5, 1)
     assert days["province_check"] == (None, 0)  # entered, not left
 
-    sichuan = report_build(user=_user(world, "sichuan_reviewer"))
+    sichuan = report_build(user=_user(world, "sichuan_reviewer"))  # through the fallback
     assert sichuan.total == 1
     assert {s.stage: s.median for s in sichuan.stage_days}["applicant_signoff"] == 0
 
     county = report_build(user=_user(world, "nanqiao_clerk"))
     assert county.total == 1
     assert {s.stage: s.median for s in county.stage_days}["applicant_signoff"] == 1
+
+
+def test_working_days_are_counted_in_the_database(world, stays, monkeypatch):
+    def fallback(a, b):
+        raise AssertionError("the calendar covers every stay of Anhui")
+
+    monkeypatch.setattr(reports, "workdays_between", fallback)
+    days = {s.stage: s.median for s in report_build(user=_user(world, "anhui_reviewer")).stage_days}
+    assert days["applicant_signoff"] == 2 and days["city_review"] == 5
+    with pytest.raises(AssertionError):
+        report_build(user=_user(world, "sichuan_reviewer"))  # its stays fall before its calendar
 
 
 def test_page_draws_svg_charts(world, stays, client):
