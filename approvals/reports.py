@@ -8,12 +8,12 @@ whole report costs three queries whatever the number of applications.
 Stage durations come from the audit trail. The status-changing events of an application (those whose
 `from_status` differs from `to_status`) form its sequence of stays: the event with `to_status = S`
 enters S and the application's next status-changing event leaves it. The database pairs them with a
-window function (LEAD over the application's events in `seq` order) and groups the finished stays by
-(stage, local date entered, local date left), so what travels to Python is at most one row per distinct
-pair of dates, not one per event. Python turns each pair into working days, counted like
-`workflows.workdays.workdays_between` (working days after the entry day up to and including the day
-left, so a stage entered and left on the same day takes 0) from a running count over the dates
-involved, and takes the median of each stage weighted by the number of stays.
+window function (LEAD over the application's events in `seq` order), takes the local date of both
+ends, and counts the working days by joining a table of the running working-day count (built in Python
+from `workflows.workdays`, from the earliest visible application's creation to tomorrow) to both ends:
+working days after the entry day up to and including the day left, as `workdays_between` counts them,
+so a stage entered and left on the same day takes 0. What comes back is one row per stage and number
+of days; the median of each stage is taken from that histogram.
 """
 from __future__ import annotations
 
