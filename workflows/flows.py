@@ -79,9 +79,10 @@ class ApplicationFlow(flow.Flow):
     score = (
         StageView(StageTaskView.as_view(), pool=("expert", Level.PROVINCE))
         .Annotation(title=_("专家评分"))
-        .Route({S.EXPERT_REVIEW: this.join_scores, S.DECISION: this.join_scores})
+        # A score that leaves others outstanding ends its branch; the last one (the service has closed the
+        # review) goes on to the decision. This is the join, without a Join gateway's eight queries.
+        .Route({S.EXPERT_REVIEW: None, S.DECISION: this.decide})
     )
-    join_scores = flow.Join().Annotation(title=_("汇总评分")).Next(this.decide)
     decide = (
         StageView(StageTaskView.as_view(), pool=("leader", Level.PROVINCE))
         .Annotation(title=_("省级认定"))

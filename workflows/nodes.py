@@ -80,12 +80,14 @@ class StageView(View):
 
     def _resolve(self, instance):
         super()._resolve(instance)
-        self._routes = {status: this.resolve(instance, node) for status, node in self._routes.items()}
+        self._routes = {
+            status: this.resolve(instance, node) if node is not None else None for status, node in self._routes.items()
+        }
 
     def _outgoing(self):
         seen = set()
         for node in self._routes.values():
-            if node not in seen:
+            if node is not None and node not in seen:
                 seen.add(node)
                 yield Edge(src=self, dst=node, edge_class="next")
 
@@ -99,4 +101,5 @@ class StageView(View):
 
     def next_nodes(self, activation, application):
         node = self._routes[application.status]
-        yield node._create(activation, activation.task.token)
+        if node is not None:  # None ends this parallel branch (see the expert scores)
+            yield node._create(activation, activation.task.token)

@@ -115,7 +115,7 @@ class Person:
 
 def label(text):
     """A form field by its exact label (Django may add a colon to the label)."""
-    return re.compile(rf"^\s*{re.escape(text)}\s*[:：]?\s*$")
+    return re.compile(rf"^\s*{re.escape(text)}(\s*\*)?\s*[:：]?\s*$")  # " *" marks a field required at submission
 
 
 def fill_rows(page, field, rows):
