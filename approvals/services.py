@@ -2,7 +2,6 @@
 organization scope, transition, save, append the audit event, move the viewflow task, and queue background
 work on commit. A refused action raises an ApprovalError and leaves everything as it was."""
 import datetime as dt
-import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -523,9 +522,9 @@ def application_accept(*, actor: Actor, application_id: int, comment: str = "") 
                        comment=comment, decision="形式审查通过")
 
 
-@functools.cache
 def _score_permission() -> Permission:
-    """The guardian permission experts are granted (one row for the life of the process)."""
+    """The guardian permission experts are granted. Read each time: a cached row would outlive a flushed
+    or restored database (its id changes)."""
     return Permission.objects.get(content_type__app_label="approvals", codename="score_application")
 
 
