@@ -431,9 +431,9 @@ def application_edit(
 # ---------------------------------------------------------------------------------------- the chain
 
 
-def _snapshot(application: Application) -> None:
+def _snapshot(application: Application, current_attachments: list[Attachment]) -> None:
     attachments = {}
-    for att in application.attachments.filter(removed_in__isnull=True).order_by("kind", "pk"):
+    for att in current_attachments:
         attachments.setdefault(att.kind, []).append(
             {"name": att.original_name, "sha256": att.sha256, "size": att.size}
         )
@@ -462,11 +462,12 @@ def _check_submission(application: Application) -> None:
     if unmet:
         rule, actual = unmet[0]
         raise E.RuleViolation(E.MSG_THRESHOLD, rule=rule["label"], required=rule["value"], actual=actual)
-    present = set(application.attachments.filter(removed_in__isnull=True).values_list("kind", flat=True))
+    current = list(application.attachments.filter(removed_in__isnull=True).order_by("kind", "pk"))
+    present = {att.kind for att in current}
     missing = [kind["label"] for kind in program.attachment_kinds if kind["code"] not in present]
     if missing:
         raise E.RuleViolation(E.MSG_ATTACHMENTS_MISSING, kinds="、".join(missing))
-    _snapshot(application)
+    _snapshot(application, current)
 
 
 def application_submit(*, actor: Actor, application_id: int, comment: str = "") -> Application:
@@ -561,6 +562,7 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
                               from_status=application.status, comment=",".join(map(str, expert_ids)))
         _save(application)
         event.save()
+        application._assigned_expert_ids = expert_ids  # the fan-out opens one task each, without a re-read
         _complete_task(application, task, actor.user)
         queue_for_transition(application=application, action="assign_experts", actor=actor)
     return application

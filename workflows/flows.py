@@ -27,9 +27,11 @@ class ExpertFanOut(StageView):
         if application.status != S.EXPERT_REVIEW:
             yield from super().next_nodes(activation, application)
             return
-        experts = ExpertAssignment.objects.filter(
-            application=application, revision=application.revision, scored_at__isnull=True
-        ).values_list("expert_id", flat=True)
+        experts = getattr(application, "_assigned_expert_ids", None)
+        if experts is None:
+            experts = ExpertAssignment.objects.filter(
+                application=application, revision=application.revision, scored_at__isnull=True
+            ).values_list("expert_id", flat=True)
         tokens = Token.split_token_source(activation.task.token, activation.task.pk)
         score = self._routes[S.EXPERT_REVIEW]
         for expert_id in experts:

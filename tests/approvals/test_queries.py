@@ -23,7 +23,7 @@ PROGRAM = "society-service-station"
 #   submit: ban list, attachment kinds, attachments for the revision, insert the revision (no opinion);
 #   recommend: lock the quota row, count the recommended applications.
 EXPECTED = {
-    "submit": 16,
+    "submit": 15,
     "sign_off": 13,
     "recommend": 15,
     "accept": 13,
