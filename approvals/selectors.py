@@ -19,7 +19,10 @@ def _scope_q(user) -> Q:
         .values_list("organization__path", flat=True)
     )
     paths = set(own.order_by().union(delegated_paths(user=user).order_by()))  # one query
-    condition = Q(pk__in=ApplicationUserObjectPermission.objects.filter(user=user).values("content_object_id"))
+    # Granted ids as a list, not a subquery: OR-ed with a subquery, PostgreSQL can no longer use the path
+    # index and plans sequential scans.
+    granted = list(ApplicationUserObjectPermission.objects.filter(user=user).values_list("content_object_id", flat=True))
+    condition = Q(pk__in=granted) if granted else Q(pk__in=[])
     for path in sorted(paths):
         condition |= Q(applicant_path__startswith=path)
     return condition

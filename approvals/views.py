@@ -1,6 +1,7 @@
 """Web pages of applications: list, dashboard, form, detail with timeline, diff and action buttons."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -71,8 +72,10 @@ class ApplicationListView(LoginRequiredMixin, View):
         query = request.GET.get("q", "").strip()
         if query:
             apps = apps.filter(subject_name__icontains=query)
+        # 50 rows a page, without the form data the table does not show.
+        page = Paginator(apps.defer("form_data"), 50).get_page(request.GET.get("page"))
         return render(request, "approvals/list.html", {
-            "applications": apps[:200], "statuses": Status.choices, "status": status, "q": query,
+            "applications": page, "page": page, "statuses": Status.choices, "status": status, "q": query,
         })
 
 

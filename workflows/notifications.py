@@ -374,8 +374,9 @@ def outbox_send_many(*, outbox_ids: list[int]) -> dict[str, int]:
 
 def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
                  in_doubt_after_seconds: int = IN_DOUBT_AFTER_SECONDS) -> tuple[int, int]:
-    """Queue the e-mails no task picked up (broker down at commit time, retries exhausted), and set aside
-    those a dead worker left half-sent. Returns (queued, set aside). Raises if the broker is down."""
+    """Queue the notification jobs and e-mails no task picked up (broker down at commit time, retries
+    exhausted), and set aside e-mails a dead worker left half-sent. Returns (jobs and e-mails queued,
+    e-mails set aside). Raises if the broker is down."""
     from .tasks import send_notification_emails
 
     now = now or timezone.now()
@@ -389,9 +390,9 @@ def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
         send_notification_emails.apply_async((pending[start:start + FLUSH_BATCH],))
     from .tasks import process_notification_job
 
-    jobs = NotificationJob.objects.filter(
+    jobs = list(NotificationJob.objects.filter(
         done_at__isnull=True, created_at__lte=now - dt.timedelta(seconds=grace_seconds)
-    ).order_by("pk").values_list("pk", flat=True)[:1000]
+    ).order_by("pk").values_list("pk", flat=True)[:1000])
     for job_id in jobs:
         process_notification_job.apply_async((job_id,))
     in_doubt = list(
@@ -407,7 +408,7 @@ def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
         EmailOutbox.objects.filter(pk__in=[pk for pk, _to, _s in in_doubt], sent_at__isnull=True).update(
             failed_at=now, last_error="发送中断：工作进程在与邮件服务器通信时终止，无法确认是否送达，未自动重发"
         )
-    return len(pending), len(in_doubt)
+    return len(pending) + len(jobs), len(in_doubt)
 
 
 def outbox_retry(*, outbox_ids: list[int]) -> int:

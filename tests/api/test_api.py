@@ -524,8 +524,9 @@ def test_the_list_costs_a_constant_number_of_queries(world, django_assert_num_qu
     for n in range(count):
         _draft(world, COUNTY_PROGRAMS[n % 3], ("langya", "nanqiao", "yaohai")[n % 3], "anhui", n)
     api = client(world, "anhui_reviewer")
-    # memberships of the caller, the page's count, the page itself (program, batch, applicant, city joined)
-    with django_assert_num_queries(3):
+    # memberships of the caller, their grants, the page's count, the page itself (program, batch,
+    # applicant, city joined)
+    with django_assert_num_queries(4):
         response = api.get(f"/api/applications/?year={timezone.localdate().year}")
     assert response.json()["count"] == count
     assert response.json()["results"][0]["applicant_name"].endswith("科学技术协会")

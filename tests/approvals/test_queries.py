@@ -29,7 +29,7 @@ EXPECTED = {
     "accept": 13,
     "decide": 13,
 }
-LIST_QUERIES = 2
+LIST_QUERIES = 3  # the memberships and delegations (one UNION), the grants, the page
 
 
 @pytest.fixture(autouse=True)

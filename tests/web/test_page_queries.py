@@ -29,19 +29,20 @@ VIEWER = "chuzhou_reviewer"
 # Queries per page, the same on SQLite and PostgreSQL. Every page starts with the session and the
 # user of the request (2).
 EXPECTED = {
-    # the scope's memberships, the counts per status, the memberships with their organizations, the
+    # the scope's memberships and grants, the counts per status, the memberships with their organizations, the
     # pools, the twenty tasks waiting (inbox and queue, with process, application, applicant, deadline),
     # the inbox count, the queue count, the archive count, the city's batches (with program), the ten
     # latest applications (with program, batch, applicant, city, division)
-    "dashboard": 12,
-    # the scope's memberships, the page of applications (with program, batch, applicant, city, division)
-    "list": 4,
-    # the scope's memberships and the application (with its related rows); its revision numbers; the
+    "dashboard": 13,
+    # the scope's memberships and grants, the paginator's count, the page of 50 applications (with
+    # program, batch, applicant, city, division; without the form data)
+    "list": 6,
+    # the scope's memberships and grants, and the application (with its related rows); its revision numbers; the
     # memberships and the delegations of the action check; attachments; opinions (with person,
     # organization); expert assignments (with expert); whether the user is an expert there (who sees
     # which score); events (with actor, organization); the printing links: revision numbers again, the
     # memberships
-    "detail": 14,
+    "detail": 15,
     # viewflow's filter form: the task types (DISTINCT flow_task) and the processes of the listed tasks
     # (the <select> of its process filter); the paginator's count; the page of tasks (with process,
     # application, applicant, deadline); the menu badges (TasksApp.get_context_data): inbox count, the
@@ -52,9 +53,9 @@ EXPECTED = {
     "queue": 13,
     # the inbox's 12 without the process filter (viewflow's archive filter has none)
     "archive": 11,
-    # the scope's memberships, the applications counted by (program, status, city), the stays of the
+    # the scope's memberships and grants, the applications counted by (program, status, city), the stays of the
     # stages (one windowed query over the audit events)
-    "reports": 5,
+    "reports": 6,
 }
 
 

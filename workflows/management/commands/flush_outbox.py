@@ -18,4 +18,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, grace, in_doubt_after, **options):
         queued, set_aside = outbox_flush(grace_seconds=grace, in_doubt_after_seconds=in_doubt_after)
-        self.stdout.write(f"已放入队列 {queued} 封，标记待人工处理 {set_aside} 封。")
+        self.stdout.write(f"已放入队列 {queued} 项（通知任务或邮件），标记待人工处理 {set_aside} 封。")
