@@ -47,15 +47,15 @@ import math
 import os
 import pstats
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scratch import scratch_database  # noqa: E402
+
 BENCH_DB = "bench_inbox"
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 CHUNK = 5000
@@ -79,57 +79,6 @@ def parse_args():
 
 
 # ------------------------------------------------------------------------------ scratch database
-
-
-def _pg_admin(url):
-    import psycopg
-
-    try:
-        return psycopg.connect(url, autocommit=True)
-    except psycopg.OperationalError:  # the named database may not exist: use the maintenance one
-        return psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True)
-
-
-def scratch_database():
-    """Point DATABASE_URL at a new, empty database; return (description, cleanup(keep))."""
-    url = os.environ.get("DATABASE_URL", "")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-inbox-"))
-    os.environ["APP_VAR_DIR"] = str(tmp / "var")
-    os.environ["APP_PRIVATE_STORAGE"] = str(tmp / "private")
-    (tmp / "var" / "static").mkdir(parents=True)  # whitenoise warns about a missing STATIC_ROOT
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        with _pg_admin(url) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-
-        def cleanup(keep):
-            from django.db import connections
-
-            connections.close_all()
-            if keep:
-                print(f"kept database {BENCH_DB}")
-            else:
-                with _pg_admin(url) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            shutil.rmtree(tmp, ignore_errors=True)
-
-        parts = urlsplit(url)
-        return f"PostgreSQL {parts.hostname}:{parts.port or 5432}/{BENCH_DB}", cleanup
-    if url and not url.startswith("sqlite"):
-        raise SystemExit(f"unsupported DATABASE_URL for the bench: {url}")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-
-    def cleanup(keep):
-        from django.db import connections
-
-        connections.close_all()
-        if keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    return f"SQLite {tmp / 'bench.sqlite3'}", cleanup
 
 
 def setup_django():
@@ -647,7 +596,7 @@ def apply_proposed_fixes():
 def main():
     args = parse_args()
     rng = random.Random(args.seed)
-    description, cleanup = scratch_database()
+    description, cleanup = scratch_database(BENCH_DB)
     started = time.perf_counter()
 
     def log(message):

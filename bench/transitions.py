@@ -25,16 +25,16 @@ import datetime as dt
 import functools
 import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
 import types
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scratch import scratch_database  # noqa: E402
+
 BENCH_DB = "bench_transitions"
 # Django logs the transaction's own BEGIN (SQLite: BEGIN IMMEDIATE) and COMMIT: left out of the count.
 TRANSACTION_BOUNDARIES = ("BEGIN", "COMMIT", "ROLLBACK")
@@ -50,54 +50,6 @@ def parse_args():
 
 
 # ------------------------------------------------------------------------------ scratch database
-
-
-def _pg_admin_connect(url):
-    import psycopg
-
-    parts = urlsplit(url)
-    try:
-        return psycopg.connect(url, autocommit=True)
-    except psycopg.OperationalError:  # the named database may not exist: use the maintenance database
-        return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
-
-
-def scratch_database():
-    """Point DATABASE_URL at a fresh scratch database; return (description, cleanup)."""
-    url = os.environ.get("DATABASE_URL", "")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-transitions-"))
-    os.environ["APP_VAR_DIR"] = str(tmp / "var")
-    os.environ["APP_PRIVATE_STORAGE"] = str(tmp / "private")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        with _pg_admin_connect(url) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-
-        def cleanup(keep):
-            from django.db import connections
-
-            connections.close_all()
-            if not keep:
-                with _pg_admin_connect(url) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            shutil.rmtree(tmp, ignore_errors=True)
-
-        return f"PostgreSQL {urlsplit(url).hostname}:{urlsplit(url).port or 5432}/{BENCH_DB}", cleanup
-    if url and not url.startswith("sqlite"):
-        raise SystemExit(f"unsupported DATABASE_URL for the bench: {url}")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-
-    def cleanup(keep):
-        from django.db import connections
-
-        connections.close_all()
-        if keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    return f"SQLite {tmp / 'bench.sqlite3'}", cleanup
 
 
 def setup_django():
@@ -366,7 +318,7 @@ def table(title, meter):
 
 def main():
     args = parse_args()
-    where, cleanup = scratch_database()
+    where, cleanup = scratch_database(BENCH_DB)
     try:
         t0 = time.perf_counter()
         setup_django()
