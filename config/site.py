@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application, Site
 from viewflow.utils import viewprop
 from viewflow.workflow.flow import FlowViewset, WorkflowAppViewset
+from viewflow.workflow.flow.views.filters import FlowArchiveListFilter
 from viewflow.workflow.flow.views.list import (
     WorkflowArchiveListView,
     WorkflowInboxListView,
@@ -63,12 +64,23 @@ class PoolTaskColumns:
         return {}
 
 
+class PoolTaskFilter(FlowArchiveListFilter):
+    """Filter open tasks by step and arrival date. viewflow's own filter also offers every process of the
+    listed tasks in a drop-down (hundreds at a province): one query and a page of a quarter megabyte."""
+
+    finished = None
+
+    class Meta(FlowArchiveListFilter.Meta):
+        fields = ("flow_task", "created")
+
+
 def _tasks(qs):
     return qs.select_related("process__application__applicant", "deadline")
 
 
 class InboxView(PoolTaskColumns, WorkflowInboxListView):
     title = _("待办")
+    filterset_class = PoolTaskFilter
     columns = ("application", "applicant", "step", "due", "created_on")
 
     @viewprop
@@ -78,6 +90,7 @@ class InboxView(PoolTaskColumns, WorkflowInboxListView):
 
 class QueueView(PoolTaskColumns, WorkflowQueueListView):
     title = _("可领取")
+    filterset_class = PoolTaskFilter
     columns = ("application", "applicant", "step", "due", "created_on")
 
     @viewprop

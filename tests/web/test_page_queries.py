@@ -43,15 +43,14 @@ EXPECTED = {
     # which score); events (with actor, organization); the printing links: revision numbers again, the
     # memberships
     "detail": 15,
-    # viewflow's filter form: the task types (DISTINCT flow_task) and the processes of the listed tasks
-    # (the <select> of its process filter); the paginator's count; the page of tasks (with process,
+    # the filter form's task types (DISTINCT flow_task; no process drop-down); the paginator's count; the page of tasks (with process,
     # application, applicant, deadline); the menu badges (TasksApp.get_context_data): inbox count, the
     # pools and the queue count; viewflow's StoreRequestPathMixin writing the path into the session
     # (savepoint, update, release)
-    "inbox": 12,
-    # the inbox's 12 and the user's pools for the list itself
-    "queue": 13,
-    # the inbox's 12 without the process filter (viewflow's archive filter has none)
+    "inbox": 11,
+    # the inbox's 11 and the user's pools for the list itself
+    "queue": 12,
+    # the same as the inbox (the archive's filter has no process drop-down either)
     "archive": 11,
     # the scope's memberships and grants, the applications counted by (program, status, city), the stays of the
     # stages (one windowed query over the audit events)
