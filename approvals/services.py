@@ -681,32 +681,12 @@ def _check_notice_over(application: Application) -> None:
 
 
 def application_approve(*, actor: Actor, application_id: int, comment: str = "") -> Application:
-    """After the notice period with no upheld objection (the flow's timer does this; a leader may too)."""
+    """After the notice period with no upheld objection: the beat task approve_after_notice does this with
+    the system actor when the flow's timer is due; the province leader may do it too. Either way the
+    timer task is fired here, in the same transaction."""
     return _transition(actor=actor, application_id=application_id, action="approve", method="approve",
                        comment=comment, checks=_check_notice_over, task_nodes=("wait_notice",),
                        on_commit=_queue_certificate)
-
-
-def application_approve_after_notice(*, process) -> None:
-    """Called by the flow when the notice timer fires: the timer task itself is being completed by
-    viewflow, so only the status, audit and on-commit work happen here."""
-    application = process.application  # in memory when a leader's approval fired the timer
-    if application.status != S.PUBLIC_NOTICE:
-        return  # a leader approved it already, which fired this timer
-    with transaction.atomic():
-        application = _lock(application.pk)
-        if application.status != S.PUBLIC_NOTICE:
-            return
-        _authorize(SYSTEM_ACTOR, application, "approve")
-        _check_notice_over(application)
-        from_status = application.status
-        application.approve()
-        application.stage_entered_at = timezone.now()
-        event = _append_event(application, actor=SYSTEM_ACTOR, org_id=None, role=SYSTEM, action="approve",
-                              from_status=from_status)
-        _save(application)
-        event.save()
-        transaction.on_commit(lambda: _queue_certificate(application))
 
 
 def application_issue_certificate(*, actor: Actor, application_id: int):

@@ -97,14 +97,14 @@ class ApplicationFlow(flow.Flow):
     )
     # Whichever comes first: the end of the notice period, or an objection that is upheld.
     notice_period = flow.SplitFirst().Annotation(title=_("公示期")).Next(this.wait_notice).Next(this.uphold_objection)
-    wait_notice = flow.Timer(this.notice_due).Annotation(title=_("公示期满")).Next(this.close_notice)
+    # The timer's due time is the end of the notice in working days. The beat task
+    # workflows.tasks.approve_after_notice fires it through the approve service (status, audit, timer and
+    # the certificate's queueing in one transaction), so no node of the flow sets a status.
+    wait_notice = flow.Timer(this.notice_due).Annotation(title=_("公示期满")).Next(this.issue_certificate)
     uphold_objection = (
         StageView(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
         .Annotation(title=_("处理公示异议"))
         .Route({S.DECISION: this.decide})
-    )
-    close_notice = flow.Function(this.approve_after_notice).Annotation(title=_("公示无异议，予以认定")).Next(
-        this.issue_certificate
     )
     issue_certificate = flow.Handle().Annotation(title=_("颁发证书")).Next(this.end)
     end = flow.End()
@@ -123,8 +123,3 @@ class ApplicationFlow(flow.Flow):
         application = activation.process.application
         day = application.notice_ends_on + dt.timedelta(days=1)
         return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-    def approve_after_notice(self, activation):
-        from approvals import services
-
-        services.application_approve_after_notice(process=activation.process)

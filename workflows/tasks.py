@@ -7,12 +7,12 @@ from celery import shared_task
 from django.db import OperationalError
 
 
-@shared_task(acks_late=True)
-def fire_due_timers() -> int:
-    """Fire viewflow timers that are due (the end of public-notice periods)."""
-    from viewflow.workflow.timers import fire_due_timers as fire
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)
+def approve_after_notice() -> int:
+    """Approve the applications whose public notice has ended (their flow timer is due)."""
+    from .timers import notice_timers_fire
 
-    return fire()
+    return notice_timers_fire()
 
 
 @shared_task(

@@ -180,7 +180,8 @@ LOGGING = {
 AXES_VERBOSE = False
 
 CELERY_BEAT_SCHEDULE = {
-    "fire-due-timers": {"task": "workflows.tasks.fire_due_timers", "schedule": 60.0},
+    # The flow's notice timers (midnight after the last notice day): approve through the service.
+    "approve-after-notice": {"task": "workflows.tasks.approve_after_notice", "schedule": 60.0},
     # Idempotent sweeps (docs/deadlines-notifications.md): reminders and escalations once per task, and the
     # e-mails that no task picked up (a broker outage at commit time).
     "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
