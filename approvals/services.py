@@ -195,6 +195,7 @@ def _lock(application_id: int, actor: Actor | None = None) -> Application:
         raise E.NotFound(E.MSG_NOT_FOUND) from None
     # The batch's program is the application's: share the loaded row instead of reading it again.
     application.batch.program = application.program
+    _remember_loaded(application)
     return application
 
 
@@ -227,9 +228,32 @@ def _append_event(
     return event
 
 
+def _remember_loaded(application: Application) -> None:
+    """Remember the locked row's values so that _save writes only what the action changed. The form data
+    is compared by identity: services replace it, never change it in place."""
+    application._loaded = {
+        name: (value if name != "form_data" else id(value))
+        for name, value in application.__dict__.items() if name in _SAVED_FIELDS
+    }
+
+
+_SAVED_FIELDS = frozenset(
+    f.attname for f in Application._meta.concrete_fields if not f.primary_key and f.attname != "updated_at"
+)
+
+
 def _save(application: Application) -> None:
+    loaded = getattr(application, "_loaded", None)
+    fields = None
+    if loaded is not None:
+        fields = ["updated_at"] + [
+            name for name, value in loaded.items()
+            if (id(application.form_data) if name == "form_data" else application.__dict__.get(name)) != value
+        ]
     try:
-        application.save()
+        application.save(update_fields=fields)
+        if loaded is not None:
+            _remember_loaded(application)
     except ConcurrentTransition:
         raise E.Conflict(E.MSG_CONFLICT) from None
 

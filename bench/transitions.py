@@ -368,8 +368,8 @@ def main():
                     for sql in statements:
                         print(f"   {sql[:200]}")
         if profiler:
-            print("\ncProfile (CPU time) of the engine transitions (cumulative, top 40):")
-            stats = pstats.Stats(profiler).sort_stats("cumulative")
+            print("\ncProfile (CPU time) of the engine transitions (sorted by PROFILE_SORT, default cumulative; top 40):")
+            stats = pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
             stats.print_stats(40)
             print("\nthe project's own functions (cumulative, top 30):")
             stats.print_stats(rf"{ROOT}/(approvals|workflows|printing|orgs)/", 30)
