@@ -421,12 +421,23 @@ class AuditEvent(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # For a status-changing event: when the application entered `from_status` and the working days it
+    # stayed there (workdays_between the local dates), so that the event is a finished stay by itself
+    # (approvals.reports). Derived from the chain (the previous status-changing event's created_at) and
+    # the calendar, so not part of the hashed payload; recounted when the calendar of a year changes.
+    from_entered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stay_workdays = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
         ordering = ["application_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["application", "seq"], name="audit_chain_seq")]
+        indexes = [
+            # The stays of the reports, read from the index alone (an index-only scan on PostgreSQL).
+            models.Index(fields=["application", "from_status", "stay_workdays"],
+                         condition=models.Q(stay_workdays__isnull=False), name="audit_stays_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.application_id}#{self.seq} {self.action}"

@@ -18,6 +18,7 @@ from viewflow.workflow.status import STATUS
 
 from orgs.models import Level, Membership, Organization
 from workflows.notifications import queue_for_transition
+from workflows.workdays import workdays_between
 
 from . import errors as E
 from .attachments import sniff_content_type
@@ -203,7 +204,7 @@ def _lock(application_id: int, actor: Actor | None = None) -> Application:
 
 
 def _append_event(
-    application, *, actor, org_id, role, action, from_status, comment="", on_behalf_of=None
+    application, *, actor, org_id, role, action, from_status, comment="", on_behalf_of=None, at=None
 ) -> AuditEvent:
     """Build the next link of the application's chain; the caller saves the application, then the event.
     `on_behalf_of` (the delegator) defaults to the one _authorize found for a delegated action."""
@@ -219,12 +220,17 @@ def _append_event(
         to_status=application.status,
         revision=application.revision,
         comment=comment,
-        created_at=timezone.now(),
+        created_at=at or timezone.now(),
         client_ip=actor.ip,
         prev_hash=application.audit_head,
     )
     event.hash = event.compute_hash()
     application.audit_seq, application.audit_head = event.seq, event.hash
+    if from_status and from_status != application.status:
+        # Leaving a stage: the event records how long it was held; the application enters the next one.
+        event.from_entered_at = application.stage_entered_at
+        event.stay_workdays = max(0, workdays_between(event.from_entered_at, event.created_at))
+        application.stage_entered_at = event.created_at
     return event
 
 
@@ -328,7 +334,6 @@ def _transition(
         if not can_proceed(transition):
             raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action=ACTIONS[action].label)
         transition()
-        application.stage_entered_at = timezone.now()
         event = _append_event(
             application, actor=actor, org_id=org_id, role=role, action=action, from_status=from_status,
             comment=comment,
@@ -401,14 +406,15 @@ def application_create(
     if all_errors:
         raise E.InvalidInput(E.MSG_FORM_INVALID, errors=all_errors)
     with transaction.atomic():
+        now = timezone.now()  # created, entered the draft stage and the first event: one moment
         application = Application(
             program=program, batch=batch, applicant=applicant, applicant_path=applicant.path,
-            city=city or applicant, province=province, form_data=cleaned, created_by=actor.user, **subject,
+            city=city or applicant, province=province, form_data=cleaned, created_by=actor.user,
+            created_at=now, stage_entered_at=now, **subject,
         )
-        event = None
         application.save()
         event = _append_event(
-            application, actor=actor, org_id=applicant.pk, role="clerk", action="create", from_status=""
+            application, actor=actor, org_id=applicant.pk, role="clerk", action="create", from_status="", at=now
         )
         process = ApplicationFlow.start.run(application=application)
         application.process = process
@@ -622,7 +628,6 @@ def application_score(*, actor: Actor, application_id: int, score, comment: str 
         remaining = any(a.scored_at is None for a in assignments if a is not assignment)
         if not remaining:
             application.close_expert_review()
-            application.stage_entered_at = timezone.now()
         event = _append_event(application, actor=actor, org_id=application.province_id, role="expert",
                               action="score", from_status=from_status, comment=f"{value} {comment}".strip())
         _save(application)
@@ -727,7 +732,6 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
         certificate = certificate_reserve(application=application)
         from_status = application.status
         application.certify()
-        application.stage_entered_at = timezone.now()
         event = _append_event(application, actor=actor, org_id=org_id, role=role, action="issue_certificate",
                               from_status=from_status, comment=certificate.number)
         _save(application)

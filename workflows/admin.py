@@ -16,25 +16,33 @@ from approvals.services import Actor
 from .delegations import delegation_cancel, delegation_check, delegation_create
 from .models import Delegation, EmailOutbox, Notification, TaskDeadline
 from .notifications import outbox_retry
-from .workdays import FALLBACK, WEEKDAY_NAMES, CalendarDay, CalendarYear, calendar_status, clear_cache
+from .workdays import FALLBACK, WEEKDAY_NAMES, CalendarDay, CalendarYear, calendar_changed, calendar_status
+
+
+def _calendar_years(objs) -> list[int]:
+    return [obj.year_id if isinstance(obj, CalendarDay) else obj.year for obj in objs]
 
 
 class ClearsCalendarCacheMixin:
+    """An edited calendar: the cache is dropped and the reports' stays of that year counted again."""
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        clear_cache()
+        calendar_changed(_calendar_years([obj]))
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        clear_cache()
+        calendar_changed(_calendar_years([form.instance]))
 
     def delete_model(self, request, obj):
+        years = _calendar_years([obj])
         super().delete_model(request, obj)
-        clear_cache()
+        calendar_changed(years)
 
     def delete_queryset(self, request, queryset):
+        years = _calendar_years(queryset)
         super().delete_queryset(request, queryset)
-        clear_cache()
+        calendar_changed(years)
 
 
 class CalendarDayInlineForm(forms.ModelForm):

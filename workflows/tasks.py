@@ -61,3 +61,14 @@ def flush_email_outbox() -> dict:
 
     queued, set_aside = outbox_flush()
     return {"queued": queued, "set_aside": set_aside}
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)
+def recount_stays(year: int) -> int:
+    """The working-day calendar of `year` changed: count the reports' stays that touch it again."""
+    from approvals.reports import stays_recount
+
+    from .workdays import clear_cache
+
+    clear_cache()  # this worker may still hold the calendar as it was before the edit
+    return stays_recount(year=year)

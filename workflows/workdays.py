@@ -10,13 +10,15 @@ Where each day's status comes from, first match wins:
 
 The administrator-entered rows are read in one query (years joined to their days, the whole table: a
 year's arrangement is 30–40 rows) and cached per process. The admin and the import command call
-``clear_cache()`` after saving; other processes pick the change up within ``CACHE_SECONDS``.
+``calendar_changed()`` after saving: the cache is dropped, other processes pick the change up within
+``CACHE_SECONDS``, and a worker counts again the working days of the reports' stays in those years.
 """
 from __future__ import annotations
 
 import csv
 import functools
 import io
+import logging
 import re
 import threading
 import time
@@ -29,6 +31,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
 
 PACKAGE = "package"
 ENTERED = "entered"
@@ -145,6 +149,24 @@ def clear_cache() -> None:
     """Forget the entered days now, and again when the current transaction commits."""
     _drop_cache()
     transaction.on_commit(_drop_cache)
+
+
+def calendar_changed(years) -> None:
+    """The arrangement of these years was edited: forget the cache and, once the edit is committed,
+    have a worker count again the stays of the reports that touch those years."""
+    clear_cache()
+    for year in sorted(set(years)):
+        transaction.on_commit(functools.partial(_queue_recount, year))
+
+
+def _queue_recount(year: int) -> None:
+    from .tasks import recount_stays
+
+    try:
+        recount_stays.delay(year)
+    except Exception:  # the broker is down: the figures stay as they were until the next edit or a
+        # manual `manage.py recount_stays <year>`
+        logger.warning("broker unreachable: the stays of %s are not recounted", year, exc_info=True)
 
 
 @functools.lru_cache(maxsize=256)
@@ -359,7 +381,7 @@ def import_calendar_year(year: int, path: str | Path, source: str = "") -> Impor
         CalendarYear.objects.update_or_create(year=year, defaults=defaults)
         replaced, _detail = CalendarDay.objects.filter(year_id=year).delete()
         CalendarDay.objects.bulk_create(days)
-        clear_cache()
+        calendar_changed([year])
     return ImportResult(
         year=year,
         holidays=sum(not d.is_workday for d in days),

@@ -92,6 +92,37 @@ def events(application) -> list[tuple]:
                 .values_list("action", "from_status", "to_status"))
 
 
+def expect_stays_stamped(application) -> None:
+    """Every status-changing event records when its stage was entered: the time of the status-changing
+    event before it (the creation for the first), as the reports read it; other events record nothing."""
+    entered, seen = None, 0
+    for event in AuditEvent.objects.filter(application_id=application.pk).order_by("seq"):
+        if event.from_status == event.to_status or not event.from_status:
+            assert event.from_entered_at is None, event
+        else:
+            assert event.from_entered_at == entered, event
+            seen += 1
+        if event.from_status != event.to_status:
+            entered = event.created_at
+    assert seen >= 2
+
+
+def test_backfill_of_stays_matches_what_the_actions_write(world, django_capture_on_commit_callbacks):
+    """The migration that added `from_entered_at` derives it for existing events the same way."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("approvals.migrations.0003_auditevent_from_entered_at")
+    app = to_decision(world, to_province_check(world, create(world, "society-service-station"), "langya"))
+    written = list(AuditEvent.objects.filter(application=app).order_by("seq").values_list("from_entered_at", flat=True))
+    AuditEvent.objects.filter(application=app).update(from_entered_at=None)
+    migration.backfill(apps, None)
+    assert list(AuditEvent.objects.filter(application=app).order_by("seq")
+                .values_list("from_entered_at", flat=True)) == written
+    assert sum(1 for value in written if value) >= 4
+
+
 def opinions(application) -> list[tuple]:
     return list(Opinion.objects.filter(application_id=application.pk).order_by("created_at", "id")
                 .values_list("revision", "stage", "decision", "text", "role", "organization_id", "person__username"))
@@ -260,6 +291,7 @@ def test_full_chain_to_certified(world, program_code, django_capture_on_commit_c
            ("approve", "public_notice", "approved"), ("issue_certificate", "approved", "certified")]
     )
     assert events(app) == expected_events
+    expect_stays_stamped(app)
     approve_event = AuditEvent.objects.get(application=app, action="approve")
     assert (approve_event.actor.username if approve_event.actor_id else None, approve_event.role) == approver
     assert AuditEvent.objects.get(application=app, action="issue_certificate").comment == certificate.number
