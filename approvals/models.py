@@ -437,6 +437,8 @@ class AuditEvent(models.Model):
             # The stays of the reports, read from the index alone (an index-only scan on PostgreSQL).
             models.Index(fields=["application", "from_status", "stay_workdays"],
                          condition=models.Q(stay_workdays__isnull=False), name="audit_stays_idx"),
+            # Events of the last days whose notifications are not done (workflows.notifications.outbox_flush).
+            models.Index(fields=["created_at"], name="audit_created_idx"),
         ]
 
     def __str__(self) -> str:

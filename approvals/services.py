@@ -348,7 +348,7 @@ def _transition(
             )
         if task is not None:
             _complete_task(application, task, actor.user)
-        queue_for_transition(application=application, action=action, actor=actor, comment=comment)
+        queue_for_transition(application=application, action=action)
         if on_commit:
             transaction.on_commit(lambda: on_commit(application))
     return application
@@ -594,7 +594,7 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
         event.save()
         application._assigned_expert_ids = expert_ids  # the fan-out opens one task each, without a re-read
         _complete_task(application, task, actor.user)
-        queue_for_transition(application=application, action="assign_experts", actor=actor)
+        queue_for_transition(application=application, action="assign_experts")
     return application
 
 
@@ -633,7 +633,7 @@ def application_score(*, actor: Actor, application_id: int, score, comment: str 
         _save(application)
         event.save()
         _complete_task(application, task, actor.user)
-        queue_for_transition(application=application, action="score", actor=actor)
+        queue_for_transition(application=application, action="score")
     return application
 
 
@@ -748,8 +748,7 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
                 activation = task.flow_task.activation_class(task)
                 activation.run(None)
                 activation.execute()
-        queue_for_transition(application=application, action="issue_certificate", actor=actor,
-                             comment=certificate.number)
+        queue_for_transition(application=application, action="issue_certificate")
     return certificate
 
 

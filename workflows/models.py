@@ -127,9 +127,9 @@ class EmailOutbox(models.Model):
 
 
 class NotificationJob(models.Model):
-    """That an action must be told to the people it concerns. Written with the action (one INSERT), so a
-    broker outage loses nothing; a worker works out the recipients after the commit, keeping that work
-    out of the action's transaction (workflows.notifications.notification_job_run)."""
+    """That the notifications of an action (its audit event) are done. The worker that works them out
+    inserts it in the same transaction, so each event is told once; events without one are found by
+    outbox_flush (workflows.notifications.notification_event_run)."""
 
     application = models.ForeignKey("approvals.Application", on_delete=models.CASCADE, related_name="+")
     action = models.CharField(max_length=32)
@@ -145,14 +145,10 @@ class NotificationJob(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = _("待发通知")
-        verbose_name_plural = _("待发通知")
+        verbose_name = _("已发通知")
+        verbose_name_plural = _("已发通知")
         constraints = [
             models.UniqueConstraint(fields=["application", "audit_seq"], name="one_notification_job_per_event")
-        ]
-        indexes = [
-            models.Index(fields=["created_at"], name="notification_job_pending_idx",
-                         condition=Q(done_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -1,12 +1,13 @@
-"""Notifications: in-app messages and their e-mails. The action's transaction writes one NotificationJob
-row; after the commit a Celery task works out the recipients and creates the notifications and their
-e-mails (once: the job is locked and marked done), and another task sends the e-mails.
+"""Notifications: in-app messages and their e-mails. An action's audit event is its durable record:
+after the commit a Celery task reads the event, works out the recipients and creates the notifications
+and their e-mails, marking the event done with a NotificationJob row in the same transaction (so once),
+and another task sends the e-mails. The action's own transaction writes nothing for notifications.
 
 Delivery guarantees (see docs/deadlines-notifications.md):
 
-* nothing is lost when the broker is down: the job row commits with the action (and each `EmailOutbox`
-  row with its notification), and `outbox_flush` (beat, or `manage.py flush_outbox`) queues jobs and
-  rows that no task picked up;
+* nothing is lost when the broker is down: the audit event commits with the action (and each
+  `EmailOutbox` row with its notification), and `outbox_flush` (beat, or `manage.py flush_outbox`)
+  queues the events of the last NOTIFY_RECOVERY_DAYS that no task has done, and the rows no task picked up;
 * an e-mail is never sent twice: a worker sends only after a conditional UPDATE set `sending_started_at`
   on a row where it was empty. A worker killed before that claim leaves the row untouched, and the
   redelivered task sends it. A worker killed between the claim and recording `sent_at` (the SMTP
@@ -23,7 +24,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -49,6 +50,14 @@ FLUSH_BATCH = 50
 
 # Actions after which the pool of the new stage has a task (a score only when it was the last one).
 TASK_ACTIONS = {"submit", "sign_off", "recommend", "accept", "decide", "object", "score"}
+# The actions whose events are told (approvals.services calls queue_for_transition for exactly these;
+# for "object", only the upheld objection, which changes the status).
+NOTIFIED_ACTIONS = frozenset({
+    "submit", "sign_off", "recommend", "return", "decline", "accept", "assign_experts", "score", "decide",
+    "object", "approve", "issue_certificate", "revoke", "expire", "withdraw",
+})
+# How far back outbox_flush looks for events whose notifications a broker outage left undone.
+NOTIFY_RECOVERY_DAYS = 7
 DECISION_ACTIONS = {"decide", "decline", "revoke"}
 
 SENT, ALREADY_SENT, IN_DOUBT, GAVE_UP, MISSING, TAKEN = (
@@ -204,48 +213,55 @@ def _stage_message(application, status: str) -> Message:
     return Message(K.TASK, f"待办：{subject}（{stage}）", body, application_url(application.pk))
 
 
-def queue_for_transition(*, application, action: str, actor, comment: str = "") -> None:
-    """Record, in the action's transaction, that the action must be told; a worker does it after the
-    commit (one INSERT here; recipients, texts and e-mails are worked out by notification_job_run)."""
-    user = getattr(actor, "user", None)
-    job = NotificationJob.objects.create(
-        application_id=application.pk, action=action, status=application.status, revision=application.revision,
-        audit_seq=application.audit_seq, actor=user, comment=(comment or "").strip(),
-    )
-    transaction.on_commit(partial(_enqueue_job, job.pk))
+def queue_for_transition(*, application, action: str) -> None:
+    """Have the action's event told to the people it concerns, by a worker after the commit. Nothing is
+    written here: the audit event the action has just appended is the record (see outbox_flush)."""
+    if action not in NOTIFIED_ACTIONS:
+        raise ValueError(f"{action!r} is not in NOTIFIED_ACTIONS")
+    transaction.on_commit(partial(_enqueue_event, application.pk, application.audit_seq))
 
 
-def _enqueue_job(job_id: int) -> None:
-    from .tasks import process_notification_job
+def _enqueue_event(application_id: int, seq: int) -> None:
+    from .tasks import notify_event
 
     try:
-        process_notification_job.apply_async(
-            (job_id,), retry=True,
+        notify_event.apply_async(
+            (application_id, seq), retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
         )
-    except Exception:  # the broker is unreachable: the job stays for outbox_flush
-        logger.warning("broker unreachable: notification job %s waits for the next flush", job_id, exc_info=True)
+    except Exception:  # the broker is unreachable: the event waits for outbox_flush
+        logger.warning("broker unreachable: the notifications of event %s#%s wait for the next flush",
+                       application_id, seq, exc_info=True)
 
 
-def notification_job_run(*, job_id: int) -> list[int]:
-    """Create the notifications and e-mails of one job, once; e-mails are queued after this commits."""
-    from approvals.models import Application
+def notification_event_run(*, application_id: int, seq: int) -> list[int]:
+    """Create the notifications and e-mails of one audit event, once: the NotificationJob row that marks
+    it done is inserted first, in the same transaction, so a second worker on the same event waits on its
+    unique key and then skips it. E-mails are queued after this commits."""
+    from approvals.models import Application, AuditEvent
 
     with transaction.atomic():
-        job = NotificationJob.objects.select_for_update().filter(pk=job_id, done_at__isnull=True).first()
-        if job is None:
+        event = AuditEvent.objects.filter(application_id=application_id, seq=seq).select_related("actor").first()
+        if event is None:
             return []
-        current = Application.objects.select_related("program").get(pk=job.application_id)
+        try:
+            with transaction.atomic():
+                NotificationJob.objects.create(
+                    application_id=application_id, audit_seq=seq, action=event.action, status=event.to_status,
+                    revision=event.revision, actor=event.actor, comment=event.comment,
+                    created_at=event.created_at, done_at=timezone.now(),
+                )
+        except IntegrityError:
+            return []  # done already
+        current = Application.objects.select_related("program").get(pk=application_id)
         # Tell of the application as the action left it (it may have moved on since).
         application = SimpleNamespace(
             pk=current.pk, program=current.program, subject_name=current.subject_name,
             applicant_id=current.applicant_id, city_id=current.city_id, province_id=current.province_id,
-            status=job.status, revision=job.revision, audit_seq=job.audit_seq, stage_entered_at=job.created_at,
+            status=event.to_status, revision=event.revision, audit_seq=seq, stage_entered_at=event.created_at,
         )
-        ids = _notify_for_action(application=application, action=job.action, actor_user=job.actor,
-                                 comment=job.comment)
-        job.done_at = timezone.now()
-        job.save(update_fields=["done_at"])
+        ids = _notify_for_action(application=application, action=event.action, actor_user=event.actor,
+                                 comment=event.comment)
         queue_emails_on_commit(ids)
     return ids
 
@@ -372,10 +388,29 @@ def outbox_send_many(*, outbox_ids: list[int]) -> dict[str, int]:
     return results
 
 
+def events_not_notified(*, now, grace_seconds: int = FLUSH_GRACE_SECONDS) -> QuerySet:
+    """(application id, seq) of the notified events of the last NOTIFY_RECOVERY_DAYS, older than the
+    grace period, that no task has done, oldest first."""
+    from approvals.models import AuditEvent
+
+    done = NotificationJob.objects.filter(application_id=OuterRef("application_id"), audit_seq=OuterRef("seq"))
+    return (
+        AuditEvent.objects.filter(
+            created_at__gte=now - dt.timedelta(days=NOTIFY_RECOVERY_DAYS),
+            created_at__lte=now - dt.timedelta(seconds=grace_seconds),
+            action__in=NOTIFIED_ACTIONS,
+        )
+        # An objection that is not upheld changes nothing and tells no one (the upheld one is a transition).
+        .exclude(action="object", from_status=F("to_status"))
+        .exclude(Exists(done))
+        .order_by("created_at", "pk")
+        .values_list("application_id", "seq")
+    )
+
+
 def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
                  in_doubt_after_seconds: int = IN_DOUBT_AFTER_SECONDS) -> tuple[int, int]:
-    """Queue the notification jobs and e-mails no task picked up (broker down at commit time, retries
-    exhausted), and set aside e-mails a dead worker left half-sent. Returns (jobs and e-mails queued,
+    """Queue the events and e-mails no task has done (broker down at commit time, retries exhausted), and set aside e-mails a dead worker left half-sent. Returns (jobs and e-mails queued,
     e-mails set aside). Raises if the broker is down."""
     from .tasks import send_notification_emails
 
@@ -388,13 +423,11 @@ def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
     )
     for start in range(0, len(pending), FLUSH_BATCH):
         send_notification_emails.apply_async((pending[start:start + FLUSH_BATCH],))
-    from .tasks import process_notification_job
+    from .tasks import notify_event
 
-    jobs = list(NotificationJob.objects.filter(
-        done_at__isnull=True, created_at__lte=now - dt.timedelta(seconds=grace_seconds)
-    ).order_by("pk").values_list("pk", flat=True)[:1000])
-    for job_id in jobs:
-        process_notification_job.apply_async((job_id,))
+    events = list(events_not_notified(now=now, grace_seconds=grace_seconds)[:1000])
+    for application_id, seq in events:
+        notify_event.apply_async((application_id, seq))
     in_doubt = list(
         EmailOutbox.objects.filter(
             sent_at__isnull=True, failed_at__isnull=True,
@@ -408,7 +441,7 @@ def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
         EmailOutbox.objects.filter(pk__in=[pk for pk, _to, _s in in_doubt], sent_at__isnull=True).update(
             failed_at=now, last_error="发送中断：工作进程在与邮件服务器通信时终止，无法确认是否送达，未自动重发"
         )
-    return len(pending) + len(jobs), len(in_doubt)
+    return len(pending) + len(events), len(in_doubt)
 
 
 def outbox_retry(*, outbox_ids: list[int]) -> int:

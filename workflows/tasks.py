@@ -36,11 +36,12 @@ def send_notification_emails(outbox_ids: list[int]) -> dict:
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=30, retry_backoff_max=600,
              retry_jitter=True, max_retries=6)
-def process_notification_job(job_id: int) -> int:
-    """Work out who must hear of an action and create their notifications and e-mails (once)."""
-    from .notifications import notification_job_run
+def notify_event(application_id: int, seq: int) -> int:
+    """Work out who must hear of an action (its audit event) and create their notifications and e-mails
+    (once)."""
+    from .notifications import notification_event_run
 
-    return len(notification_job_run(job_id=job_id))
+    return len(notification_event_run(application_id=application_id, seq=seq))
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)

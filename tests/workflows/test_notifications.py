@@ -26,6 +26,8 @@ from workflows.notifications import (
     IN_DOUBT,
     MAX_ATTEMPTS,
     SENT,
+    events_not_notified,
+    notification_event_run,
     notification_mark_all_read,
     notification_mark_read,
     notification_preference_set,
@@ -59,9 +61,8 @@ def draft(world):
 def test_submit_tells_the_signoff_pool_and_emails_after_commit(world, draft, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
-    # Nothing is worked out or sent before the commit: the transaction only recorded the job.
-    assert (mail.outbox, Notification.objects.count(), NotificationJob.objects.filter(done_at=None).count()) == (
-        [], 0, 1)
+    # Nothing is written, worked out or sent before the commit: the audit event is the record.
+    assert (mail.outbox, Notification.objects.count(), NotificationJob.objects.count()) == ([], 0, 0)
     assert len(callbacks) == 1
     with django_capture_on_commit_callbacks(execute=False) as email_callbacks:
         callbacks[0]()  # the worker runs the job: notifications and outbox rows, e-mails queued on commit
@@ -282,6 +283,37 @@ def test_broker_down_at_commit_loses_nothing(world, draft, django_capture_on_com
     assert mails() == [("langya_leader@test.kexie.example", f"【科协试点申报】待办：{SUBJECT}（本级审核）")]
 
 
+@pytest.mark.django_db
+def test_an_event_whose_task_was_lost_is_told_by_the_flush_once(world, draft, django_capture_on_commit_callbacks,
+                                                               caplog):
+    """The broker is down when the action commits: its event has no NotificationJob; the flush finds it
+    (after the grace period, within the recovery window), the worker tells it, and then never again."""
+    with mock.patch("workflows.tasks.notify_event.apply_async", side_effect=BrokerDown("refused")):
+        with caplog.at_level(logging.WARNING, logger="workflows.notifications"):
+            with django_capture_on_commit_callbacks(execute=True):
+                svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
+    seq = Application.objects.get(pk=draft.pk).audit_seq
+    assert f"the notifications of event {draft.pk}#{seq} wait for the next flush" in caplog.text
+    assert (Notification.objects.count(), NotificationJob.objects.count()) == (0, 0)
+    later = timezone.now() + dt.timedelta(minutes=10)
+    # Events that are never told (creation, attachments) are not picked up; the submission is.
+    assert list(events_not_notified(now=later)) == [(draft.pk, seq)]
+    assert outbox_flush() == (0, 0)  # still within the grace period
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox_flush(now=later) == (1, 0)
+    assert received() == [("langya_leader", "task", f"待办：{SUBJECT}（本级审核）")]
+    job = NotificationJob.objects.get()
+    assert (job.application_id, job.audit_seq, job.action, job.status) == (draft.pk, seq, "submit",
+                                                                            "applicant_signoff")
+    assert list(events_not_notified(now=later)) == []
+    # Run again (a redelivered task): nothing more.
+    assert notification_event_run(application_id=draft.pk, seq=seq) == []
+    assert Notification.objects.count() == 1
+    # Beyond the recovery window an event is no longer looked for.
+    NotificationJob.objects.all().delete()
+    assert list(events_not_notified(now=timezone.now() + dt.timedelta(days=8))) == []
+
+
 # ------------------------------------------------------------------------------------------ the cost
 
 
@@ -296,8 +328,9 @@ def _count(call) -> tuple[int, int]:
 
 @pytest.mark.django_db
 def test_queries_a_transition_pays_for_notifications(world, draft):
-    """sign_off pays one INSERT of the notification job (the recipients, notifications and e-mails are
-    worked out by a worker after the commit); the new task's deadline is one more insert."""
+    """sign_off pays no query for its notifications (its audit event is the record; the recipients,
+    notifications and e-mails are worked out by a worker after the commit); the new task's deadline is
+    one insert."""
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
     other = create(world, PROGRAM)
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=other.pk)
@@ -310,7 +343,7 @@ def test_queries_a_transition_pays_for_notifications(world, draft):
     with_notes, note_queries = _count(sign_off(draft))
     with mock.patch("approvals.services.queue_for_transition"):
         without, _none = _count(sign_off(other))
-    assert (with_notes - without, note_queries) == (1, 1)
+    assert (with_notes - without, note_queries) == (0, 0)
 
     third = create(world, PROGRAM)
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=third.pk)
