@@ -370,6 +370,8 @@ def main():
         if profiler:
             print("\ncProfile (CPU time) of the engine transitions (sorted by PROFILE_SORT, default cumulative; top 40):")
             stats = pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
+            if os.environ.get("PROFILE_DUMP"):
+                stats.dump_stats(os.environ["PROFILE_DUMP"])
             stats.print_stats(40)
             print("\nthe project's own functions (cumulative, top 30):")
             stats.print_stats(rf"{ROOT}/(approvals|workflows|printing|orgs)/", 30)
