@@ -41,6 +41,7 @@ The last four lines are machine-readable:
 import argparse
 import cProfile
 import datetime as dt
+import functools
 import json
 import logging
 import math
@@ -331,18 +332,13 @@ def generate_applications(args, rng, directory, programs, batches, log):
     flow_ref = get_flow_ref(ApplicationFlow)
     node_ref = {status: get_task_ref(getattr(ApplicationFlow, node)) for status, node in NODE.items()}
     now = timezone.now()
-    # A running count of working days (workflows.workdays) over the generated span: a stay's working
-    # days are the difference of its two local dates' numbers, as workdays_between counts them.
-    from workflows.workdays import is_workday
+    # A stay's working days as the services count them; stays share their dates, so remember each pair.
+    from workflows.workdays import workdays_between
 
-    day, count, workday_number = timezone.localdate() - dt.timedelta(days=800), 0, {}
-    while day <= timezone.localdate() + dt.timedelta(days=1):
-        workday_number[day] = count
-        day += dt.timedelta(days=1)
-        count += is_workday(day)
+    count_days = functools.cache(workdays_between)
 
     def stay_workdays(entered, left):
-        return max(0, workday_number[timezone.localdate(left)] - workday_number[timezone.localdate(entered)])
+        return max(0, count_days(timezone.localdate(entered), timezone.localdate(left)))
 
     county_programs = [p for p in programs if p.applicant_level == Level.COUNTY]
     city_programs = [p for p in programs if p.applicant_level == Level.CITY]

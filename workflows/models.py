@@ -132,17 +132,8 @@ class NotificationJob(models.Model):
     outbox_flush (workflows.notifications.notification_event_run)."""
 
     application = models.ForeignKey("approvals.Application", on_delete=models.CASCADE, related_name="+")
-    action = models.CharField(max_length=32)
-    # The application as the action left it; it may have moved on by the time the job runs.
-    status = models.CharField(max_length=32)
-    revision = models.PositiveIntegerField()
-    audit_seq = models.PositiveIntegerField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    comment = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    done_at = models.DateTimeField(null=True, blank=True)
+    audit_seq = models.PositiveIntegerField()  # the event: what, who and when are on it
+    done_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("已发通知")
@@ -152,7 +143,7 @@ class NotificationJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application_id}#{self.audit_seq} {self.action}"
+        return f"{self.application_id}#{self.audit_seq}"
 
 
 class DelegationQuerySet(models.QuerySet):

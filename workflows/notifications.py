@@ -246,11 +246,7 @@ def notification_event_run(*, application_id: int, seq: int) -> list[int]:
             return []
         try:
             with transaction.atomic():
-                NotificationJob.objects.create(
-                    application_id=application_id, audit_seq=seq, action=event.action, status=event.to_status,
-                    revision=event.revision, actor=event.actor, comment=event.comment,
-                    created_at=event.created_at, done_at=timezone.now(),
-                )
+                NotificationJob.objects.create(application_id=application_id, audit_seq=seq)
         except IntegrityError:
             return []  # done already
         current = Application.objects.select_related("program").get(pk=application_id)
@@ -410,8 +406,9 @@ def events_not_notified(*, now, grace_seconds: int = FLUSH_GRACE_SECONDS) -> Que
 
 def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
                  in_doubt_after_seconds: int = IN_DOUBT_AFTER_SECONDS) -> tuple[int, int]:
-    """Queue the events and e-mails no task has done (broker down at commit time, retries exhausted), and set aside e-mails a dead worker left half-sent. Returns (jobs and e-mails queued,
-    e-mails set aside). Raises if the broker is down."""
+    """Queue the events and e-mails no task has done (broker down at commit time, retries exhausted),
+    and set aside e-mails a dead worker left half-sent. Returns (events and e-mails queued, e-mails set
+    aside). Raises if the broker is down."""
     from .tasks import send_notification_emails
 
     now = now or timezone.now()

@@ -71,3 +71,13 @@ def publish_and_wait(world, application, province="anhui", days_ago=30):
     svc.application_publish_notice(actor=act(world, f"{province}_reviewer"), application_id=application.pk,
                                    starts_on=timezone.localdate() - dt.timedelta(days=days_ago))
     return Application.objects.get(pk=application.pk)
+
+
+def restamp_stays() -> None:
+    """Derive every audit event's stay fields from the chain again, as the migration that added them did
+    (for tests that backdate events with queryset updates)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("approvals.migrations.0003_auditevent_from_entered_at").backfill(apps, None)

@@ -33,7 +33,7 @@ from workflows.flows import ApplicationFlow
 from workflows.timers import notice_timers_fire
 from workflows.workdays import add_workdays
 
-from .chain import SUBJECTS, act, create, publish_and_wait, to_decision, to_province_check
+from .chain import SUBJECTS, act, create, publish_and_wait, restamp_stays, to_decision, to_province_check
 from .conftest import minimal_docx
 
 ACADEMICIAN_FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "academician_workstation.json"
@@ -109,15 +109,10 @@ def expect_stays_stamped(application) -> None:
 
 def test_backfill_of_stays_matches_what_the_actions_write(world, django_capture_on_commit_callbacks):
     """The migration that added `from_entered_at` derives it for existing events the same way."""
-    import importlib
-
-    from django.apps import apps
-
-    migration = importlib.import_module("approvals.migrations.0003_auditevent_from_entered_at")
     app = to_decision(world, to_province_check(world, create(world, "society-service-station"), "langya"))
     written = list(AuditEvent.objects.filter(application=app).order_by("seq").values_list("from_entered_at", flat=True))
     AuditEvent.objects.filter(application=app).update(from_entered_at=None)
-    migration.backfill(apps, None)
+    restamp_stays()
     assert list(AuditEvent.objects.filter(application=app).order_by("seq")
                 .values_list("from_entered_at", flat=True)) == written
     assert sum(1 for value in written if value) >= 4

@@ -15,7 +15,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
 from approvals import services as svc
-from approvals.models import Application
+from approvals.models import Application, AuditEvent
 from tests.approvals.chain import act, create, publish_and_wait, to_province_check
 from tests.factories import TEST_PASSWORD
 from workflows import notifications as notes
@@ -303,8 +303,9 @@ def test_an_event_whose_task_was_lost_is_told_by_the_flush_once(world, draft, dj
         assert outbox_flush(now=later) == (1, 0)
     assert received() == [("langya_leader", "task", f"待办：{SUBJECT}（本级审核）")]
     job = NotificationJob.objects.get()
-    assert (job.application_id, job.audit_seq, job.action, job.status) == (draft.pk, seq, "submit",
-                                                                            "applicant_signoff")
+    event = AuditEvent.objects.get(application_id=job.application_id, seq=job.audit_seq)
+    assert (job.application_id, job.audit_seq, event.action, event.to_status) == (draft.pk, seq, "submit",
+                                                                                  "applicant_signoff")
     assert list(events_not_notified(now=later)) == []
     # Run again (a redelivered task): nothing more.
     assert notification_event_run(application_id=draft.pk, seq=seq) == []
