@@ -1,37 +1,17 @@
-"""Every read of applications that depends on who asks: scoped by the organization tree (one indexed
-prefix condition) plus guardian grants for experts and auditors."""
-from django.db.models import Q, QuerySet
+"""Every read of applications that depends on who asks; who may see what is decided by approvals.access."""
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from orgs.models import Membership
+from orgs.access import principal_of
 
-from .models import Application, ApplicationUserObjectPermission, AuditEvent, Opinion, Revision
-
-
-def _scope_q(user) -> Q:
-    """Organization scope (not for experts: they see what is granted to them), grants, and delegations."""
-    from workflows.delegations import delegated_paths
-
-    from .services import GRANT_ONLY_ROLES
-
-    own = (
-        Membership.objects.current().filter(user=user).exclude(role__in=GRANT_ONLY_ROLES)
-        .values_list("organization__path", flat=True)
-    )
-    paths = set(own.order_by().union(delegated_paths(user=user).order_by()))  # one query
-    # Granted ids as a list, not a subquery: OR-ed with a subquery, PostgreSQL can no longer use the path
-    # index and plans sequential scans.
-    granted = list(ApplicationUserObjectPermission.objects.filter(user=user).values_list("content_object_id", flat=True))
-    condition = Q(pk__in=granted) if granted else Q(pk__in=[])
-    for path in sorted(paths):
-        condition |= Q(applicant_path__startswith=path)
-    return condition
+from . import access
+from .models import Application, AuditEvent, Opinion, Revision
 
 
 def application_list(*, user) -> QuerySet[Application]:
-    """Applications the user may see: their organizations' and those below, and what was granted to them."""
+    """Applications the user may see (approvals.access), with what the lists show."""
     return (
-        Application.objects.filter(_scope_q(user))
+        access.applications_visible(principal_of(user))
         .select_related("program", "batch", "applicant", "city", "division")
         .order_by("-created_at", "-id")
     )
@@ -41,8 +21,10 @@ def application_get(*, user, pk: int) -> Application | None:
     return application_list(user=user).filter(pk=pk).first()
 
 
-def application_events(*, application: Application) -> QuerySet[AuditEvent]:
-    return application.events.select_related("actor", "on_behalf_of", "organization").order_by("seq")
+def application_events(*, user, application: Application) -> list[AuditEvent]:
+    """The audit trail as `user` may read it (expert scores and names only to those who see them)."""
+    events = application.events.select_related("actor", "on_behalf_of", "organization").order_by("seq")
+    return access.events_visible(principal_of(user), application, events)
 
 
 def application_opinions(*, application: Application) -> QuerySet[Opinion]:
@@ -122,41 +104,3 @@ def audit_verify(*, application_ids=None) -> tuple[bool, str]:
         if seq and app_id not in with_events and (application_ids is None or app_id in application_ids):
             return False, _("申报 %(app)s：%(seq)s 条审计记录全部缺失") % {"app": app_id, "seq": seq}
     return True, _("%(n)s 条审计记录，全部链完整") % {"n": checked}
-
-
-# Actions offered as buttons, in the order they appear; (action, needs an opinion, style)
-BUTTONS = [
-    ("submit", False, "primary"), ("sign_off", False, "primary"), ("recommend", False, "primary"),
-    ("accept", False, "primary"), ("assign_experts", False, "primary"), ("score", False, "primary"),
-    ("decide_approve", True, "primary"), ("decide_reject", True, "danger"), ("publish_notice", False, "primary"),
-    ("object", True, "secondary"), ("approve", False, "primary"), ("issue_certificate", False, "primary"),
-    ("return", True, "secondary"), ("decline", True, "danger"), ("withdraw", False, "danger"),
-    ("revoke", True, "danger"),
-]
-
-
-def application_actions(*, user, application: Application) -> list[str]:
-    """The actions this user may take on this application now (what the buttons offer)."""
-    from .services import ACTIONS, _current_memberships, _delegations_to, acting_organization_id
-
-    memberships = {(org, role) for org, _path, role in _current_memberships(user)}
-    memberships |= {(org, role) for org, _path, role, _delegator in _delegations_to(user)}
-    allowed = []
-    for name, _needs_opinion, _style in BUTTONS:
-        action = "decide" if name.startswith("decide_") else name
-        rule = ACTIONS[action]
-        if application.status not in rule.sources:
-            continue
-        if action == "score":
-            if application.expert_assignments.filter(expert=user, revision=application.revision,
-                                                     scored_at__isnull=True).exists():
-                allowed.append(name)
-            continue
-        role, level = rule.owners[application.status]
-        if (acting_organization_id(application, level), role) in memberships:
-            allowed.append(name)
-    if "publish_notice" in allowed and application.notice_starts_on:
-        allowed.remove("publish_notice")
-    if "object" in allowed and not application.notice_starts_on:
-        allowed.remove("object")
-    return allowed
