@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(
     acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3,
-    # The check walks every event (about a minute per million on one core): more than the default limit.
+    # The check walks and hashes every event of every chain: on a large trail longer than the default limit.
     soft_time_limit=1800, time_limit=1900,
 )
 def write_audit_digest(min_interval_seconds: int = 3600) -> int | None:

@@ -508,3 +508,14 @@ def test_others_may_not_download_the_digests(world, two_audited, path):
     assert client.get(path).status_code == 403
     anonymous = Client().get(path)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith(settings.LOGIN_URL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writing_and_verifying_outside_a_transaction_take_one_snapshot(two_audited):
+    """Outside any transaction (as the command and the task run): PostgreSQL reads in one REPEATABLE READ,
+    read-only transaction; SQLite in one transaction holding the write lock."""
+    assert not connection.in_atomic_block
+    digest = digest_now()
+    assert digest.applications == 2
+    assert verify() == passing(digest)
+    assert not connection.in_atomic_block
