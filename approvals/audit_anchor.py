@@ -1,6 +1,7 @@
-"""The audit trail's anchor outside the database: digests of every chain head, signed with a key that is not
-in the database and added to a folder where no file is ever replaced; reading them back; who may download
-them. Threat model and file format: docs/audit.md.
+"""The audit trail's anchor outside the database: the signing key, the digest files (added to a folder where
+no file is ever replaced), reading and checking them, and who may download them. The writer is
+approvals.audit_services; the comparison with the chains, selectors.audit_verify. Threat model and file
+format: docs/audit.md.
 
 Ed25519 rather than HMAC: the digests are handed to auditors, and with Ed25519 they check them with the
 public key alone, which lets nobody sign. With HMAC whoever can check a digest holds the secret that forges one.
@@ -11,7 +12,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import logging
 import os
 import re
 import tempfile
@@ -25,10 +25,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-logger = logging.getLogger(__name__)
+from orgs.models import Level, Membership
 
 FORMAT = "kexie-audit-digest/1"
 NAME = "digest-{:06d}.txt"
@@ -209,46 +208,26 @@ def consistent_read():
         yield
 
 
-# ---------------------------------------------------------------------------------------------- writing
+# ------------------------------------------------------------------------------------- adding, listing
 
 
-def digest_write(*, note: str = "", force: bool = False) -> Digest:
-    """Check every chain against the latest digest, then sign the heads that were checked (one snapshot) and
-    add them as the next digest. Refuses (DigestRefused, nothing written) when the check fails, unless
-    `force`, which records the failure and the note in the digest (a restore from backup, a new key)."""
-    from approvals.models import Application
-    from approvals.selectors import audit_verify
-
+def digest_add(*, heads: list[tuple[int, int, str]], as_of: dt.datetime, note: str = "",
+               verification: str = "") -> Digest:
+    """Sign (application id, seq, head) rows as the next digest, linking the newest file, and add it.
+    Raises FileExistsError when another writer took the number meanwhile (the caller checks again)."""
     key = signing_key()
-    for _attempt in range(3):
-        with consistent_read():
-            as_of = timezone.now()
-            ok, message = audit_verify(check_age=False)
-            if not ok and not force:
-                raise DigestRefused(message)
-            heads = list(Application.objects.order_by("pk").values_list("pk", "audit_seq", "audit_head"))
-        entries = digest_files()
-        number = entries[-1][0] + 1 if entries else 1
-        previous = hashlib.sha256(entries[-1][1].read_bytes()).hexdigest() if entries else ""
-        header = {
-            "format": FORMAT, "number": number, "as_of": as_of.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            "previous_sha256": previous, "key_id": key_id(key), "applications": len(heads), "note": note,
-            "verification": "" if ok else message,
-        }
-        body = (json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
-                + json.dumps([list(h) for h in heads], separators=(",", ":")) + "\n").encode("utf-8")
-        data = body + SIGNATURE_PREFIX + base64.b64encode(key.sign(body)) + b"\n"
-        path = digest_dir() / NAME.format(number)
-        try:
-            _publish(path, data, mode=0o444)
-        except FileExistsError:
-            # Another writer took this number: check again against its digest and take the next one.
-            logger.warning("audit digest %s was written by another process; retrying", path.name)
-            continue
-        if not ok:
-            logger.error("audit digest #%s written despite a failed check (%s): %s", number, note, message)
-        return digest_read(path)[0]
-    raise DigestError(_("签名摘要连续三次被其他进程抢先写入，本次未写入"))
+    entries = digest_files()
+    number = entries[-1][0] + 1 if entries else 1
+    header = {
+        "format": FORMAT, "number": number, "as_of": as_of.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "previous_sha256": hashlib.sha256(entries[-1][1].read_bytes()).hexdigest() if entries else "",
+        "key_id": key_id(key), "applications": len(heads), "note": note, "verification": verification,
+    }
+    body = (json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+            + json.dumps([list(h) for h in heads], separators=(",", ":")) + "\n").encode("utf-8")
+    path = digest_dir() / NAME.format(number)
+    _publish(path, body + SIGNATURE_PREFIX + base64.b64encode(key.sign(body)) + b"\n", mode=0o444)
+    return digest_read(path)[0]
 
 
 def digest_latest_written() -> Digest | None:
@@ -278,8 +257,6 @@ def digests_listed(directory=None) -> list[Digest]:
 
 def may_download_audit_digests(user) -> bool:
     """Auditors and administrators of a province (a current membership), and superusers."""
-    from orgs.models import Level, Membership
-
     if not user.is_authenticated:
         return False
     if user.is_superuser:

@@ -8,7 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orgs.models import Membership
+from workflows.workdays import workdays_between
 
+from . import audit_anchor
 from .models import Application, ApplicationUserObjectPermission, AuditEvent, Opinion, Revision, Status
 
 
@@ -91,8 +93,6 @@ def audit_verify(*, application_ids=None, digest_dir=None, check_age=True) -> tu
     digest's head for it (truncation, rewinds, recomputed chains). Events missing from the digest must be
     younger than it. `digest_dir` checks against an auditor's own copy; `check_age=False` skips the test that
     the latest digest is recent (the writer, which is about to add a new one)."""
-    from . import audit_anchor
-
     with audit_anchor.consistent_read():
         try:
             digest = audit_anchor.digests_check(digest_dir)
@@ -118,8 +118,6 @@ def _status_label(value: str) -> str:
 
 def _chains_check(application_ids, digest) -> tuple[str | None, int]:
     """(the first problem or None, the number of events checked); see audit_verify."""
-    from workflows.workdays import workdays_between
-
     apps = Application.objects.order_by()
     events = AuditEvent.objects.order_by("application_id", "seq")
     if application_ids is not None:

@@ -6,6 +6,9 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from .audit_anchor import DigestRefused, digest_latest_written
+from .audit_services import audit_digest_write
+
 logger = logging.getLogger(__name__)
 
 
@@ -19,13 +22,11 @@ def write_audit_digest(min_interval_seconds: int = 3600) -> int | None:
     `min_interval_seconds` ago makes this a no-op, so a redelivered or doubled run adds nothing. When the
     check fails nothing is written and the failure is logged as an error; verify_audit reports it too, and
     after AUDIT_DIGEST_MAX_AGE_HOURS it also reports the digest as overdue."""
-    from .audit_anchor import DigestRefused, digest_latest_written, digest_write
-
     latest = digest_latest_written()
     if latest and timezone.now() - latest.as_of < dt.timedelta(seconds=min_interval_seconds):
         return None
     try:
-        return digest_write().number
+        return audit_digest_write().number
     except DigestRefused as exc:
         logger.error("audit digest not written: the chains disagree with the latest digest: %s", exc)
         return None

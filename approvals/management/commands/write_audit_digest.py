@@ -4,7 +4,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from approvals.audit_anchor import DigestError, DigestRefused, digest_write
+from approvals.audit_anchor import DigestError, DigestRefused
+from approvals.audit_services import audit_digest_write
 
 
 class Command(BaseCommand):
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         if force and not note.strip():
             raise CommandError(_("--force 须同时用 --note 说明原因"))
         try:
-            digest = digest_write(note=note.strip(), force=force)
+            digest = audit_digest_write(note=note.strip(), force=force)
         except (DigestRefused, DigestError) as exc:
             self.stderr.write(_("未写入签名摘要：%(reason)s") % {"reason": exc})
             sys.exit(1)
