@@ -126,7 +126,8 @@ def _chains_check(application_ids, digest) -> tuple[str | None, int]:
                                                                                   "status")}
     anchored = dict(digest.heads) if digest else {}
     if application_ids is not None:
-        anchored = {pk: head for pk, head in anchored.items() if pk in set(application_ids)}
+        wanted = set(application_ids)
+        anchored = {pk: head for pk, head in anchored.items() if pk in wanted}
     # Events stamped before this and missing from the digest were written after it with an earlier date.
     cutoff = digest.as_of - dt.timedelta(seconds=settings.AUDIT_DIGEST_MARGIN_SECONDS) if digest else None
     names = {"d": digest.number if digest else None}
