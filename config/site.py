@@ -14,7 +14,7 @@ from viewflow.workflow.flow.views.list import (
     WorkflowQueueListView,
 )
 
-from approvals import report_views, views
+from approvals import audit_views, report_views, views
 from workflows import selectors
 from workflows.flows import ApplicationFlow
 
@@ -142,6 +142,11 @@ class ApprovalsApp(Application):
     reports_path = path("reports/", report_views.ReportsView.as_view(), name="reports")
     reports_xlsx_path = path("reports.xlsx", report_views.ReportsExcelView.as_view(), name="reports_xlsx")
     city_batch_path = path("batches/<int:batch_id>/city/", views.CityBatchView.as_view(), name="city_batch")
+    audit_digests_path = path("audit-digests/", audit_views.AuditDigestListView.as_view(), name="audit_digests")
+    audit_digest_path = path("audit-digests/<int:number>/", audit_views.AuditDigestDownloadView.as_view(),
+                             name="audit_digest")
+    audit_public_key_path = path("audit-digests/public-key.pem", audit_views.AuditPublicKeyView.as_view(),
+                                 name="audit_public_key")
 
 
 site = Site(

@@ -298,7 +298,7 @@ def test_full_chain_to_certified(world, program_code, django_capture_on_commit_c
         (1, "decision", "approve", "予以认定", "leader", anhui, "anhui_leader"),
     ]
     assert opinions(app) == expected_opinions
-    assert verify_audit() == (0, f"{AuditEvent.objects.count()} 条审计记录，全部链完整", "")
+    assert verify_audit() == (0, f"{AuditEvent.objects.count()} 条审计记录，全部链完整；尚无签名摘要，未与库外摘要比对", "")
 
 
 # ---------------------------------------------------------------------------------- returns and resubmission
@@ -597,7 +597,7 @@ def test_verify_audit_passes_on_intact_chains(two_audited):
     total = AuditEvent.objects.count()
     assert total == AuditEvent.objects.filter(application=first).count() + \
         AuditEvent.objects.filter(application=second).count()
-    assert verify_audit() == (0, f"{total} 条审计记录，全部链完整", "")
+    assert verify_audit() == (0, f"{total} 条审计记录，全部链完整；尚无签名摘要，未与库外摘要比对", "")
     # The application row holds the head of its chain.
     for app in (first, second):
         app = fresh(app)
