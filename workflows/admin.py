@@ -16,7 +16,7 @@ from approvals.services import Actor
 from .delegations import delegation_cancel, delegation_check, delegation_create
 from .models import Delegation, EmailOutbox, Notification, TaskDeadline
 from .notifications import outbox_retry
-from .workdays import FALLBACK, WEEKDAY_NAMES, CalendarDay, CalendarYear, calendar_changed, calendar_status
+from .workdays import PROVISIONAL, WEEKDAY_NAMES, CalendarDay, CalendarYear, calendar_changed, calendar_status
 
 
 def _calendar_years(objs) -> list[int]:
@@ -93,7 +93,7 @@ class CalendarYearAdmin(ClearsCalendarCacheMixin, admin.ModelAdmin):
         return {
             "package": _("chinesecalendar 包（录入日期优先）"),
             "entered": _("管理员录入"),
-            FALLBACK: _("未发布：仅按周末估算"),
+            PROVISIONAL: _("未发布：按放假办法推算（暂定，估算）"),
         }[calendar_status(obj.year)]
 
     @admin.display(description=_("放假天数"), ordering="n_holidays")
