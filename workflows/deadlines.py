@@ -64,6 +64,12 @@ def task_deadline_create(*, task, application, organization_id: int, role: str) 
 # ------------------------------------------------------------------------------------------ selectors
 
 
+def application_open_deadlines(*, application_id: int) -> list[TaskDeadline]:
+    """The due dates of an application's open tasks, earliest first (one query)."""
+    return list(TaskDeadline.objects.filter(application_id=application_id, task__status__in=OPEN_TASK_STATUSES)
+                .order_by("due_on", "pk"))
+
+
 def open_task_deadlines(*, task_ids) -> dict[int, TaskDeadline]:
     """{task id: deadline} for a page of tasks, in one query (the inbox shows each task's due date)."""
     return {d.task_id: d for d in TaskDeadline.objects.filter(task_id__in=list(task_ids))}
