@@ -78,3 +78,14 @@ def recount_stays(year: int) -> int:
     deadlines_recount()
     notices_recount()
     return stays_recount(year=year)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)
+def remind_missing_calendar(today: str | None = None) -> int:
+    """From the configured date each year, tell the administrators (once each) that next year's holiday
+    arrangement is still missing; a no-op before that date or once the year is loaded."""
+    import datetime as dt
+
+    from .admin_notices import calendar_missing_remind
+
+    return calendar_missing_remind(today=dt.date.fromisoformat(today) if today else None)

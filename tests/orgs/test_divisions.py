@@ -8,9 +8,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from orgs.models import Division
-from orgs.services import DEFAULT_DIVISIONS_FILE, DivisionImportError, ImportResult, divisions_import
+from orgs.services import DEFAULT_DIVISIONS_FILE, DivisionDiff, DivisionImportError, divisions_import
 
 HEADER = "code,name,level,parent_code"
+
+
+def _counts(result) -> tuple[int, int, int, int]:
+    return result.created, result.updated, result.deactivated, result.total
 
 
 def _snapshot() -> list[tuple]:
@@ -37,10 +41,12 @@ def test_import_twice_gives_the_same_rows_and_creates_nothing_the_second_time():
     after_first = _snapshot()
     second = divisions_import()
 
-    assert first == ImportResult(created=3348, updated=0, deactivated=0, total=3348)
-    assert second == ImportResult(created=0, updated=3348, deactivated=0, total=3348)
+    assert _counts(first) == (3346, 0, 0, 3346)
+    assert len(first.diff.added) == 3346 and first.diff.retired == ()
+    assert _counts(second) == (0, 3346, 0, 3346)
+    assert second.diff == DivisionDiff()
     assert _snapshot() == after_first
-    assert len(after_first) == len(_csv_rows()) == 3348
+    assert len(after_first) == len(_csv_rows()) == 3346
 
 
 @pytest.mark.django_db
@@ -88,17 +94,19 @@ def test_a_code_missing_from_the_file_is_marked_inactive_not_deleted(tmp_path):
 
     result = divisions_import(path=without_nanqiao)
 
-    assert result == ImportResult(created=0, updated=3347, deactivated=1, total=3347)
+    assert _counts(result) == (0, 3345, 1, 3345)
+    assert result.diff == DivisionDiff(retired=("341103",))
     nanqiao = Division.objects.get(code="341103")
     assert (nanqiao.name, nanqiao.level, nanqiao.parent_id, nanqiao.active) == ("南谯区", "county", "341100", False)
-    assert Division.objects.count() == 3348
+    assert Division.objects.count() == 3346
     assert Division.objects.filter(active=False).count() == 1
     expected = [row if row[0] != "341103" else (*row[:4], False) for row in before]
     assert _snapshot() == expected
 
     # Importing the full file again brings it back.
     again = divisions_import()
-    assert again == ImportResult(created=0, updated=3348, deactivated=0, total=3348)
+    assert _counts(again) == (0, 3346, 0, 3346)
+    assert again.diff == DivisionDiff(restored=("341103",))
     assert _snapshot() == before
 
 
@@ -119,7 +127,7 @@ MALFORMED = {
     ),
     "bad header": (
         ["code,name,level,parent", *GOOD_LINES],
-        "区划文件表头应为 code,name,level,parent_code，实际为 ['code', 'name', 'level', 'parent']",
+        "区划文件表头应为 code,name,level,parent_code[,kind]，实际为 ['code', 'name', 'level', 'parent']",
     ),
     "bad level": (
         [HEADER, *GOOD_LINES, "341104,某镇,town,341100"],
@@ -193,8 +201,8 @@ def test_the_command_imports_and_reports_counts():
     call_command("import_divisions", stdout=out)
     call_command("import_divisions", stdout=out)
 
-    assert out.getvalue().splitlines() == [
-        "区划导入完成：共 3348 条，新增 3348，更新 0，停用 0",
-        "区划导入完成：共 3348 条，新增 0，更新 3348，停用 0",
-    ]
-    assert Division.objects.count() == 3348
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "区划导入完成：共 3346 条，新增 3346，更新 0，停用 0"
+    assert lines[1].startswith("新增（3346）：110000 北京市、110100 市辖区、110101 东城区、")
+    assert lines[2:] == ["区划导入完成：共 3346 条，新增 0，更新 3346，停用 0"]
+    assert Division.objects.count() == 3346
