@@ -205,7 +205,7 @@ def test_pages(world, draft, client, django_capture_on_commit_callbacks):
     assert response.status_code == 302
     assert notes.notification_preferences(user=world.user["langya_leader"]) == {
         "task": False, "returned": False, "decided": False, "certificate": False, "reminder": True,
-        "escalation": True}
+        "escalation": True, "calendar": False, "divisions": False}
     assert 'name="email_reminder" checked' in client.get("/notifications/preferences/").content.decode()
 
 
