@@ -8,8 +8,8 @@ from .models import Division, Membership, Organization
 
 @admin.register(Division)
 class DivisionAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "level", "parent", "active")
-    list_filter = ("level", "active")
+    list_display = ("code", "name", "level", "kind", "parent", "active")
+    list_filter = ("level", "kind", "active")
     search_fields = ("code", "name")
     list_select_related = ("parent",)
     raw_id_fields = ("parent",)

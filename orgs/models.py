@@ -32,14 +32,15 @@ class DivisionQuerySet(models.QuerySet):
 
     def subject_choices(self, *, applicant):
         """The divisions an applicant's subject may be located in: GB/T 2260 divisions within the
-        applicant's own (its province, city or county); a functional area's 科协 takes those of its city.
+        applicant's own (its province, city or county); a functional area's 科协 takes the counties of its
+        city.
         One query, whatever the applicant."""
         code = applicant.division_id or ""
         prefix = {Level.PROVINCE: 2, Level.CITY: 4}.get(applicant.level, 6)
         within = models.Q(code__startswith=code[:prefix])
         if prefix == 6:
             functional = type(self)(self.model).filter(code=code, kind=DivisionKind.FUNCTIONAL)
-            within |= models.Q(code__startswith=code[:4]) & models.Exists(functional)
+            within |= models.Q(code__startswith=code[:4], level=Level.COUNTY) & models.Exists(functional)
         return self.gbt2260().filter(within)
 
 
