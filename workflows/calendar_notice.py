@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from .holidays import RULE_FROM_YEAR, provisional_days, statutory_days
 from .workdays import WEEKDAY_NAMES, CalendarImportError, ImportResult, calendar_year_replace, is_workday
@@ -22,6 +23,28 @@ from .workdays import WEEKDAY_NAMES, CalendarImportError, ImportResult, calendar
 FESTIVALS = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
 WORKDAY_NAME = "调休上班"
 NUMERALS = "一二三四五六七八九十"
+
+# Refusals, shown on the admin page (Chinese source strings; English in the catalogue).
+MSG_NO_MONTH = _("日期缺少月份")
+MSG_NO_SUCH_DAY = _("日期 %(year)s年%(month)s月%(day)s日不存在")
+MSG_WRONG_WEEKDAY = _("%(month)s月%(day)s日是星期%(weekday)s，通知写的是“%(said)s”")
+MSG_UNREADABLE_DAY = _("无法识别日期“%(text)s”")
+MSG_NOT_A_FESTIVAL = _("“%(names)s”不是法定节日（应为 %(festivals)s）")
+MSG_NO_DAYS_OFF = _("没有放假日期")
+MSG_OFF_FORM = _("应写作“某月某日（周几）至某日（周几）放假（调休），共几天。”")
+MSG_END_BEFORE_START = _("放假结束日期早于开始日期")
+MSG_COUNT = _("写明共 %(count)s 天，但 %(start)s至%(end)s是 %(days)s 天")
+MSG_DAYS_AFTER_TEXT = _("放假或上班日期应紧接在该条的放假安排之后")
+MSG_WORKED_WEEKDAY = _("%(month)s月%(day)s日是星期%(weekday)s，本来就上班；调休上班日应为星期六或星期日")
+MSG_WORK_FORM = _("应写作“某月某日（周几）、某月某日（周几）上班。”")
+MSG_STATUTORY_LEFT_OUT = _("放假日期未包含法定假日 %(days)s（全国年节及纪念日放假办法）")
+MSG_NO_YEAR = _("找不到通知的年份（应有“关于××××年部分节假日安排的通知”或“现将××××年”）")
+MSG_YEAR_RANGE = _("年份 %(year)s 不在 2000–2100 之间")
+MSG_NO_ITEMS = _("通知中没有“一、元旦：……”这样的放假安排条目")
+MSG_UNREADABLE = _("无法读取%(sentence)s：%(problem)s")
+MSG_FAR_YEAR = _("%(sentence)s：日期 %(date)s 不在 %(year)s 年前后")
+MSG_TWICE = _("%(sentence)s：%(date)s 已在“%(item)s”一条中出现")
+MSG_MISSING_FESTIVALS = _("通知中缺少：%(names)s（七个法定节日都应有安排）")
 
 # Pasted text comes with half-width punctuation, spaces and line breaks anywhere: fold them first.
 _FOLD = str.maketrans({"(": "（", ")": "）", ":": "：", ",": "，", ";": "；", "\u3000": None, " ": None,
@@ -79,6 +102,10 @@ class DiffRow:
         return f"星期{WEEKDAY_NAMES[self.date.weekday()]}"
 
 
+def _md(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
 class _Refused(Exception):
     """One sentence could not be read; `sentence` names it when it is not the item's first."""
 
@@ -94,14 +121,15 @@ def _date(match: re.Match, prefix: str, year: int, month: int | None) -> date:
     y = int(match[f"{prefix}y"] or year)
     m = int(match[f"{prefix}m"]) if match[f"{prefix}m"] else month
     if m is None:
-        raise _Refused("日期缺少月份")
+        raise _Refused(MSG_NO_MONTH)
     try:
         day = date(y, m, int(match[f"{prefix}d"]))
     except ValueError as exc:
-        raise _Refused(f"日期 {y}年{m}月{match[f'{prefix}d']}日不存在") from exc
+        raise _Refused(MSG_NO_SUCH_DAY % {"year": y, "month": m, "day": match[f"{prefix}d"]}) from exc
     weekday = _WEEKDAY_IN_NOTE.search(match[f"{prefix}note"] or "")
     if weekday and "一二三四五六日".index(weekday[1].replace("天", "日")) != day.weekday():
-        raise _Refused(f"{day.month}月{day.day}日是星期{WEEKDAY_NAMES[day.weekday()]}，通知写的是“{weekday[0]}”")
+        raise _Refused(MSG_WRONG_WEEKDAY % {"month": day.month, "day": day.day,
+                                             "weekday": WEEKDAY_NAMES[day.weekday()], "said": weekday[0]})
     return day
 
 
@@ -111,7 +139,7 @@ def _listed_days(text: str, year: int) -> list[date]:
     for part in text.split("、"):
         match = _DAY_ONE.match(part)
         if not match:
-            raise _Refused(f"无法识别日期“{part}”")
+            raise _Refused(MSG_UNREADABLE_DAY % {"text": part})
         day = _date(match, "x", year, month)
         month = day.month
         days.append(day)
@@ -122,7 +150,7 @@ def _names(head: str) -> list[str]:
     names = head.split("、")
     unknown = [n for n in names if n not in FESTIVALS]
     if unknown:
-        raise _Refused(f"“{'、'.join(unknown)}”不是法定节日（应为 {'、'.join(FESTIVALS)}）")
+        raise _Refused(MSG_NOT_A_FESTIVAL % {"names": "、".join(unknown), "festivals": "、".join(FESTIVALS)})
     return names
 
 
@@ -136,18 +164,18 @@ def _item_days(names: list[str], body: str, year: int) -> list[NoticeDay]:
     (up to the next item: the closing paragraph for the last) may speak of them again."""
     sentences = _sentences(body)
     if not sentences:
-        raise _Refused("没有放假日期")
+        raise _Refused(MSG_NO_DAYS_OFF)
     off = _OFF.match(sentences[0].rstrip("。"))
     if not off:
-        raise _Refused("应写作“某月某日（周几）至某日（周几）放假（调休），共几天。”")
+        raise _Refused(MSG_OFF_FORM)
     start = _date(off, "a", year, None)
     end = _date(off, "b", start.year, start.month) if off["bd"] else start
     if end < start:
-        raise _Refused("放假结束日期早于开始日期")
+        raise _Refused(MSG_END_BEFORE_START)
     span = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     count = off["count"] or off["count2"]
     if count is not None and int(count) != len(span):
-        raise _Refused(f"写明共 {count} 天，但 {start.month}月{start.day}日至{end.month}月{end.day}日是 {len(span)} 天")
+        raise _Refused(MSG_COUNT % {"count": count, "start": _md(start), "end": _md(end), "days": len(span)})
     # A day off is named after the festival whose statutory day it is, else after the first one named.
     statutory = {d: name for name, days in statutory_days(year) if name in names for d in days}
     result = [NoticeDay(d, False, statutory.get(d, names[0])) for d in span]
@@ -156,28 +184,27 @@ def _item_days(names: list[str], body: str, year: int) -> list[NoticeDay]:
         speaks_of_days = any(word in sentence for word in _DATED_WORDS)
         if not dated or not speaks_of_days:
             if speaks_of_days:
-                raise _Refused("放假或上班日期应紧接在该条的放假安排之后", sentence)
+                raise _Refused(MSG_DAYS_AFTER_TEXT, sentence)
             dated = False
             continue
         try:
             if work := _WORK.match(sentence.rstrip("。")):
                 for day in _listed_days(work["days"], year):
                     if day.weekday() < 5:
-                        raise _Refused(f"{day.month}月{day.day}日是星期{WEEKDAY_NAMES[day.weekday()]}，"
-                                       "本来就上班；调休上班日应为星期六或星期日")
+                        raise _Refused(MSG_WORKED_WEEKDAY % {"month": day.month, "day": day.day,
+                                                             "weekday": WEEKDAY_NAMES[day.weekday()]})
                     result.append(NoticeDay(day, True, WORKDAY_NAME, f"{names[0]}调休"))
             elif make_up := _MAKE_UP.match(sentence.rstrip("。")):
                 result += [NoticeDay(d, False, names[0], "补休") for d in _listed_days(make_up["days"], year)]
             else:
-                raise _Refused("应写作“某月某日（周几）、某月某日（周几）上班。”")
+                raise _Refused(MSG_WORK_FORM)
         except _Refused as problem:
             raise _Refused(str(problem), sentence) from problem
     if year >= RULE_FROM_YEAR:
         off_days = {d.date for d in result if not d.is_workday}
         missing = [d for name, days in statutory_days(year) if name in names for d in days if d not in off_days]
         if missing:
-            listed = "、".join(f"{d.month}月{d.day}日" for d in missing)
-            raise _Refused(f"放假日期未包含法定假日 {listed}（全国年节及纪念日放假办法）")
+            raise _Refused(MSG_STATUTORY_LEFT_OUT % {"days": "、".join(_md(d) for d in missing)})
     return result
 
 
@@ -190,13 +217,13 @@ def notice_parse(text: str) -> ParsedNotice:
     folded = (text or "").translate(_FOLD)
     year_match = _YEAR.search(folded)
     if not year_match:
-        raise CalendarImportError(["找不到通知的年份（应有“关于××××年部分节假日安排的通知”或“现将××××年”）"])
+        raise CalendarImportError([str(MSG_NO_YEAR)])
     year = int(year_match[1])
     if not 2000 <= year <= 2100:
-        raise CalendarImportError([f"年份 {year} 不在 2000–2100 之间"])
+        raise CalendarImportError([str(MSG_YEAR_RANGE % {"year": year})])
     heads = list(_ITEM.finditer(folded))
     if not heads:
-        raise CalendarImportError(["通知中没有“一、元旦：……”这样的放假安排条目"])
+        raise CalendarImportError([str(MSG_NO_ITEMS)])
     errors: list[str] = []
     days: dict[date, tuple[NoticeDay, str]] = {}
     seen: list[str] = []
@@ -207,20 +234,20 @@ def notice_parse(text: str) -> ParsedNotice:
             names = _names(head[2])
             item = _item_days(names, body, year)
         except _Refused as problem:
-            errors.append(f"无法读取{_quote(problem.sentence or first)}：{problem}")
+            errors.append(str(MSG_UNREADABLE % {"sentence": _quote(problem.sentence or first), "problem": problem}))
             continue
         seen += names
         for day in item:
             if day.date.year not in (year - 1, year, year + 1):
-                errors.append(f"{_quote(first)}：日期 {day.date} 不在 {year} 年前后")
+                errors.append(str(MSG_FAR_YEAR % {"sentence": _quote(first), "date": day.date, "year": year}))
             elif day.date in days:
-                errors.append(f"{_quote(first)}：{day.date} 已在“{days[day.date][1]}”一条中出现")
+                errors.append(str(MSG_TWICE % {"sentence": _quote(first), "date": day.date, "item": days[day.date][1]}))
             else:
                 days[day.date] = (day, f"{head[1]}、{head[2]}")
     if not errors:
         missing = [name for name in FESTIVALS if name not in seen]
         if missing:
-            errors.append(f"通知中缺少：{'、'.join(missing)}（七个法定节日都应有安排）")
+            errors.append(str(MSG_MISSING_FESTIVALS % {"names": "、".join(missing)}))
     if errors:
         raise CalendarImportError(errors)
     source = " ".join(m[0] for m in (_TITLE.search(folded), _NUMBER.search(folded)) if m)
