@@ -12,9 +12,10 @@ Where each day's status comes from, first match wins:
 4. the weekend rule (Monday–Friday work, Saturday and Sunday rest), exact for a complete year.
 
 The administrator-entered rows are read in one query (years joined to their days, the whole table: a
-year's arrangement is 30–40 rows) and cached per process. The admin and the import command call
-``calendar_changed()`` after saving: the cache is dropped, other processes pick the change up within
-``CACHE_SECONDS``, and a worker counts again the working days of the reports' stays in those years.
+year's arrangement is 30–40 rows) and cached per process. The admin, the notice import and the import
+command call ``calendar_changed()`` after saving: the cache is dropped, other processes pick the change
+up within ``CACHE_SECONDS``, and a worker counts again what depends on those years (due dates, notice
+ends, the reports' stays).
 """
 from __future__ import annotations
 
@@ -158,7 +159,8 @@ def clear_cache() -> None:
 
 def calendar_changed(years) -> None:
     """The arrangement of these years was edited: forget the cache and, once the edit is committed,
-    have a worker count again the stays of the reports that touch those years."""
+    have a worker count again the open due dates, the running notices' ends and the reports' stays that
+    touch those years (workflows.tasks.recount_stays)."""
     clear_cache()
     for year in sorted(set(years)):
         transaction.on_commit(functools.partial(_queue_recount, year))
