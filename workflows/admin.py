@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,7 @@ from approvals.services import Actor
 
 from .calendar_notice import calendar_notice_import, notice_diff, notice_parse
 from .delegations import delegation_cancel, delegation_check, delegation_create
+from .holidays import provisional_days
 from .models import Delegation, EmailOutbox, Notification, TaskDeadline
 from .notifications import outbox_retry
 from .workdays import (
@@ -109,8 +111,11 @@ class CalendarYearAdmin(ClearsCalendarCacheMixin, admin.ModelAdmin):
         if not request.user.is_superuser:
             raise PermissionDenied
         form = NoticeForm(request.POST or None)
+        next_year = timezone.localdate().year + 1
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "title": gettext("从国务院办公厅通知导入节假日安排")}
+                   "title": gettext("从国务院办公厅通知导入节假日安排"), "next_year": next_year,
+                   # What the calendar counts on until the notice is in: the law's days, provisional.
+                   "provisional": provisional_days(next_year) if calendar_status(next_year) == PROVISIONAL else ()}
         if request.method == "POST" and form.is_valid():
             text = form.cleaned_data["text"]
             try:

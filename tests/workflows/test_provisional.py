@@ -238,9 +238,12 @@ IMPORT_URL = "/admin/workflows/calendaryear/import-notice/"
 
 
 @pytest.mark.django_db
-def test_the_admin_page_previews_then_confirms(admin_client, django_capture_on_commit_callbacks):
+def test_the_admin_page_previews_then_confirms(admin_client, clock, django_capture_on_commit_callbacks):
     clear_cache()
-    assert admin_client.get(IMPORT_URL).status_code == 200
+    clock.set(D(2026, 12, 1))
+    page = admin_client.get(IMPORT_URL).content.decode()
+    assert "2027 年暂定放假日" in page
+    assert "2027-02-09 春节（补休）；" in page
     assert IMPORT_URL in admin_client.get("/admin/workflows/calendaryear/").content.decode()
 
     preview = admin_client.post(IMPORT_URL, {"text": notice_text(2026), "preview": "1"})
