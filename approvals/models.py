@@ -12,6 +12,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from orgs.models import Level, Organization
+from workflows.workdays import span_is_estimate
 
 
 class Stage(models.TextChoices):
@@ -232,6 +233,14 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def notice_ends_on_is_estimate(self) -> bool:
+        """The notice's end was counted through a provisional day (a year whose arrangement is not loaded):
+        pages, documents and the API mark it 估算."""
+        if self.notice_starts_on is None or self.notice_ends_on is None:
+            return False
+        return span_is_estimate(self.notice_starts_on - dt.timedelta(days=1), self.notice_ends_on)
 
     # --- transitions: they only check and set; services lock, authorize, save and audit. ---
 

@@ -286,9 +286,8 @@ def _clean_subject(program: Program, applicant: Organization, *, subject_name, u
     elif program.requires_uscc:
         errors["uscc"] = str(E.MSG_USCC_REQUIRED)
     division_code = (division_code or "").strip()
-    org_code = applicant.division_id or ""
-    prefix = {Level.PROVINCE: 2, Level.CITY: 4, Level.COUNTY: 6}.get(applicant.level, 6)
-    if not Division.objects.filter(code=division_code, active=True).exists() or division_code[:prefix] != org_code[:prefix]:
+    # A GB/T 2260 division within the applicant's own; functional areas are not divisions of the standard.
+    if not Division.objects.subject_choices(applicant=applicant).filter(code=division_code).exists():
         errors["division_code"] = str(E.MSG_DIVISION_OUTSIDE % {"code": division_code, "org": applicant.name})
     return {"subject_name": subject_name, "uscc": uscc, "division_id": division_code, "errors": errors}
 

@@ -362,6 +362,8 @@ def notice_context(batch: Batch) -> dict:
     entries = notice_entries(batch)
     starts = [a.notice_starts_on for a in entries if a.notice_starts_on]
     ends = [a.notice_ends_on for a in entries if a.notice_ends_on]
+    # An end counted through a year whose holiday arrangement is not loaded yet is printed as 估算.
+    estimated_years = sorted({a.notice_ends_on.year for a in entries if a.notice_ends_on_is_estimate})
     return {
         "batch": batch,
         "program": batch.program,
@@ -369,6 +371,8 @@ def notice_context(batch: Batch) -> dict:
         "entries": entries,
         "period_start": cn_date(min(starts)) if starts else "",
         "period_end": cn_date(max(ends)) if ends else "",
+        "period_end_is_estimate": any(a.notice_ends_on_is_estimate for a in entries if a.notice_ends_on == max(ends)),
+        "estimated_years": "、".join(str(y) for y in estimated_years),
         "date": cn_date(min(starts)) if starts else cn_date(timezone.localdate()),
     }
 

@@ -190,7 +190,13 @@ CELERY_BEAT_SCHEDULE = {
     # e-mails that no task picked up (a broker outage at commit time).
     "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
     "flush-email-outbox": {"task": "workflows.tasks.flush_email_outbox", "schedule": 300.0},
+    # From CALENDAR_REMINDER_DATE on, administrators are told (once each) that next year's holiday
+    # arrangement is not loaded yet (docs/calendar.md).
+    "remind-missing-calendar": {"task": "workflows.tasks.remind_missing_calendar",
+                                "schedule": crontab(minute=15, hour=9)},
 }
+# Month-day from which next year's missing holiday arrangement is reminded of, each year.
+CALENDAR_REMINDER_DATE = env.str("CALENDAR_REMINDER_DATE", default="11-01")
 # Remind the assignee this many working days before a task's due date.
 DEADLINE_REMINDER_WORKDAYS = env.int("DEADLINE_REMINDER_WORKDAYS", default=2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
