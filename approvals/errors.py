@@ -33,6 +33,8 @@ MSG_EXPERTS_ASSIGNED = _("本版本已指派评审专家，不能重复指派")
 MSG_SUBJECT_REQUIRED = _("请填写申报主体名称")
 MSG_FORM_INVALID = _("申报内容有误")
 MSG_CANNOT_EDIT = _("只有草稿状态的申报可以修改")
+MSG_UNPRINTABLE = _("含有无法打印的字符 %(chars)s（打印字体中没有这个字），请改用其他写法")
+MSG_TOO_MANY_ROWS = _("最多 %(max)d 行，现有 %(count)d 行")
 
 
 class ApprovalError(Exception):

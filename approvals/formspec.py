@@ -7,8 +7,20 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from printing.glyphs import describe, unprintable_characters
+
+from . import errors as E
+
 FIELD_TYPES = {"text", "textarea", "int", "decimal", "date", "email", "phone", "choice", "bool", "list"}
 _PHONE = re.compile(r"^[0-9+\-() ]{7,20}$")
+
+
+def printable_problem(text: str) -> str | None:
+    """The message naming the characters of ``text`` that would print as a box, or None."""
+    missing = unprintable_characters(text)
+    if not missing:
+        return None
+    return str(E.MSG_UNPRINTABLE % {"chars": "、".join(describe(char) for char in missing)})
 
 
 def _clean_value(field: dict, value):
@@ -17,6 +29,9 @@ def _clean_value(field: dict, value):
         value = str(value).strip()
         if len(value) > field.get("max_length", 5000 if kind == "textarea" else 200):
             raise ValueError(_("内容过长"))
+        problem = printable_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
     if kind == "int":
         try:

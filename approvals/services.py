@@ -22,7 +22,7 @@ from workflows.workdays import workdays_between
 
 from . import errors as E
 from .attachments import sniff_content_type
-from .formspec import thresholds_unmet, validate_form_data
+from .formspec import printable_problem, thresholds_unmet, validate_form_data
 from .models import (
     APPLICANT,
     Application,
@@ -314,12 +314,20 @@ STAGE_NODES = {
 # ------------------------------------------------------------------------------------ the transition
 
 
+def _check_printable_comment(comment: str) -> None:
+    """Opinions and expert comments are printed on the 申报书: refuse a character that would be a box."""
+    problem = printable_problem(comment)
+    if problem:
+        raise E.InvalidInput(problem, errors={"comment": problem})
+
+
 def _transition(
     *, actor: Actor, application_id: int, action: str, method: str, comment: str = "", decision: str = "",
     checks=None, task_nodes=None, on_commit=None,
 ) -> Application:
     """Run one state change in one transaction (the pattern every action below follows)."""
     comment = (comment or "").strip()
+    _check_printable_comment(comment)
     with transaction.atomic():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, action)
@@ -362,6 +370,8 @@ def _clean_subject(program: Program, applicant: Organization, *, subject_name, u
     subject_name = (subject_name or "").strip()
     if not subject_name:
         errors["subject_name"] = str(E.MSG_SUBJECT_REQUIRED)
+    elif problem := printable_problem(subject_name):
+        errors["subject_name"] = problem
     uscc = (uscc or "").strip().upper()
     if uscc:
         try:
@@ -600,6 +610,7 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
 
 def application_score(*, actor: Actor, application_id: int, score, comment: str = "") -> Application:
     """An assigned expert scores; the last score closes the expert review."""
+    _check_printable_comment((comment or "").strip())
     with transaction.atomic():
         application = _lock(application_id, actor)
         # One read of this revision's assignments answers who may score and whether this is the last score;
@@ -676,6 +687,7 @@ def application_object(*, actor: Actor, application_id: int, comment: str, uphel
                            comment=comment, decision="异议成立", task_nodes=("uphold_objection",),
                            checks=_check_notice_published)
     comment = (comment or "").strip()
+    _check_printable_comment(comment)
     with transaction.atomic():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, "object")

@@ -55,6 +55,16 @@ class RefusedURL(ValueError):
     """A resource URL outside the allow-list (data: URIs, packaged printing assets, print fonts)."""
 
 
+class MissingGlyphs(ValueError):
+    """The rendered PDF would show a box for these characters: no print face has them. The input checks
+    (printing.glyphs) refuse such characters where they are typed; this catches anything that came in
+    another way (an organization's name, an imported row), so no document is issued with a box in it."""
+
+    def __init__(self, characters: list[str]):
+        self.characters = characters
+        super().__init__("no print font has " + ", ".join(f"U+{ord(c):04X}" for c in characters))
+
+
 def asset_path(name: str) -> Path:
     """Resolve ``name`` inside :data:`ASSET_ROOT`; raise :class:`RefusedURL` if it escapes or is absent."""
     relative = unquote(name).lstrip("/")
@@ -110,9 +120,12 @@ _lock = threading.RLock()
 # 65,535 glyphs and the Simplified Chinese forms sit near the end: each face cost about 147 KB per
 # PDF, whatever the text. So once per process the installed faces are cut down with HarfBuzz:
 # "Kexie Print Serif" holds GB 2312 plus Latin and punctuation (about 7,800 glyphs, about 35 KB per
-# face in a PDF); "Kexie Print Serif Ext" holds the other unified ideographs (rare name characters
-# such as 堃, 喆, 燊) and is embedded only when such a character occurs. Anything beyond those
-# (extension blocks) falls back to the installed "Noto Serif CJK SC": correct, only larger.
+# face in a PDF); "Kexie Print Serif Ext" holds the other URO ideographs (rare name characters such
+# as 堃, 喆, 燊) and "Kexie Print Serif Rare" every other ideograph Noto has (Extension A, the
+# compatibility ideographs and the few Extension B characters such as 𠮷); each is embedded only when
+# such a character occurs, and a third tier keeps the glyph ids of the second small (the cost of a
+# retained-gid subset grows with the highest glyph id used: 𠮷 cost 67 KB at the end of one tier). Extension B-F characters that Noto lacks come from HanaMinB
+# (fonts-hanazono), a TrueType face whose small glyph ids make its subset cost about 1 KB a character.
 # HarfBuzz 6 (Debian 12) cannot reorder glyphs, hence two tiers rather than one ordered font.
 
 PRINT_FONT_FAMILY = "Kexie Print Serif"
@@ -126,7 +139,10 @@ _LATIN_AND_PUNCTUATION = (
     (0x3000, 0x303F),  # CJK symbols and punctuation, 〔〕
     (0xFF00, 0xFFEF),  # full-width forms
 )
+# Every ideograph block Noto Serif CJK SC has characters in: the URO, Extension A, the compatibility
+# ideographs and Extensions B-H (it has about 2,200 of the extension-block characters, e.g. 𠮷).
 _UNIFIED_IDEOGRAPHS = ((0x4E00, 0x9FFF),)
+_RARE_IDEOGRAPHS = ((0x3400, 0x4DBF), (0xF900, 0xFAFF), (0x20000, 0x323AF))
 _HB_SUBSET_SETS_DROP_TABLE_TAG = 3
 _print_fonts: dict[str, bytes] | None = None
 
@@ -151,11 +167,14 @@ def _font_plan() -> dict[str, tuple[int, set[int], tuple[tuple[int, int], ...]]]
     """
     gb2312 = _gb2312_codepoints()
     ext = {cp for first, last in _UNIFIED_IDEOGRAPHS for cp in range(first, last + 1)} - gb2312
+    rare = {cp for first, last in _RARE_IDEOGRAPHS for cp in range(first, last + 1)}
     return {
         "serif-regular": (80, gb2312, _LATIN_AND_PUNCTUATION),
         "serif-bold": (200, gb2312, _LATIN_AND_PUNCTUATION),
         "serif-ext-regular": (80, ext, ()),
         "serif-ext-bold": (200, ext, ()),
+        "serif-rare-regular": (80, rare, ()),
+        "serif-rare-bold": (200, rare, ()),
     }
 
 
@@ -353,8 +372,22 @@ def _strip_attachment_links(etree_root) -> None:
                 del element.attrib["rel"]
 
 
+def _refuse_missing_glyphs(document) -> None:
+    """Fail closed if any character was drawn as .notdef: WeasyPrint records, per embedded font, the
+    code points it had no glyph for (and only logs a warning)."""
+    missing = sorted({codepoint for font in document.fonts.values() for codepoint in getattr(font, "missing", {})})
+    if missing:
+        raise MissingGlyphs([chr(codepoint) for codepoint in missing])
+
+
+def _finish(document, pdf) -> None:
+    """Finisher: refuse the output if a glyph is missing or a file is embedded."""
+    _refuse_missing_glyphs(document)
+    _refuse_embedded_files(document, pdf)
+
+
 def _refuse_embedded_files(document, pdf) -> None:
-    """Finisher: fail closed if the PDF about to be written holds any embedded file."""
+    """Fail closed if the PDF about to be written holds any embedded file."""
     names = pdf.catalog.get("Names")
     if names is not None and "EmbeddedFiles" in names:
         raise RuntimeError("PDF render produced an EmbeddedFiles tree; output refused.")
@@ -387,7 +420,7 @@ def html_to_pdf(html: str) -> bytes:
             full_fonts=False,
             attachments=[],
             custom_metadata=False,
-            finisher=_refuse_embedded_files,
+            finisher=_finish,
         )
 
 
