@@ -31,6 +31,8 @@ from approvals.models import (
 )
 from orgs.models import Division, Level, Organization
 
+from . import wording
+from .models import DocumentKind, OrganizationProfile
 from .render import render_pdf
 
 NOTICE_STATUSES = (Status.PUBLIC_NOTICE, Status.APPROVED, Status.CERTIFIED)
@@ -242,6 +244,12 @@ SUMMARY_COLUMNS = [
 ]
 
 
+def summary_columns(program) -> list[tuple[str, str, int]]:
+    """The columns of the summary table; a city applying for itself has an 申报日期, not a 推荐日期."""
+    date_label = wording.letter_wording(program, "").date_label
+    return [(key, date_label if key == "recommended_on" else label, width) for key, label, width in SUMMARY_COLUMNS]
+
+
 def summary_rows(batch: Batch, city: Organization) -> list[dict]:
     rows = []
     for index, application in enumerate(recommended_applications(batch, city), start=1):
@@ -266,20 +274,44 @@ def _batch_city_context(batch: Batch, city: Organization) -> dict:
     return {
         "batch": batch,
         "program": batch.program,
+        "wording": wording.letter_wording(batch.program, batch.name),
         "province": batch.province,
         "city": city,
         "date": cn_date(timezone.localdate()),
     }
 
 
+def _contact(organization: Organization) -> dict:
+    profile = OrganizationProfile.objects.filter(organization=organization).first()
+    if profile is None:
+        return {}
+    return {"person": profile.contact_person, "phone": profile.contact_phone, "address": profile.contact_address,
+            "postal_code": profile.postal_code}
+
+
+def recommendation_letter_context(batch: Batch, city: Organization) -> dict:
+    """The city's letter: numbered and dated at its first print (printing.services.document_issue)."""
+    from .services import document_issue
+
+    issued = document_issue(organization=city, kind=DocumentKind.RECOMMENDATION_LETTER, batch=batch)
+    division_name = city.division.name if city.division_id else city.name
+    return {
+        **_batch_city_context(batch, city),
+        "applications": recommended_applications(batch, city),
+        "program_title": wording.certificate_title(batch.program, division_name),
+        "doc_number": issued.number,
+        "doc_date": cn_date(issued.dated),
+        "contact": _contact(city),
+    }
+
+
 def recommendation_letter_pdf(batch: Batch, city: Organization) -> bytes:
-    context = {**_batch_city_context(batch, city), "applications": recommended_applications(batch, city)}
-    return render_pdf("printing/recommendation_letter.html", context)
+    return render_pdf("printing/recommendation_letter.html", recommendation_letter_context(batch, city))
 
 
 def summary_pdf(batch: Batch, city: Organization) -> bytes:
     context = {**_batch_city_context(batch, city), "rows": summary_rows(batch, city),
-               "columns": [(key, label) for key, label, _width in SUMMARY_COLUMNS]}
+               "columns": [(key, label) for key, label, _width in summary_columns(batch.program)]}
     return render_pdf("printing/summary_table.html", context)
 
 
@@ -359,6 +391,7 @@ def notice_entries(batch: Batch) -> list[Application]:
 
 
 def notice_context(batch: Batch) -> dict:
+    """The public notice list (the public page reads this too; it is not numbered)."""
     entries = notice_entries(batch)
     starts = [a.notice_starts_on for a in entries if a.notice_starts_on]
     ends = [a.notice_ends_on for a in entries if a.notice_ends_on]
@@ -366,12 +399,22 @@ def notice_context(batch: Batch) -> dict:
         "batch": batch,
         "program": batch.program,
         "province": batch.province,
+        "recommends": wording.city_recommends(batch.program),
         "entries": entries,
         "period_start": cn_date(min(starts)) if starts else "",
         "period_end": cn_date(max(ends)) if ends else "",
         "date": cn_date(min(starts)) if starts else cn_date(timezone.localdate()),
+        "contact": _contact(batch.province),
     }
 
 
+def notice_document_context(batch: Batch) -> dict:
+    """The notice as the province issues it: numbered and dated at its first print."""
+    from .services import document_issue
+
+    issued = document_issue(organization=batch.province, kind=DocumentKind.NOTICE, batch=batch)
+    return {**notice_context(batch), "doc_number": issued.number, "doc_date": cn_date(issued.dated)}
+
+
 def notice_pdf(batch: Batch) -> bytes:
-    return render_pdf("printing/notice_list.html", notice_context(batch))
+    return render_pdf("printing/notice_list.html", notice_document_context(batch))
