@@ -29,6 +29,7 @@ from approvals.models import (
     Stage,
     Status,
 )
+from approvals.xlsx import write_cell
 from orgs.models import Division, Level, Organization
 
 from . import wording
@@ -263,8 +264,8 @@ def summary_rows(batch: Batch, city: Organization) -> list[dict]:
             "responsible_person": str(data.get("responsible_person", "")),
             "contact_person": str(data.get("contact_person", "")),
             "phone": str(data.get("phone", "")),
-            "recommended_on": (timezone.localtime(application.recommended_at).date().isoformat()
-                               if application.recommended_at else ""),
+            "recommended_on": (timezone.localtime(application.recommended_at).date()
+                               if application.recommended_at else None),
             "status": application.get_status_display(),
         })
     return rows
@@ -315,54 +316,49 @@ def summary_pdf(batch: Batch, city: Organization) -> bytes:
     return render_pdf("printing/summary_table.html", context)
 
 
-def _text_cell(cell, value) -> None:
-    """Write ``value`` as data, never as a formula (a name typed as "=HYPERLINK(...)" stays text)."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-
-
 def summary_xlsx(batch: Batch, city: Organization) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
     rows = summary_rows(batch, city)
+    words = wording.letter_wording(batch.program, batch.name)
+    columns = summary_columns(batch.program)
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "推荐汇总表"
-    width = len(SUMMARY_COLUMNS)
+    sheet.title = words.table_title.removeprefix(batch.name)[:31]
+    width = len(columns)
     thin = Side(style="thin", color="000000")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-    _text_cell(sheet.cell(1, 1), f"{batch.name}推荐汇总表")
+    write_cell(sheet.cell(1, 1), words.table_title)
     sheet.cell(1, 1).font = Font(name="宋体", size=16, bold=True)
     sheet.cell(1, 1).alignment = center
     sheet.row_dimensions[1].height = 30
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
-    _text_cell(sheet.cell(2, 1), f"推荐单位（盖章）：{city.name}    申报类别：{batch.program.name_zh}    "
-                                 f"推荐数量：{len(rows)}    填报日期：{timezone.localdate().isoformat()}")
+    write_cell(sheet.cell(2, 1), f"{words.verb}单位（盖章）：{city.name}    申报类别：{batch.program.name_zh}    "
+                                 f"{words.verb}数量：{len(rows)}    填报日期：{timezone.localdate().isoformat()}")
     sheet.cell(2, 1).font = Font(name="宋体", size=11)
 
-    for column, (_key, label, col_width) in enumerate(SUMMARY_COLUMNS, start=1):
+    for column, (_key, label, col_width) in enumerate(columns, start=1):
         cell = sheet.cell(3, column)
-        _text_cell(cell, label)
+        write_cell(cell, label)
         cell.font = Font(name="宋体", size=11, bold=True)
         cell.alignment, cell.border = center, border
         sheet.column_dimensions[get_column_letter(column)].width = col_width
     for offset, row in enumerate(rows):
-        for column, (key, _label, _width) in enumerate(SUMMARY_COLUMNS, start=1):
+        for column, (key, _label, _width) in enumerate(columns, start=1):
             cell = sheet.cell(4 + offset, column)
-            _text_cell(cell, row[key])
+            write_cell(cell, row[key])
             cell.font = Font(name="宋体", size=11)
             cell.border = border
             cell.alignment = Alignment(vertical="center", wrap_text=True,
                                        horizontal="center" if key in ("index", "recommended_on") else "left")
     footer = 4 + len(rows) + 1
     sheet.merge_cells(start_row=footer, start_column=1, end_row=footer, end_column=width)
-    _text_cell(sheet.cell(footer, 1), "负责人（签字）：                经办人：                联系电话：")
+    write_cell(sheet.cell(footer, 1), "负责人（签字）：                经办人：                联系电话：")
     sheet.cell(footer, 1).font = Font(name="宋体", size=11)
 
     sheet.freeze_panes = "A4"
@@ -372,7 +368,7 @@ def summary_xlsx(batch: Batch, city: Organization) -> bytes:
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     workbook.properties.creator = city.name
-    workbook.properties.title = f"{batch.name}推荐汇总表"
+    workbook.properties.title = words.table_title
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

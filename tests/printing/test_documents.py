@@ -133,24 +133,37 @@ def test_summary_pdf_and_excel_have_the_same_rows(history):
     assert sheet["A1"].value == f"{batch.name}推荐汇总表"
     assert "滁州市科学技术协会" in sheet["A2"].value and "推荐数量：2" in sheet["A2"].value
     header = [cell.value for cell in sheet[3]]
-    assert header == [label for _key, label, _width in documents.SUMMARY_COLUMNS]
+    assert header == ["序号", "申报主体名称", "统一社会信用代码", "申报单位", "所在地区", "负责人", "联系人", "联系电话",
+                      "推荐日期", "当前状态"]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=4, max_row=5)]
     assert [row[1] for row in rows] == ["滁州甲智能装备有限公司", "滁州丙新能源科技有限公司"]
     assert rows[0][0] == 1 and rows[0][2] == "91341100MA2N0XKX1G" and rows[0][3] == "琅琊区科学技术协会"
     assert rows[0][4] == "琅琊区" and rows[0][5] == "张三" and rows[0][9] == "已授牌"
     assert rows[1][9] == "公示中"
-    assert dt.date.fromisoformat(rows[0][8]) == timezone.localdate()
+    # The date is an Excel date (a number formatted as a date), not text.
+    date_cell = sheet.cell(4, 9)
+    assert date_cell.data_type == "d" and date_cell.is_date and date_cell.number_format == "yyyy-mm-dd"
+    assert rows[0][8] == dt.datetime.combine(timezone.localdate(), dt.time())
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.freeze_panes == "A4"
 
 
-def test_excel_never_writes_user_text_as_a_formula(history):
+def test_excel_neutralises_formula_like_text_everywhere(history):
+    """Text that Excel would take for a formula is stored with a leading apostrophe, in every text
+    column: re-editing the cell or saving the sheet as CSV cannot bring a formula back."""
     a = history["a"]
     Application.objects.filter(pk=a.pk).update(subject_name='=HYPERLINK("http://evil.example","点我")')
+    form = dict(Application.objects.get(pk=a.pk).form_data)
+    form.update(responsible_person="+1+1", contact_person="@SUM(A1)", phone="-2")
+    Application.objects.filter(pk=a.pk).update(form_data=form)
     content = documents.summary_xlsx(history["batch"], a.city)
-    cell = load_workbook(io.BytesIO(content)).active["B4"]
-    assert cell.data_type == "s"
-    assert cell.value.startswith("=HYPERLINK")
+    sheet = load_workbook(io.BytesIO(content)).active
+    row = [sheet.cell(4, column) for column in range(1, 11)]
+    assert [cell.value for cell in row[1:2] + row[5:8]] == [
+        "'=HYPERLINK(\"http://evil.example\",\"点我\")", "'+1+1", "'@SUM(A1)", "'-2"]
+    assert all(cell.data_type == "s" for cell in row[1:8])
+    assert row[0].value == 1 and row[0].data_type == "n"  # numbers stay numbers
+    assert row[3].value == "琅琊区科学技术协会"  # ordinary text is untouched
 
 
 def test_notice_list_pdf_and_public_page(history, client):
