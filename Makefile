@@ -28,6 +28,7 @@ demo: setup
 	$(BIN)/python manage.py import_divisions
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py open_demo_batches
+	$(BIN)/python manage.py make_demo_keys
 	@echo "Starting the web server on http://127.0.0.1:8000/ and a Celery worker (embedded broker). Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker -B -l warning --concurrency 2 & \
@@ -49,7 +50,7 @@ check: setup
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_SECRET_KEY=ci-only-$$(head -c 64 /dev/urandom | base64 | tr -dc a-zA-Z0-9) DJANGO_ALLOWED_HOSTS=kexie.example \
-	  DJANGO_SETTINGS_MODULE=config.settings.production $(BIN)/python manage.py check --deploy --fail-level WARNING
+	  SIGNING_KEY_PASSPHRASE=ci-only DJANGO_SETTINGS_MODULE=config.settings.production $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf var test-artifacts

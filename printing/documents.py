@@ -32,9 +32,9 @@ from approvals.models import (
 from approvals.xlsx import write_cell
 from orgs.models import Division, Level, Organization
 
-from . import wording
+from . import signing, wording
 from .models import DocumentKind, OrganizationProfile
-from .render import render_pdf
+from .render import render_pdf, render_template_document
 
 NOTICE_STATUSES = (Status.PUBLIC_NOTICE, Status.APPROVED, Status.CERTIFIED)
 
@@ -307,7 +307,10 @@ def recommendation_letter_context(batch: Batch, city: Organization) -> dict:
 
 
 def recommendation_letter_pdf(batch: Batch, city: Organization) -> bytes:
-    return render_pdf("printing/recommendation_letter.html", recommendation_letter_context(batch, city))
+    """The letter, signed with the city's key when it has one (the seal in its seal area)."""
+    rendered = render_template_document("printing/recommendation_letter.html",
+                                        recommendation_letter_context(batch, city))
+    return signing.sign_rendered(rendered, organization=city, reason="推荐函")
 
 
 def summary_pdf(batch: Batch, city: Organization) -> bytes:
@@ -413,4 +416,6 @@ def notice_document_context(batch: Batch) -> dict:
 
 
 def notice_pdf(batch: Batch) -> bytes:
-    return render_pdf("printing/notice_list.html", notice_document_context(batch))
+    """The notice, signed with the province's key when it has one."""
+    rendered = render_template_document("printing/notice_list.html", notice_document_context(batch))
+    return signing.sign_rendered(rendered, organization=batch.province, reason="公示")

@@ -24,6 +24,7 @@ import logging
 import mimetypes
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -399,8 +400,57 @@ def _refuse_embedded_files(document, pdf) -> None:
             raise RuntimeError("PDF render produced a file attachment; output refused.")
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Lay out ``html`` (already rendered and escaped) with the safe fetcher and shared caches."""
+@dataclass(frozen=True)
+class SealArea:
+    """Where a seal goes on a rendered page, in PDF points from the page's bottom-left corner (the box of
+    an element with class ``seal-area``): the signer puts the electronic seal exactly there."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    seal_areas: list[SealArea]
+
+
+_PX_TO_PT = 0.75  # CSS px are 1/96 in, PDF points 1/72 in
+
+
+def _all_boxes(box):
+    """Every box under ``box``, including absolutely positioned ones (WeasyPrint keeps those behind an
+    AbsolutePlaceholder, which ``descendants()`` does not enter)."""
+    stack = [box]
+    while stack:
+        current = stack.pop()
+        current = getattr(current, "_box", current)  # an AbsolutePlaceholder's laid-out box
+        yield current
+        stack.extend(reversed(getattr(current, "children", None) or []))
+
+
+def _seal_areas(document) -> list[SealArea]:
+    areas = []
+    for index, page in enumerate(document.pages):
+        height = page.height * _PX_TO_PT
+        for box in _all_boxes(page._page_box):
+            element = getattr(box, "element", None)
+            if element is None or "seal-area" not in (element.get("class") or "").split():
+                continue
+            x, y = box.border_box_x() * _PX_TO_PT, box.border_box_y() * _PX_TO_PT
+            width, box_height = box.border_width() * _PX_TO_PT, box.border_height() * _PX_TO_PT
+            areas.append(SealArea(index, round(x, 2), round(height - y - box_height, 2), round(x + width, 2),
+                                  round(height - y, 2)))
+    # A box split over two pages appears twice; keep the first part of each.
+    return areas
+
+
+def render_document(html: str) -> Rendered:
+    """Lay out ``html`` (already rendered and escaped) with the safe fetcher and shared caches; return
+    the PDF and where its seal areas landed."""
     require_pdf_support()
     # Seven INFO lines per document from WeasyPrint's progress logger would drown worker logs; a
     # level set explicitly in LOGGING is left alone.
@@ -413,18 +463,25 @@ def html_to_pdf(html: str) -> bytes:
         fetcher = get_url_fetcher()
         document = HTML(string=html, base_url=None, url_fetcher=fetcher)
         _strip_attachment_links(document.etree_element)
-        return document.write_pdf(
-            font_config=get_font_config(),
-            cache=get_image_cache(),
-            presentational_hints=False,
-            full_fonts=False,
-            attachments=[],
-            custom_metadata=False,
-            finisher=_finish,
-        )
+        laid_out = document.render(get_font_config(), cache=get_image_cache(), presentational_hints=False,
+                                   full_fonts=False, attachments=[], custom_metadata=False)
+        pdf = laid_out.write_pdf(finisher=_finish, full_fonts=False, attachments=[], custom_metadata=False,
+                                 presentational_hints=False, cache=get_image_cache())
+        return Rendered(pdf, _seal_areas(laid_out))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The PDF of ``html`` (see :func:`render_document`)."""
+    return render_document(html).pdf
 
 
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     """Render ``template_name`` with ``context`` (autoescaped) and return the PDF bytes."""
     require_pdf_support()
     return html_to_pdf(render_html(template_name, context))
+
+
+def render_template_document(template_name: str, context: dict[str, Any]) -> Rendered:
+    """Like :func:`render_pdf`, with the seal areas."""
+    require_pdf_support()
+    return render_document(render_html(template_name, context))

@@ -1,7 +1,9 @@
-"""Writes of certificates: reserving a gap-free number, changing status, storing the rendered PDF."""
+"""Writes of certificates: reserving a gap-free number, changing status, storing the rendered and signed
+PDF; the 发文字号 of letters and notices."""
 import calendar
 import datetime as dt
 import hashlib
+import logging
 import os
 import secrets
 import tempfile
@@ -15,6 +17,8 @@ from django.utils import timezone
 from . import wording
 from .models import Certificate, CertificateSequence, CertificateStatus, DocumentSequence, IssuedDocument
 from .numbering import certificate_number
+
+logger = logging.getLogger(__name__)
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -132,7 +136,8 @@ def certificate_context(certificate: Certificate) -> dict:
 
 def _load(certificate_id: int) -> Certificate:
     return Certificate.objects.select_related(
-        "application__program", "application__city", "application__province", "application__division"
+        "application__program", "application__city", "application__province", "application__division",
+        "application__province__division"
     ).get(pk=certificate_id)
 
 
@@ -169,14 +174,25 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
     Does nothing for a certificate whose PDF is already recorded, or that is revoked or expired (the
     verification page shows the status from the database; an issued file is never replaced).
     """
-    from .render import render_pdf
+    from . import signing
+    from .render import render_template_document
 
     certificate = _load(certificate_id)
     if certificate.pdf_sha256 or certificate.status != CertificateStatus.VALID:
         return certificate
     # Rendered as issued (valid); the status stamp only ever appears on copies printed later.
-    pdf = render_pdf("printing/certificate.html", {**certificate_context(certificate),
-                                                   "status": CertificateStatus.VALID})
+    rendered = render_template_document("printing/certificate.html", {**certificate_context(certificate),
+                                                                      "status": CertificateStatus.VALID})
+    signed_by, signed_at = "", None
+    try:
+        signed = signing.sign_pdf(rendered.pdf, organization=certificate.application.province,
+                                  seal=rendered.seal_areas[0] if rendered.seal_areas else None,
+                                  reason=f"授牌证书 {certificate.number}")
+        pdf, signed_by, signed_at = signed.pdf, signed.signer, signed.signed_at
+    except signing.NoSigningKey:
+        logger.warning("Province %s has no signing key: certificate %s is issued unsigned",
+                       certificate.application.province_id, certificate.number)
+        pdf = rendered.pdf
     digest = hashlib.sha256(pdf).hexdigest()
     final = certificate_pdf_path(certificate)
     temp = _write_temp(final.parent, pdf)
@@ -188,7 +204,8 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
             os.replace(temp, final)
             _fsync_folder(final.parent)
             Certificate.objects.filter(pk=certificate_id, pdf_sha256="").update(
-                pdf_sha256=digest, pdf_size=len(pdf), rendered_at=timezone.now()
+                pdf_sha256=digest, pdf_size=len(pdf), rendered_at=timezone.now(), signed_by=signed_by,
+                signed_at=signed_at,
             )
     finally:
         temp.unlink(missing_ok=True)
@@ -212,7 +229,9 @@ def certificate_restore_pdf(*, certificate_id: int) -> bytes | None:
     from .render import render_pdf
 
     certificate = _load(certificate_id)
-    if not certificate.pdf_sha256:
+    # A signature holds its signing time and a random document id: a signed file cannot be made again
+    # byte for byte, so only its stored copy (and the storage's backups) can bring it back.
+    if not certificate.pdf_sha256 or certificate.signed_at is not None:
         return None
     pdf = render_pdf("printing/certificate.html", {**certificate_context(certificate),
                                                    "status": CertificateStatus.VALID})
