@@ -13,7 +13,7 @@ def private_storage(settings, tmp_path):
 
 
 @pytest.fixture
-def signing_keys(world, private_storage):
+def signing_keys(world, private_storage):  # noqa: F811 (the imported fixture)
     """Signing keys for the Anhui province and the Chuzhou city 科协 under a local CA (printing.demo_ca)."""
     from printing.demo_ca import demo_signing_key
 
