@@ -173,7 +173,7 @@ def test_a_revoked_certificate_is_never_green_even_for_its_own_file(client, worl
     html = response.content.decode()
     assert 'data-result="revoked"' in html and "该证书已被撤销，不再有效" in html
     assert 'class="result result-match"' not in html
-    assert 'class="banner banner-revoked"' in html and "banner-valid" not in html
+    assert 'class="banner banner-revoked"' in html and 'class="banner banner-valid"' not in html
     assert 'class="card card-revoked"' in html
 
 
@@ -182,7 +182,7 @@ def test_an_expired_certificate_looks_different_from_both(client, signed_issued)
     Certificate.objects.filter(pk=certificate.pk).update(status=CertificateStatus.EXPIRED)
     html = upload(client, f"/verify/{certificate.token}/", pdf).content.decode()
     assert 'data-result="expired"' in html and "该证书已过期" in html
-    assert 'class="banner banner-expired"' in html and "banner-valid" not in html and "banner-revoked" not in html
+    assert 'class="banner banner-expired"' in html and 'class="banner banner-valid"' not in html
 
 
 def test_a_changed_byte_in_a_signed_file_is_reported(client, signed_issued):
