@@ -108,3 +108,28 @@ def test_the_render_refuses_a_pdf_with_a_box():
     with pytest.raises(MissingGlyphs) as refused:
         html_to_pdf(html)
     assert refused.value.characters == [EXT_H]
+
+
+def test_lists_are_limited_to_50_rows_and_a_form_to_40000_characters(world):
+    from approvals.formspec import MAX_FORM_CHARACTERS, MAX_LIST_ROWS
+
+    assert (MAX_LIST_ROWS, MAX_FORM_CHARACTERS) == (50, 40_000)
+    application = create(world, "society-service-station")
+    form = station_form(units=50)
+    svc.application_edit(actor=act(world, "langya_clerk"), application_id=application.pk, form_data=form)
+    assert len(Application.objects.get(pk=application.pk).form_data["radiated_units"]) == 50
+    form = station_form(units=51)
+    with pytest.raises(E.InvalidInput) as refused:
+        svc.application_edit(actor=act(world, "langya_clerk"), application_id=application.pk, form_data=form)
+    assert refused.value.errors["radiated_units"] == "辐射带动单位：最多 50 行，现有 51 行"
+    assert len(Application.objects.get(pk=application.pk).form_data["radiated_units"]) == 50
+    form = station_form()
+    used = sum(len(v) for v in svc.validate_form_data(application.program.form_fields, form)[0].values()
+               if isinstance(v, str))
+    form["work_basis"], form["work_plan"] = "甲" * 5000, "乙" * 5000
+    form["technical_needs"] = [{"title": "丙" * 200, "description": "戊" * 200}] * 50
+    form["radiated_units"] = [{"name": "丁" * 200}] * 50
+    with pytest.raises(E.InvalidInput) as refused:
+        svc.application_edit(actor=act(world, "langya_clerk"), application_id=application.pk, form_data=form)
+    assert refused.value.errors["__all__"].startswith("申报内容合计不能超过 40000 字")
+    assert used < MAX_FORM_CHARACTERS
