@@ -275,6 +275,7 @@ def test_deploy_checks_pass_under_production_settings(tmp_path):
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "example.org",
         "APP_VAR_DIR": str(tmp_path),
+        "SIGNING_KEY_PASSPHRASE": secrets.token_urlsafe(32),  # production has no default for it
     }
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
