@@ -55,6 +55,15 @@ RECOMMENDED_STATUSES = {
 APPLICANT = "applicant"
 
 
+class SubjectKind(models.TextChoices):
+    """What a program designates: a unit (an enterprise, a park, a society's station) or the applicant's
+    own division (a county or a city itself). Documents address the one as 你单位, the other as 你区,
+    你县 or 你市, and resolve the division type in the certificate title."""
+
+    UNIT = "unit", _("单位")
+    DIVISION = "division", _("行政区划")
+
+
 class Program(models.Model):
     """A kind of pilot site. Everything that differs between programs is data in this row."""
 
@@ -74,6 +83,9 @@ class Program(models.Model):
     # {stage code: working days}
     stage_time_limits = models.JSONField(_("各环节时限（工作日）"), default=dict, blank=True)
     requires_uscc = models.BooleanField(_("需统一社会信用代码"), default=True)
+    subject_kind = models.CharField(_("申报主体类型"), max_length=16, choices=SubjectKind.choices,
+                                    default=SubjectKind.UNIT)
+    # "{division_type}" is replaced by the subject's division type (区, 县, 市, 旗), e.g. 创新驱动示范{division_type}.
     certificate_title = models.CharField(_("证书标题"), max_length=128, blank=True)
     # str.format pattern; keys: prefix, year, seq
     certificate_number_format = models.CharField(

@@ -111,6 +111,8 @@ STATIC_ROOT = VAR_DIR / "static"
 # Uploaded attachments and issued PDFs live outside anything served directly.
 PRIVATE_STORAGE_ROOT = Path(env.str("APP_PRIVATE_STORAGE", default=str(VAR_DIR / "private")))
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")  # certificate QR codes
+# Encrypts the organizations' private signing keys (printing.signing); production sets it, with no default.
+SIGNING_KEY_PASSPHRASE = env.str("SIGNING_KEY_PASSPHRASE", default="")
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
