@@ -12,6 +12,7 @@ from django.views import View
 
 from orgs.access import principal_of
 from orgs.models import Membership, Organization
+from workflows.selectors import task_archive, task_inbox, task_queue
 
 from . import access, selectors
 from . import services as svc
@@ -32,8 +33,6 @@ def _url(name, *args):
 
 class DashboardView(LoginRequiredMixin, View):
     def get(self, request):
-        from workflows.selectors import task_archive, task_inbox, task_queue
-
         memberships = Membership.objects.current().filter(user=request.user).select_related("organization")
         apps = selectors.application_list(user=request.user)
         by_status = dict(apps.order_by().values_list("status").annotate(n=Count("id")))

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from orgs.models import Organization
+
 from .models import Notification, NotificationKind
 from .notifications import Message, _safe_reverse, notifications_create, queue_emails_on_commit
 from .workdays import PROVISIONAL, calendar_status
@@ -72,8 +74,6 @@ def calendar_missing_remind(*, today: dt.date | None = None) -> int:
 def divisions_retired_notify(*, codes: list[str], imported_on: dt.date | None = None) -> int:
     """Tell the administrators which organizations sit on a division the import just retired (no longer
     in the official table), so that they can be moved or closed. Returns how many organizations."""
-    from orgs.models import Organization
-
     organizations = list(
         Organization.objects.filter(division_id__in=codes, active=True).select_related("division").order_by("path")
     )

@@ -18,13 +18,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
-from approvals.models import Stage
+from approvals.models import Application, Stage, Status
 from orgs.access import pool_members
+from orgs.selectors import person_label
 
-from .delegations import person_label
 from .models import NotificationKind, TaskDeadline
 from .notifications import Message, application_url, notifications_create, queue_emails_on_commit
-from .timers import notices_recount
 from .workdays import WEEKDAY_NAMES, add_workdays, due_date_info, workdays_between
 
 logger = logging.getLogger(__name__)
@@ -184,3 +183,30 @@ def deadlines_sweep(*, today: dt.date | None = None) -> SweepResult:
                     today, reminded, escalated, recounted)
     return SweepResult(reminded=reminded, escalated=escalated)
 
+
+def notices_recount(*, today: dt.date | None = None) -> int:
+    """Count again the end of every public notice still running (its last day not past), on the calendar
+    as it stands, and move its flow timer with it: a notice published while the next year was provisional
+    ends on the day the State Council's arrangement gives. Returns how many ends moved."""
+    from .flows import ApplicationFlow  # the flow's nodes create deadlines: same package, loaded by then
+
+    today = today or timezone.localdate()
+    running = (Application.objects.filter(status=Status.PUBLIC_NOTICE, notice_ends_on__gte=today,
+                                          notice_starts_on__isnull=False)
+               .select_related("batch").only("pk", "process_id", "notice_starts_on", "notice_ends_on",
+                                             "batch__notice_workdays"))
+    moved = 0
+    for application in running:
+        ends_on = add_workdays(application.notice_starts_on - dt.timedelta(days=1), application.batch.notice_workdays)
+        if ends_on == application.notice_ends_on:
+            continue
+        with transaction.atomic():
+            Application.objects.filter(pk=application.pk, notice_ends_on=application.notice_ends_on).update(
+                notice_ends_on=ends_on)
+            ApplicationFlow.task_class._default_manager.filter(
+                process_id=application.process_id, flow_task=ApplicationFlow.wait_notice, status=STATUS.SCHEDULED,
+            ).update(scheduled=timezone.make_aware(dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time.min)))
+        logger.info("notice of application %s now ends on %s (was %s)", application.pk, ends_on,
+                    application.notice_ends_on)
+        moved += 1
+    return moved

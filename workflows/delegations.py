@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from approvals import errors as E
 from orgs.access import DELEGABLE_ROLES
 from orgs.models import Delegation, Membership, Organization, Role
+from orgs.selectors import person_label
 
 MSG_DELEGATION_ROLE = _("“%(role)s”角色不能委托代办")
 MSG_DELEGATION_NOT_MEMBER = _("%(user)s 在 %(org)s 没有“%(role)s”角色，不能委托")
@@ -33,10 +34,6 @@ def delegations_of(*, user) -> QuerySet[Delegation]:
         Delegation.objects.filter(Q(delegator=user) | Q(delegate=user))
         .select_related("delegator", "delegate", "organization")
     )
-
-
-def person_label(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else "系统"
 
 
 def audit_actor_label(event) -> str:

@@ -29,7 +29,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from approvals.models import ExpertAssignment, Stage, Status
+from approvals.models import Application, AuditEvent, ExpertAssignment, Stage, Status
 from approvals.stages import STAGES, Action, Notify, actions_notifying
 from orgs.access import pool_members
 from orgs.models import Role
@@ -236,8 +236,6 @@ def notification_event_run(*, application_id: int, seq: int) -> list[int]:
     """Create the notifications and e-mails of one audit event, once: the NotificationJob row that marks
     it done is inserted first, in the same transaction, so a second worker on the same event waits on its
     unique key and then skips it. E-mails are queued after this commits."""
-    from approvals.models import Application, AuditEvent
-
     with transaction.atomic():
         event = AuditEvent.objects.filter(application_id=application_id, seq=seq).select_related("actor").first()
         if event is None:
@@ -384,8 +382,6 @@ def outbox_send_many(*, outbox_ids: list[int]) -> dict[str, int]:
 def events_not_notified(*, now, grace_seconds: int = FLUSH_GRACE_SECONDS) -> QuerySet:
     """(application id, seq) of the notified events of the last NOTIFY_RECOVERY_DAYS, older than the
     grace period, that no task has done, oldest first."""
-    from approvals.models import AuditEvent
-
     done = NotificationJob.objects.filter(application_id=OuterRef("application_id"), audit_seq=OuterRef("seq"))
     return (
         AuditEvent.objects.filter(

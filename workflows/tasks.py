@@ -6,6 +6,8 @@ project's late acknowledgement and reject-on-worker-lost, so a task whose worker
 from celery import shared_task
 from django.db import OperationalError
 
+from approvals.reports import stays_recount
+
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)
 def approve_after_notice() -> int:
@@ -68,10 +70,7 @@ def flush_email_outbox() -> dict:
 def recount_stays(year: int) -> int:
     """The working-day calendar of `year` changed: count again the reports' stays that touch it, the open
     tasks' due dates and the ends of the running public notices (all idempotent)."""
-    from approvals.reports import stays_recount
-
-    from .deadlines import deadlines_recount
-    from .timers import notices_recount
+    from .deadlines import deadlines_recount, notices_recount
     from .workdays import clear_cache
 
     clear_cache()  # this worker may still hold the calendar as it was before the edit
