@@ -45,6 +45,7 @@ test-integration: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 check: setup
 	$(BIN)/python manage.py check
