@@ -278,3 +278,11 @@ def may_use_engine_pages(principal: Principal) -> bool:
     """viewflow's process lists, charts and details list every province's processes: system
     administrators only. People work from the approvals pages and the task lists, which are scoped."""
     return principal.is_superuser
+
+
+def may_download_audit_digests(principal: Principal) -> bool:
+    """The signed digests of the audit trail: a province's auditors and administrators (own membership in
+    force), and system administrators."""
+    return principal.is_superuser or any(
+        principal.holds(role, level=Level.PROVINCE, own=True) for role in (Role.AUDITOR, Role.ADMIN)
+    )

@@ -20,6 +20,7 @@ from viewflow.workflow.status import STATUS
 
 from approvals.models import Application, Stage, Status
 from orgs.access import pool_members
+from orgs.models import Role
 from orgs.selectors import person_label
 
 from .models import NotificationKind, TaskDeadline
@@ -138,7 +139,7 @@ def deadline_escalate(*, deadline: TaskDeadline, today: dt.date) -> bool:
         f"“{program}”申报“{subject}”的“{stage}”环节办理期限为 {_day(deadline.due_on)}，"
         f"已逾期 {overdue} 个工作日仍未办理。办理单位：{deadline.organization.name}；办理人：{handler}。"
     )
-    leaders = pool_members(organization_id=deadline.organization_id, role="leader")
+    leaders = pool_members(organization_id=deadline.organization_id, role=Role.LEADER)
     message = Message(NotificationKind.ESCALATION, f"逾期督办：{subject}（{stage}）", body,
                       application_url(deadline.application_id))
     return _notify_once(deadline, field="escalated_at", users=leaders, message=message)
