@@ -6,25 +6,30 @@ code: a class per URL pattern (URLS, VIEWFLOW_NODES, ADMIN_MODELS) and a grid pe
 A allow, D deny, E either, - cannot happen). test_every_url_pattern_is_classified fails when the URL
 configuration has a pattern that the tables do not name (or the tables name one that is gone).
 
-Relations of a subject (a user in a role at an organization) to a target (an application's applicant, a
-batch's province, a city, an admin object's organization): own, parent, ancestor (two or more levels up),
-child, descendant, sibling (same parent), other_branch (same province), other_province; for experts
-assigned (not yet scored) and scored; for a viewflow task its owner. Kinds that are not a relation to
+Relations: how a subject's organization (a user in a role at an organization) stands to the target's (an
+application's applicant, a batch's province, a city, an admin object's organization): own; parent and
+ancestor (the subject's is above the target's, one or more levels); child and descendant (below it);
+sibling (same parent); other_branch (same province); other_province; for experts assigned (not yet scored)
+and scored; for a viewflow task or a notification its owner. Kinds that are not a relation to
 anything: expired (membership ended yesterday), not_yet (starts tomorrow), removed (an assigned expert
 whose membership was deleted), delegate_after (a delegation that ended yesterday), nobody (logged in, no
 membership): these are "outsiders", refused wherever a role is needed. delegate_in (a delegation in force,
 its last day today) is expected to get exactly what its delegator gets. anonymous and superuser have a
 column of their own in each class.
 
-A refused POST must leave the database as it was (matrix.fingerprint: every row of every table but the
-session ones); an allowed one that should write must change it. Every response that shows something is
+A refused POST must leave the database as it was: every request runs in a savepoint that is rolled back,
+so the world is the same for every case; when a POST ran any INSERT, UPDATE or DELETE (other than the
+session's), every row of every table but the session ones is compared with the world's (matrix.fingerprint).
+An allowed POST that should write must have changed it. Every response that shows something is
 also read (HTML, JSON, PDF and Excel) for what the subject may not see: other applications' subject names,
 expert scores and comments, API token keys, and in the admin other subtrees' users, organizations and
 batches.
 
-Set ACCESS_MATRIX_FULL=1 to ask every subject everywhere; by default the classes whose rule does not depend
-on the relation (superuser-only, viewflow, the admin site, public pages, suffix variants of API routes)
-are asked by one subject per role and kind, which keeps the run at a few minutes on SQLite.
+Set ACCESS_MATRIX_FULL=1 to ask every subject everywhere and to compare the rows after every POST; by
+default the classes whose rule does not depend on the relation (superuser-only, viewflow, the admin site,
+public pages, suffix variants of API routes) are asked by one subject per role and kind, which keeps the run
+at about three minutes on SQLite. Each class writes test-artifacts/access-matrix/<class>.txt: its failures
+grouped by route and problem, then every failing case.
 """
 import datetime as dt
 import os
@@ -45,7 +50,7 @@ from tests.approvals.conftest import minimal_pdf
 from tests.factories import TEST_PASSWORD
 
 from .matrix import Case, Runner, build_url, form_data, problems, resolves_to, url_patterns
-from .world import ORGS
+from .world import ORGS, uscc_for
 
 pytestmark = pytest.mark.django_db
 
@@ -434,9 +439,10 @@ ADMIN_CHANGED_FIELD = {
 SUFFIX = r"\.(?P<format>[a-z0-9]+)/?$"  # DRF's format suffix of a route
 
 
-def route_key(route: str, seen: set) -> str:
-    """The table key of a route: the route itself; a later pattern of a route already seen (shadowed) is
-    the route plus " #name"; the admin's app list drops its list of app labels."""
+def route_key(route: str) -> str:
+    """The table key of a route: the route itself, but the admin's app list without its list of app labels
+    (it changes with every app registered). A later pattern of a route already seen (shadowed) is keyed
+    as the route plus " #name" (project_patterns)."""
     if route.startswith("admin/^(?P<app_label>"):
         return "admin/^(?P<app_label>…)/$"
     return route
@@ -468,13 +474,12 @@ def table_keys() -> dict:
 
 def project_patterns() -> dict:
     """Table key → Pattern, for every URL pattern of the project."""
-    found, seen = {}, set()
+    found = {}
     for pattern in url_patterns():
-        key = route_key(pattern.route, seen)
+        key = route_key(pattern.route)
         if key in found:
             key = f"{pattern.route} #{pattern.name}"
         found[key] = pattern
-        seen.add(key)
     return found
 
 
@@ -622,14 +627,24 @@ class Context:
         self.all_score_markers = {m for a in world.apps.values() for m in a.score_markers.values()}
         self._forbidden, self._required, self._admin_foreign = {}, {}, {}
 
-    def forbidden(self, subject, extra_allowed=frozenset()) -> frozenset:
+    def forbidden(self, subject, extra_allowed=frozenset(), *, public=False) -> frozenset:
+        """Markers the subject may not see: applications it may not see, scores, API tokens, and (but on
+        public pages) the names of the organizations of a province it holds no role in."""
         if subject.key not in self._forbidden:
             apps = visible_apps(self.world, subject)
             shown = {self.world.apps[k].marker for k in apps} | visible_scores(self.world, subject)
             self._forbidden[subject.key] = frozenset(
                 (self.all_app_markers | self.all_score_markers | self.tokens) - shown)
             self._required[subject.key] = frozenset(self.world.apps[k].marker for k in apps)
-        return self._forbidden[subject.key] - extra_allowed
+        names = frozenset() if public else self.other_province_names(subject)
+        return (self._forbidden[subject.key] | names) - extra_allowed
+
+    def other_province_names(self, subject) -> frozenset:
+        w = self.world
+        if subject.org is None:
+            return frozenset()
+        own = w.province_of(subject.org)
+        return frozenset(w.org[o].name for o in ORGS if w.province_of(o) != own)
 
     def required(self, subject) -> frozenset:
         self.forbidden(subject)
@@ -855,7 +870,7 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
         if route == "approvals/applications/<int:pk>/<str:action>/":
             values["action"] = "submit"
         url = build_url(route, values) + target.query + QUERIES.get(key.replace(SUFFIX, "/$"), "")
-        assert resolves_to(url, pattern), f"{url} does not resolve to {key}"
+        assert resolves_to(url, pattern.route), f"{url} does not resolve to {key}"
         base_key = key.replace(SUFFIX, "/$")
         for subject, rel, delegator_rel in subjects_for(ctx.world, klass, target, per_role=per_role):
             if base_key in POST_ONLY:
@@ -877,7 +892,7 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
             if subject.kind == "superuser":
                 forbidden = frozenset(ctx.tokens)
             else:
-                forbidden = ctx.forbidden(subject, allowed)
+                forbidden = ctx.forbidden(subject, allowed, public=klass_name in ("public", "public-either"))
             if klass_name in ("admin-scoped", "admin-site") and subject.role == "admin" and subject.kind == "member":
                 forbidden = forbidden | ctx.admin_foreign(subject)
             required = ctx.required(subject) if key in COMPLETE_LISTS and subject.kind not in (
@@ -958,28 +973,24 @@ def _action_cases(ctx, key, route, pattern, method, variant, action):
     is_api = route.startswith("api/")
     fmt = ["", "json"] if is_api else [""]
     if action == "create":
+        # A draft of K1 in its own province's batch, of the city C in its batch, and of K1 in another
+        # province's batch (refused to everybody). The collection's suffix route takes the same POST.
         for batch, org in (("B", "K1"), ("BC", "C"), ("BQ", "K1")):
             stage = "batch" if w.batch[batch].province_id == w.org[w.province_of(org)].pk else "wrong-batch"
             target = Target(f"{batch}/{org}", {}, org=org, stage=stage)
-            program = w.batch[batch].program
-            body = {"subject_name": "矩阵MXNEW公司", "uscc": "91341100999MA2N0X" + _check("91341100999MA2N0X")
-                    if program.requires_uscc else "", "division_code": w.division[org].code}
-            for suffix in fmt:
-                if is_api:
-                    url = build_url(route if not suffix else route, {}) + ("" if not suffix else "")
-                    data, ctype = {**body, "batch": w.batch[batch].pk, "applicant": w.org[org].pk,
-                                   "form_data": {}}, "json"
-                    if suffix:
-                        continue  # the suffix route of the collection takes the same POST; asked once
-                else:
-                    url = build_url(route, {}) + f"?batch={w.batch[batch].pk}&org={w.org[org].pk}"
-                    data, ctype = body, None
-                assert resolves_to(url, pattern), url
-                for subject, rel, delegator_rel in subjects_for(w, CLASSES["action"], target):
-                    want = action_expected(w, "create", stage, org, subject, rel)
-                    yield Case(f"action:{action}", key, method, url, subject.key, target.label,
-                               _rel_label(rel, delegator_rel), want, data=data, content_type=ctype, writes=True,
-                               variant=variant)
+            body = {"subject_name": "矩阵MXNEW公司", "division_code": w.division[org].code,
+                    "uscc": uscc_for(999) if w.batch[batch].program.requires_uscc else ""}
+            if is_api:
+                url = build_url(route, {})
+                data, ctype = {**body, "batch": w.batch[batch].pk, "applicant": w.org[org].pk, "form_data": {}}, "json"
+            else:
+                url = build_url(route, {}) + f"?batch={w.batch[batch].pk}&org={w.org[org].pk}"
+                data, ctype = body, None
+            assert resolves_to(url, pattern.route), url
+            for subject, rel, delegator_rel in subjects_for(w, CLASSES["action"], target):
+                yield Case(f"action:{action}", key, method, url, subject.key, target.label,
+                           _rel_label(rel, delegator_rel), action_expected(w, "create", stage, org, subject, rel),
+                           data=data, content_type=ctype, writes=True, variant=variant)
         return
     for stage, app in action_targets(ctx, action):
         target = Target(app.key, {"pk": app.pk}, org=app.org, app=app, stage=stage)
@@ -993,10 +1004,10 @@ def _action_cases(ctx, key, route, pattern, method, variant, action):
                 values["action"] = variant
             url_route = route
             if suffix:
-                url_route = route[:-2] + r"\.(?P<format>[a-z0-9]+)/?$"
+                url_route = route[:-2] + SUFFIX
                 values["format"] = suffix
             url = build_url(url_route, values)
-            assert resolves_to(url, pattern) or suffix, url
+            assert resolves_to(url, url_route), url
             data, ctype = _action_data(ctx, route, variant, action, app)
             for subject, rel, delegator_rel in subjects_for(w, CLASSES["action"], target, per_role=bool(suffix)):
                 want = action_expected(w, action, stage, app.org, subject, rel)
@@ -1006,12 +1017,6 @@ def _action_cases(ctx, key, route, pattern, method, variant, action):
                 yield Case(f"action:{action}", key if not suffix else key + " .json", method, url, subject.key,
                            f"{app.key} ({stage})", _rel_label(rel, delegator_rel), want, data=data,
                            content_type=ctype, writes=True, variant=variant, invisible=invisible)
-
-
-def _check(body):
-    from stdnum.cn import uscc
-
-    return uscc.calc_check_digit(body)
 
 
 def _action_data(ctx, route, variant, action, app):
@@ -1057,7 +1062,7 @@ def _class_post_cases(ctx, key, route, pattern, method, variant, klass_name):
         targets = [Target(f"assigned task #{task.pk}", {}, org="P", task=task)]
     for target in targets:
         url = build_url(route, target.values)
-        assert resolves_to(url, pattern), url
+        assert resolves_to(url, pattern.route), url
         for subject, rel, delegator_rel in subjects_for(w, klass, target, per_role=klass.per_role):
             want = expected(klass, subject, rel, delegator_rel)
             data, writes, fresh = _class_post_data(ctx, route, variant, subject, target)
@@ -1193,7 +1198,7 @@ def cases(world):
 @pytest.fixture(scope="module")
 def runner(world):
     """Clients log in here, outside the tests' own transactions, so that their sessions last the module."""
-    runner = Runner(world)
+    runner = Runner(world, every_post=FULL)
     runner.prepare()
     return runner
 
@@ -1208,17 +1213,21 @@ def test_every_url_pattern_is_classified(cases):
     for key, (_klass, target_kind) in cases.keys.items():
         if target_kind == "unreachable":  # really shadowed: its URL resolves to an earlier pattern
             pattern = cases.patterns[key]
-            url = build_url(key.split(" #")[0], {})
-            assert not (resolve(url).url_name == pattern.name.split(":")[-1] and resolve(url).func is pattern.callback)
+            assert resolve(build_url(key.split(" #")[0], {})).func is not pattern.callback, f"{key} is reachable"
 
 
-def test_the_matrix_has_enough_cases(cases):
+def test_the_matrix_has_enough_cases(cases, request):
+    """At least 2,000 cases; the count by class and method is printed and kept in
+    test-artifacts/access-matrix/COUNTS.txt."""
     counts = cases.count()
     total = sum(counts.values())
     methods = Counter(c.method for cs in cases.by_class.values() for c in cs)
-    print(f"\naccess matrix: {total} cases ({dict(methods)})")
-    for klass, n in sorted(counts.items()):
-        print(f"  {klass:28s} {n:6d}")
+    lines = [f"access matrix: {total} cases ({', '.join(f'{m} {n}' for m, n in methods.most_common())})"]
+    lines += [f"  {klass:28s} {n:6d}" for klass, n in sorted(counts.items())]
+    print("\n" + "\n".join(lines))
+    folder = request.config.rootpath / "test-artifacts" / "access-matrix"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "COUNTS.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert total >= 2000
 
 
