@@ -33,6 +33,13 @@ MSG_EXPERTS_ASSIGNED = _("本版本已指派评审专家，不能重复指派")
 MSG_SUBJECT_REQUIRED = _("请填写申报主体名称")
 MSG_FORM_INVALID = _("申报内容有误")
 MSG_CANNOT_EDIT = _("只有草稿状态的申报可以修改")
+MSG_NOTICE_START = _("公示开始日期应为今天起至 %(last)s 之间的工作日（最早 %(first)s）")
+MSG_COMMENT_LENGTH = _("意见不能超过 %(max)d 字")
+MSG_DUPLICATE_USCC = _("统一社会信用代码 %(uscc)s 在本批次已有申报“%(name)s”（编号 %(id)s，%(status)s），同一主体每批次只能有一份在办申报")
+MSG_DUPLICATE_DIVISION = _("%(division)s 在本批次已有申报“%(name)s”（编号 %(id)s，%(status)s），同一主体每批次只能有一份在办申报")
+MSG_UNPRINTABLE = _("含有无法打印的字符 %(chars)s（打印字体中没有这个字），请改用其他写法")
+MSG_TOO_MANY_ROWS = _("最多 %(max)d 行，现有 %(count)d 行")
+MSG_FORM_TOO_LONG = _("申报内容合计不能超过 %(max)d 字，现有 %(count)d 字，请精简或改为附件上传")
 
 
 class ApprovalError(Exception):

@@ -19,9 +19,7 @@ class ApplicationForm(forms.Form):
         kwargs.setdefault("label_suffix", "：")
         super().__init__(*args, **kwargs)
         self.program = program
-        prefix = {"province": 2, "city": 4}.get(applicant.level, 6)
-        code = applicant.division_id or ""
-        divisions = Division.objects.filter(code__startswith=code[:prefix], active=True).order_by("code")
+        divisions = Division.objects.subject_choices(applicant=applicant).order_by("code")
         self.fields["division_code"].choices = [(d.code, f"{d.code} {d.name}") for d in divisions]
         if not program.requires_uscc:
             self.fields["uscc"].help_text = _("本类别可不填")

@@ -12,6 +12,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from orgs.models import Level, Organization
+from workflows.workdays import span_is_estimate
 
 
 class Stage(models.TextChoices):
@@ -50,20 +51,17 @@ RECOMMENDED_STATUSES = {
     Status.PROVINCE_CHECK, Status.EXPERT_REVIEW, Status.DECISION, Status.PUBLIC_NOTICE,
     Status.APPROVED, Status.CERTIFIED, Status.REJECTED, Status.REVOKED, Status.EXPIRED,
 }
-# Who owns each stage: the role, and the level of the applicant's ancestor that acts.
-# APPLICANT means the applicant organization itself, whatever its level.
+# The applicant organization itself, whatever its level (a stage owner's "level" in approvals.stages).
 APPLICANT = "applicant"
-STAGE_OWNERS = {
-    Status.DRAFT: ("clerk", APPLICANT),
-    Status.APPLICANT_SIGNOFF: ("leader", APPLICANT),
-    Status.CITY_REVIEW: ("reviewer", Level.CITY),
-    Status.PROVINCE_CHECK: ("reviewer", Level.PROVINCE),
-    Status.EXPERT_REVIEW: ("expert", Level.PROVINCE),
-    Status.DECISION: ("leader", Level.PROVINCE),
-    Status.PUBLIC_NOTICE: ("reviewer", Level.PROVINCE),
-    Status.APPROVED: ("reviewer", Level.PROVINCE),
-    Status.CERTIFIED: ("leader", Level.PROVINCE),
-}
+
+
+class SubjectKind(models.TextChoices):
+    """What a program designates: a unit (an enterprise, a park, a society's station) or the applicant's
+    own division (a county or a city itself). Documents address the one as 你单位, the other as 你区,
+    你县 or 你市, and resolve the division type in the certificate title."""
+
+    UNIT = "unit", _("单位")
+    DIVISION = "division", _("行政区划")
 
 
 class Program(models.Model):
@@ -85,6 +83,9 @@ class Program(models.Model):
     # {stage code: working days}
     stage_time_limits = models.JSONField(_("各环节时限（工作日）"), default=dict, blank=True)
     requires_uscc = models.BooleanField(_("需统一社会信用代码"), default=True)
+    subject_kind = models.CharField(_("申报主体类型"), max_length=16, choices=SubjectKind.choices,
+                                    default=SubjectKind.UNIT)
+    # "{division_type}" is replaced by the subject's division type (区, 县, 市, 旗), e.g. 创新驱动示范{division_type}.
     certificate_title = models.CharField(_("证书标题"), max_length=128, blank=True)
     # str.format pattern; keys: prefix, year, seq
     certificate_number_format = models.CharField(
@@ -225,6 +226,18 @@ class Application(ConcurrentTransitionMixin, models.Model):
             # reads its first page in order instead of sorting every visible row.
             models.Index(fields=["-created_at", "-id"], name="app_created_desc_idx"),
         ]
+        constraints = [
+            # One live application per batch and subject: by credit code, or by division for a subject
+            # without one (a county or city applying for itself). A terminal one frees the subject again.
+            models.UniqueConstraint(
+                fields=["batch", "uscc"], name="one_live_application_per_uscc",
+                condition=~models.Q(uscc="") & ~models.Q(status__in=sorted(TERMINAL_STATUSES)),
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "division"], name="one_live_application_per_division",
+                condition=models.Q(uscc="") & ~models.Q(status__in=sorted(TERMINAL_STATUSES)),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject_name}（{self.program.name_zh}）"
@@ -232,6 +245,14 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def notice_ends_on_is_estimate(self) -> bool:
+        """The notice's end was counted through a provisional day (a year whose arrangement is not loaded):
+        pages, documents and the API mark it 估算."""
+        if self.notice_starts_on is None or self.notice_ends_on is None:
+            return False
+        return span_is_estimate(self.notice_starts_on - dt.timedelta(days=1), self.notice_ends_on)
 
     # --- transitions: they only check and set; services lock, authorize, save and audit. ---
 
@@ -260,7 +281,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @transition(field=status,
                 source=[Status.APPLICANT_SIGNOFF, Status.CITY_REVIEW, Status.PROVINCE_CHECK],
                 target=Status.DRAFT)
-    def return_for_revision(self):
+    def return_(self):
         self.revision += 1
 
     @transition(field=status, source=Status.PROVINCE_CHECK, target=_CHAIN_TARGETS)
@@ -271,17 +292,18 @@ class Application(ConcurrentTransitionMixin, models.Model):
     def close_expert_review(self):
         return self.program.stage_after(Status.EXPERT_REVIEW)
 
-    @transition(field=status, source=Status.DECISION, target=Status.PUBLIC_NOTICE)
-    def decide_approve(self):
+    @transition(field=status, source=Status.DECISION, target=RETURN_VALUE(Status.PUBLIC_NOTICE, Status.REJECTED))
+    def decide(self, approve: bool):
         self.decided_at = timezone.now()
+        return Status.PUBLIC_NOTICE if approve else Status.REJECTED
 
-    @transition(field=status, source=Status.DECISION, target=Status.REJECTED)
-    def decide_reject(self):
-        self.decided_at = timezone.now()
-
-    @transition(field=status, source=Status.PUBLIC_NOTICE, target=Status.DECISION)
-    def uphold_objection(self):
+    # An objection that is upheld sends the case back to the decision; one that is not leaves it in 公示.
+    @transition(field=status, source=Status.PUBLIC_NOTICE, target=RETURN_VALUE(Status.DECISION, Status.PUBLIC_NOTICE))
+    def object(self, upheld: bool):
+        if not upheld:
+            return Status.PUBLIC_NOTICE
         self.notice_starts_on = self.notice_ends_on = None
+        return Status.DECISION
 
     @transition(field=status, source=Status.PUBLIC_NOTICE, target=Status.APPROVED,
                 conditions=[lambda a: a.notice_ends_on is not None and a.notice_ends_on < timezone.localdate()])
@@ -289,7 +311,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(field=status, source=Status.APPROVED, target=Status.CERTIFIED)
-    def certify(self):
+    def issue_certificate(self):
         pass
 
     @transition(field=status, source=Status.CERTIFIED, target=Status.REVOKED)
@@ -360,13 +382,28 @@ class Attachment(models.Model):
         return self.original_name
 
 
+class Decision(models.TextChoices):
+    """The conclusion of an opinion, as printed in the opinion blocks."""
+
+    AGREE = "agree", _("同意")
+    RETURN = "return", _("退回修改")
+    RECOMMEND = "recommend", _("推荐")
+    DECLINE = "decline", _("不予推荐")
+    ACCEPT = "accept", _("形式审查通过")
+    APPROVE = "approve", _("予以认定")
+    REJECT = "reject", _("不予认定")
+    OBJECTION_UPHELD = "objection_upheld", _("异议成立")
+    OBJECTION_DISMISSED = "objection_dismissed", _("异议不成立")
+    REVOKE = "revoke", _("撤销")
+
+
 class Opinion(models.Model):
     """The opinion of a level on an application, as printed in its opinion block."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="opinions")
     revision = models.PositiveIntegerField(_("版本"))
     stage = models.CharField(_("环节"), max_length=32, choices=Status.choices)
-    decision = models.CharField(_("结论"), max_length=32)
+    decision = models.CharField(_("结论"), max_length=32, choices=Decision.choices)
     text = models.TextField(_("意见"), blank=True)
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     role = models.CharField(_("角色"), max_length=16)

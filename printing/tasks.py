@@ -59,6 +59,7 @@ def issue_certificate_task(self, application_id: int, actor_id: int | None = Non
     from approvals import errors as E
     from approvals.services import application_issue_certificate
 
+    from .render import MissingGlyphs
     from .services import certificate_render_and_store
 
     certificate = _existing_certificate(application_id)
@@ -71,5 +72,11 @@ def issue_certificate_task(self, application_id: int, actor_id: int | None = Non
             if certificate is None:
                 logger.warning("Certificate for application %s not issued: %s", application_id, exc.message)
                 return None
-    certificate_render_and_store(certificate_id=certificate.pk)
+    try:
+        certificate_render_and_store(certificate_id=certificate.pk)
+    except MissingGlyphs as exc:
+        # A retry draws the same box; the name must be corrected first (input refuses such characters,
+        # so this is a name that came in another way).
+        logger.error("Certificate %s not rendered: %s", certificate.number, exc)
+        return None
     return certificate.number

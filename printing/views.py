@@ -27,15 +27,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from approvals import access
 from approvals.models import Application, Batch, Status
 from approvals.selectors import application_get
-from orgs.models import Level, Membership, Organization
+from orgs.access import principal_of
+from orgs.models import Level, Organization
 
-from . import documents
+from . import documents, signing
 from .models import Certificate, CertificateStatus, IssueRun
 from .services import (
     certificate_effective_status,
@@ -60,57 +63,34 @@ def _pdf_response(pdf: bytes, filename: str, *, download: bool = False) -> HttpR
     return response
 
 
-def _membership_paths(user) -> list[str]:
-    return list(Membership.objects.current().filter(user=user).values_list("organization__path", flat=True))
-
-
-def user_sees_organization(user, organization: Organization) -> bool:
-    """The user belongs to ``organization`` or to one of its ancestors (as for applications)."""
-    return any(organization.path.startswith(path) for path in _membership_paths(user))
-
-
-def user_sees_batch(user, batch: Batch) -> bool:
-    """The user belongs to the batch's province, to an organization under it, or above it."""
-    province_path = batch.province.path
-    return any(path.startswith(province_path) or province_path.startswith(path) for path in _membership_paths(user))
-
-
 def _batch_in_scope(request, batch_id: int) -> Batch:
     batch = get_object_or_404(Batch.objects.select_related("province", "program"), pk=batch_id)
-    if not user_sees_batch(request.user, batch):
-        raise Http404("批次不存在或不在您的权限范围内")
+    if not access.may_see_batch(principal_of(request.user), batch):
+        raise Http404(_("批次不存在或不在您的权限范围内"))
     return batch
 
 
 def _city_in_scope(request, batch: Batch) -> Organization:
-    """The city of ``?city=<org id>`` (default: the user's own city in this province), if the user may see it."""
+    """The city of ``?city=<org id>`` (default: the user's own city in this province), if the user may see
+    its documents (approvals.access: the city's staff and those above it)."""
+    principal = principal_of(request.user)
     cities = Organization.objects.filter(level=Level.CITY, path__startswith=batch.province.path)
     raw = request.GET.get("city", "").strip()
     if raw:
-        if not raw.isdigit():
-            raise Http404("参数 city 应为市级科协的编号")
+        if not raw.isdigit() or len(raw) > 18:
+            raise Http404(_("参数 city 应为市级科协的编号"))
         city = cities.filter(pk=int(raw)).first()
     else:
-        own = cities.filter(memberships__in=Membership.objects.current().filter(user=request.user)).distinct()
-        city = own.first() if own.count() == 1 else None
-    if city is None or not user_sees_organization(request.user, city):
-        raise Http404("市级科协不存在或不在您的权限范围内")
+        own = [seat.organization_id for seat in principal.seats if seat.level == Level.CITY]
+        found = list(cities.filter(pk__in=own)[:2])
+        city = found[0] if len(found) == 1 else None
+    if city is None or not access.may_see_city_documents(principal, city):
+        raise Http404(_("市级科协不存在或不在您的权限范围内"))
     return city
 
 
-def _issuing_role(batch: Batch) -> str:
-    """The role that issues certificates in the batch's province (from the approvals action rules)."""
-    from approvals.services import ACTIONS
-
-    role, level = ACTIONS["issue_certificate"].owners[Status.APPROVED]
-    assert level == Level.PROVINCE
-    return role
-
-
 def user_may_issue(user, batch: Batch) -> bool:
-    return Membership.objects.current().filter(
-        user=user, organization_id=batch.province_id, role=_issuing_role(batch)
-    ).exists()
+    return access.may_issue_certificates(principal_of(user), batch)
 
 
 # ------------------------------------------------------------------------------- public: verification
@@ -125,7 +105,8 @@ def _certificate_for(token: str | None, number: str | None) -> Certificate | Non
     return None
 
 
-def _verify_page(request, certificate, *, token, number, status=200, result="", message="", uploaded=""):
+def _verify_page(request, certificate, *, token, number, status=200, result="", message="", uploaded="",
+                 signature=None):
     if certificate is None:
         return render(request, "printing/verify.html",
                       {"number": number or "", "not_found": bool(token or number)},
@@ -141,14 +122,8 @@ def _verify_page(request, certificate, *, token, number, status=200, result="", 
         "result": result,
         "result_message": message,
         "uploaded_sha256": uploaded,
+        "signature": signature,
     }, status=status)
-
-
-def _sha256_of_upload(upload) -> str:
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 @csrf_protect
@@ -166,12 +141,26 @@ def _verify_checked(request, token, number):
     if not certificate.pdf_sha256:
         return _verify_page(request, certificate, token=token, number=number, result="error",
                             message="证书文件尚在生成中，请稍后再核对。")
-    uploaded = _sha256_of_upload(upload)
-    if hmac.compare_digest(uploaded, certificate.pdf_sha256):
-        return _verify_page(request, certificate, token=token, number=number, result="match", uploaded=uploaded,
-                            message="一致：该文件与发证时登记的证书文件完全相同，未被改动。")
-    return _verify_page(request, certificate, token=token, number=number, result="mismatch", uploaded=uploaded,
-                        message="不一致：该文件不是发证时登记的证书文件，可能被改动或伪造。")
+    data = b"".join(upload.chunks())
+    uploaded = hashlib.sha256(data).hexdigest()
+    signature = signing.validate_pdf(data)
+    same = hmac.compare_digest(uploaded, certificate.pdf_sha256)
+    result, message = verify_result(certificate_effective_status(certificate), same=same, signature=signature.state)
+    return _verify_page(request, certificate, token=token, number=number, result=result, uploaded=uploaded,
+                        message=message, signature=signature)
+
+
+def verify_result(status: str, *, same: bool, signature: str) -> tuple[str, str]:
+    """What the upload check tells a visitor. Only a valid certificate's unaltered file is "match" (green);
+    a revoked certificate is "revoked" (red) and an expired one "expired" (amber) whatever the file, so
+    that an intact file is never taken for a certificate in force."""
+    if not same or signature == "invalid":
+        return "mismatch", "不一致：该文件不是发证时登记的证书文件，或签名已被破坏，可能被改动或伪造。"
+    if status == CertificateStatus.REVOKED:
+        return "revoked", "该证书已被撤销，不再有效。文件本身未被改动，但不能作为有效证书使用。"
+    if status == CertificateStatus.EXPIRED:
+        return "expired", "该证书已过期，不再有效。文件本身未被改动。"
+    return "match", "一致：该文件与发证时登记的证书文件完全相同，未被改动，证书现为有效状态。"
 
 
 @never_cache

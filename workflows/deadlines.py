@@ -19,10 +19,12 @@ from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
 from approvals.models import Stage
+from orgs.access import pool_members
 
-from .delegations import person_label, pool_members
+from .delegations import person_label
 from .models import NotificationKind, TaskDeadline
 from .notifications import Message, application_url, notifications_create, queue_emails_on_commit
+from .timers import notices_recount
 from .workdays import WEEKDAY_NAMES, add_workdays, due_date_info, workdays_between
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,12 @@ def task_deadline_create(*, task, application, organization_id: int, role: str) 
 
 
 # ------------------------------------------------------------------------------------------ selectors
+
+
+def application_open_deadlines(*, application_id: int) -> list[TaskDeadline]:
+    """The due dates of an application's open tasks, earliest first (one query)."""
+    return list(TaskDeadline.objects.filter(application_id=application_id, task__status__in=OPEN_TASK_STATUSES)
+                .order_by("due_on", "pk"))
 
 
 def open_task_deadlines(*, task_ids) -> dict[int, TaskDeadline]:
@@ -156,7 +164,9 @@ def deadlines_recount() -> int:
 def deadlines_sweep(*, today: dt.date | None = None) -> SweepResult:
     """Remind and escalate as of `today` (default: today). Safe to run any number of times."""
     today = today or timezone.localdate()
+    # A calendar change recounts at once through a task; this catches one whose task was lost.
     recounted = deadlines_recount()
+    notices_recount(today=today)
     horizon = add_workdays(today, reminder_workdays())
     open_deadlines = TaskDeadline.objects.filter(task__status__in=OPEN_TASK_STATUSES).select_related(
         "task", "task__owner", "application", "application__program", "organization"

@@ -66,10 +66,26 @@ def flush_email_outbox() -> dict:
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)
 def recount_stays(year: int) -> int:
-    """The working-day calendar of `year` changed: count the reports' stays that touch it again."""
+    """The working-day calendar of `year` changed: count again the reports' stays that touch it, the open
+    tasks' due dates and the ends of the running public notices (all idempotent)."""
     from approvals.reports import stays_recount
 
+    from .deadlines import deadlines_recount
+    from .timers import notices_recount
     from .workdays import clear_cache
 
     clear_cache()  # this worker may still hold the calendar as it was before the edit
+    deadlines_recount()
+    notices_recount()
     return stays_recount(year=year)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=3)
+def remind_missing_calendar(today: str | None = None) -> int:
+    """From the configured date each year, tell the administrators (once each) that next year's holiday
+    arrangement is still missing; a no-op before that date or once the year is loaded."""
+    import datetime as dt
+
+    from .admin_notices import calendar_missing_remind
+
+    return calendar_missing_remind(today=dt.date.fromisoformat(today) if today else None)

@@ -1,13 +1,18 @@
 """The end of public-notice periods: the flow's `wait_notice` timers that are due are fired through the
 approve service, with the system actor, so the status, the audit event, the timer task and the queueing
-of the certificate happen in one transaction (approvals.services.application_approve)."""
+of the certificate happen in one transaction (approvals.services.application_approve). When a year's
+holiday arrangement changes, the running notices' ends are counted again (`notices_recount`)."""
+import datetime as dt
 import logging
 
+from django.db import transaction
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
 from approvals import errors as E
 from approvals.models import Application, Status
+
+from .workdays import add_workdays
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +45,31 @@ def notice_timers_fire(*, now=None) -> int:
             continue
         approved += 1
     return approved
+
+
+def notices_recount(*, today: dt.date | None = None) -> int:
+    """Count again the end of every public notice still running (its last day not past), on the calendar
+    as it stands, and move its flow timer with it: a notice published while the next year was provisional
+    ends on the day the State Council's arrangement gives. Returns how many ends moved."""
+    from .flows import ApplicationFlow
+
+    today = today or timezone.localdate()
+    running = (Application.objects.filter(status=Status.PUBLIC_NOTICE, notice_ends_on__gte=today,
+                                          notice_starts_on__isnull=False)
+               .select_related("batch").only("pk", "process_id", "notice_starts_on", "notice_ends_on",
+                                             "batch__notice_workdays"))
+    moved = 0
+    for application in running:
+        ends_on = add_workdays(application.notice_starts_on - dt.timedelta(days=1), application.batch.notice_workdays)
+        if ends_on == application.notice_ends_on:
+            continue
+        with transaction.atomic():
+            Application.objects.filter(pk=application.pk, notice_ends_on=application.notice_ends_on).update(
+                notice_ends_on=ends_on)
+            ApplicationFlow.task_class._default_manager.filter(
+                process_id=application.process_id, flow_task=ApplicationFlow.wait_notice, status=STATUS.SCHEDULED,
+            ).update(scheduled=timezone.make_aware(dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time.min)))
+        logger.info("notice of application %s now ends on %s (was %s)", application.pk, ends_on,
+                    application.notice_ends_on)
+        moved += 1
+    return moved

@@ -14,7 +14,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.KexieAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,7 +70,11 @@ TEMPLATES = [
 
 def database_from_env(default: str) -> dict:
     """One database from DATABASE_URL; SQLite gets IMMEDIATE transactions so writers serialise."""
-    db = env.db("DATABASE_URL", default=default)
+    return database_config(env.str("DATABASE_URL", default=default))
+
+
+def database_config(url: str) -> dict:
+    db = env.db_url_config(url)
     if db["ENGINE"] == "django.db.backends.sqlite3":
         db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
     else:
@@ -107,6 +111,8 @@ STATIC_ROOT = VAR_DIR / "static"
 # Uploaded attachments and issued PDFs live outside anything served directly.
 PRIVATE_STORAGE_ROOT = Path(env.str("APP_PRIVATE_STORAGE", default=str(VAR_DIR / "private")))
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")  # certificate QR codes
+# Encrypts the organizations' private signing keys (printing.signing); production sets it, with no default.
+SIGNING_KEY_PASSPHRASE = env.str("SIGNING_KEY_PASSPHRASE", default="")
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
@@ -186,7 +192,28 @@ CELERY_BEAT_SCHEDULE = {
     # e-mails that no task picked up (a broker outage at commit time).
     "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
     "flush-email-outbox": {"task": "workflows.tasks.flush_email_outbox", "schedule": 300.0},
+    # From CALENDAR_REMINDER_DATE on, administrators are told (once each) that next year's holiday
+    # arrangement is not loaded yet (docs/calendar.md).
+    "remind-missing-calendar": {"task": "workflows.tasks.remind_missing_calendar",
+                                "schedule": crontab(minute=15, hour=9)},
 }
+# Month-day from which next year's missing holiday arrangement is reminded of, each year.
+CALENDAR_REMINDER_DATE = env.str("CALENDAR_REMINDER_DATE", default="11-01")
 # Remind the assignee this many working days before a task's due date.
 DEADLINE_REMINDER_WORKDAYS = env.int("DEADLINE_REMINDER_WORKDAYS", default=2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The audit trail's anchor outside the database (docs/audit.md): every night a digest of every chain head,
+# signed with an Ed25519 key that is not in the database, goes to a folder where files are only added.
+AUDIT_SIGNING_KEY_FILE = Path(env.str("AUDIT_SIGNING_KEY_FILE", default=str(VAR_DIR / "audit-signing-key.pem")))
+AUDIT_SIGNING_KEY_CREATE = False  # the local and test settings make a development key where none is
+AUDIT_DIGEST_DIR = Path(env.str("AUDIT_DIGEST_DIR", default=str(VAR_DIR / "audit-digests")))
+# verify_audit fails when the latest digest is older than this (the nightly task stopped, or digests after
+# it were removed): a day and a margin.
+AUDIT_DIGEST_MAX_AGE_HOURS = env.float("AUDIT_DIGEST_MAX_AGE_HOURS", default=26)
+# An action's event is stamped before its transaction commits, so one stamped shortly before a digest may be
+# missing from it; only events stamped longer than this before a digest and missing from it are flagged.
+AUDIT_DIGEST_MARGIN_SECONDS = env.int("AUDIT_DIGEST_MARGIN_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["write-audit-digest"] = {
+    "task": "approvals.tasks.write_audit_digest", "schedule": crontab(minute=40, hour=0),
+}

@@ -6,6 +6,7 @@ from .base import *  # noqa: F403
 from .base import env
 
 SECRET_KEY = "test-only-key-not-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+SIGNING_KEY_PASSPHRASE = "test-only-signing-passphrase"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
@@ -29,3 +30,7 @@ if env.int("CELERY_VISIBILITY_TIMEOUT", default=0):
     }
 # Files written by tests (attachments, certificate PDFs) stay out of the project's var/.
 PRIVATE_STORAGE_ROOT = Path(env.str("APP_PRIVATE_STORAGE", default=str(Path(tempfile.gettempdir()) / "kexie-test-private")))
+# Tests point the audit digests and their key at their own folders (tests/conftest.py); this is the fallback.
+AUDIT_SIGNING_KEY_FILE = Path(tempfile.gettempdir()) / "kexie-test-audit-signing-key.pem"
+AUDIT_SIGNING_KEY_CREATE = True
+AUDIT_DIGEST_DIR = Path(tempfile.gettempdir()) / "kexie-test-audit-digests"
