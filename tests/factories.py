@@ -131,7 +131,7 @@ class DelegationFactory(factory.django.DjangoModelFactory):
     record now, such as one that ended yesterday."""
 
     class Meta:
-        model = "workflows.Delegation"
+        model = "orgs.Delegation"
 
     delegate = factory.SubFactory(UserFactory)
     starts_on = factory.LazyFunction(lambda: _today() - dt.timedelta(days=10))

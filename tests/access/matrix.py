@@ -258,9 +258,12 @@ class Runner:
     """Runs cases against the world; every request in a savepoint that is rolled back afterwards, so the
     world is the same for every case and one fingerprint of it serves as the "before" of every write."""
 
-    def __init__(self, world, *, every_post=False):
+    def __init__(self, world, *, every_post=False, bounce=None):
         self.world = world
         self.every_post = every_post
+        # bounce(path): the page is one that anybody (logged in) may open, such as the dashboard or the
+        # admin's index; a redirect there after a refusal shows nothing of what was asked for.
+        self.bounce = bounce or (lambda path: False)
         self.clients = {}
         self.baseline = None
         self.counts = Counter()
@@ -314,7 +317,11 @@ class Runner:
                 hops, current = 0, location
                 while case.method == "GET" and case.expected == "D" and result.outcome == "ALLOW" \
                         and current and hops < 3:
-                    # A redirect that is not to a login page shows nothing itself: where it leads decides.
+                    # A redirect that is not to a login page shows nothing itself: where it leads decides. A
+                    # redirect to a page anybody may open (a bounce) is a refusal.
+                    if self.bounce(current.split("?")[0]):
+                        result.outcome = "DENY"
+                        break
                     response = client.get(current)
                     hops += 1
                     current = response.get("Location", "")

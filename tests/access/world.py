@@ -178,8 +178,10 @@ class World:
             "B": BatchFactory(program=county, province=self.org["P"], name="矩阵批次MXB1"),
             "BC": BatchFactory(program=city, province=self.org["P"], name="矩阵批次MXB2"),
             "BQ": BatchFactory(program=county, province=self.org["Q"], name="矩阵批次MXB3"),
+            # A second batch of the city program: a city has one live application per batch.
+            "BC2": BatchFactory(program=city, province=self.org["P"], name="矩阵批次MXB4"),
         }
-        for batch, cities in (("B", ("C", "C2")), ("BC", ("C", "C2")), ("BQ", ("QC",))):
+        for batch, cities in (("B", ("C", "C2")), ("BC", ("C", "C2")), ("BQ", ("QC",)), ("BC2", ("C", "C2"))):
             for city in cities:
                 BatchQuotaFactory(batch=self.batch[batch], city=self.org[city], quota=20)
 
@@ -207,7 +209,7 @@ class World:
             ("A09", "public_notice:published", "K1", "B"), ("A10", "public_notice:over", "K1", "B"),
             ("A11", "approved", "K1", "B"), ("A12", "certified", "K1", "B"),
             ("A13", "city_review", "K2", "B"), ("A14", "province_check", "C2", "BC"),
-            ("A15", "applicant_signoff", "C", "BC"), ("A16", "draft", "C", "BC"),
+            ("A15", "applicant_signoff", "C", "BC"), ("A16", "draft", "C", "BC2"),
             ("A17", "city_review", "QK", "BQ"),
         ]
         for n, (key, stage, org, batch) in enumerate(plan, start=1):
