@@ -468,12 +468,15 @@ def table_keys() -> dict:
     """Every key the tables name → (class, target)."""
     keys = dict(URLS)
     suffix = SUFFIX
-    for route, entry in list(URLS.items()):
-        if route.startswith("api/^") and route.endswith("/$"):  # DRF's format suffix routes
-            keys[route[:-2] + suffix] = (entry[0], entry[1] + ":format")
-        elif route == "api/^applications/$":
-            keys[r"api/^applications" + suffix] = (entry[0], "none:format")
-    keys["api/<drf_format_suffix:format>"] = ("public-either", "root:format")
+    from config.api_urls import router
+
+    if router.include_format_suffixes:  # DRF's ".json" twins of the routes, when the router makes them
+        for route, entry in list(URLS.items()):
+            if route.startswith("api/^") and route.endswith("/$"):
+                keys[route[:-2] + suffix] = (entry[0], entry[1] + ":format")
+            elif route == "api/^applications/$":
+                keys[r"api/^applications" + suffix] = (entry[0], "none:format")
+        keys["api/<drf_format_suffix:format>"] = ("public-either", "root:format")
     for node, views in VIEWFLOW_NODES.items():
         for view in views:
             tail = "" if view == "index" else f"{view}/"
@@ -1002,7 +1005,9 @@ def post_cases(ctx: Context, key: str, pattern, method: str, variant: str, spec:
 def _action_cases(ctx, key, route, pattern, method, variant, action):
     w = ctx.world
     is_api = route.startswith("api/")
-    fmt = ["", "json"] if is_api else [""]
+    from config.api_urls import router
+
+    fmt = ["", "json"] if is_api and router.include_format_suffixes else [""]
     if action == "create":
         # A draft of K1 in its own province's batch, of the city C2 in a batch where it has none yet, and
         # of K1 in another province's batch (refused to everybody). The collection's suffix route takes the
