@@ -38,6 +38,7 @@ from .models import (
     Revision,
     Status,
 )
+from .outbox import effect_add
 
 SYSTEM = "system"
 
@@ -316,7 +317,7 @@ STAGE_NODES = {
 
 def _transition(
     *, actor: Actor, application_id: int, action: str, method: str, comment: str = "", decision: str = "",
-    checks=None, task_nodes=None, on_commit=None,
+    checks=None, task_nodes=None, effects=None,
 ) -> Application:
     """Run one state change in one transaction (the pattern every action below follows)."""
     comment = (comment or "").strip()
@@ -349,8 +350,8 @@ def _transition(
         if task is not None:
             _complete_task(application, task, actor.user)
         queue_for_transition(application=application, action=action)
-        if on_commit:
-            transaction.on_commit(lambda: on_commit(application))
+        if effects:
+            effects(application)  # the action's outbox effects, in its transaction
     return application
 
 
@@ -693,9 +694,8 @@ def application_object(*, actor: Actor, application_id: int, comment: str, uphel
 
 
 def _queue_certificate(application: Application) -> None:
-    from printing.tasks import issue_certificate_task
-
-    issue_certificate_task.delay(application.pk)
+    """The certificate is issued by a worker: an outbox effect in the approval's transaction."""
+    effect_add(kind="certificate_issue", key=application.pk, args=[application.pk])
 
 
 def _check_notice_published(application: Application) -> None:
@@ -710,12 +710,12 @@ def _check_notice_over(application: Application) -> None:
 
 
 def application_approve(*, actor: Actor, application_id: int, comment: str = "") -> Application:
-    """After the notice period with no upheld objection: the beat task approve_after_notice does this with
-    the system actor when the flow's timer is due; the province leader may do it too. Either way the
-    timer task is fired here, in the same transaction."""
+    """After the notice period with no upheld objection: the sweeper does this with the system actor when
+    the flow's timer is due; the province leader may do it too. Either way the timer task is fired here,
+    and the certificate's outbox effect written, in the same transaction."""
     return _transition(actor=actor, application_id=application_id, action="approve", method="approve",
                        comment=comment, checks=_check_notice_over, task_nodes=("wait_notice",),
-                       on_commit=_queue_certificate)
+                       effects=_queue_certificate)
 
 
 def application_issue_certificate(*, actor: Actor, application_id: int):
@@ -749,6 +749,8 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
                 activation.run(None)
                 activation.execute()
         queue_for_transition(application=application, action="issue_certificate")
+        # The PDF is rendered by a worker after the commit (printing.tasks.render_certificate_task).
+        effect_add(kind="certificate_render", key=certificate.pk, args=[certificate.pk])
     return certificate
 
 
