@@ -20,6 +20,7 @@ from orgs.models import Level, Membership, Organization
 from workflows.notifications import queue_for_transition
 from workflows.workdays import workdays_between
 
+from . import drafts
 from . import errors as E
 from .attachments import sniff_content_type
 from .formspec import thresholds_unmet, validate_form_data
@@ -427,12 +428,18 @@ def application_create(
 
 
 def application_edit(
-    *, actor: Actor, application_id: int, subject_name=None, uscc=None, division_code=None, form_data=None
+    *, actor: Actor, application_id: int, subject_name=None, uscc=None, division_code=None, form_data=None,
+    form_data_patch=None, expected_version: int | None = None,
 ) -> Application:
-    """Save changes to a draft (partial form data is allowed until submission)."""
+    """Save changes to a draft (partial form data is allowed until submission). `form_data` replaces the
+    form data; `form_data_patch` merges into it by key (None removes a key). With `expected_version` (the
+    web form and the API always send it) a draft changed since that version is refused (approvals.drafts);
+    the edit event names the fields it changed."""
     with transaction.atomic():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, "edit")
+        if expected_version is not None:
+            drafts.check_version(application, expected_version, action_label=_action_label)
         changes = {}
         if subject_name is not None or uscc is not None or division_code is not None:
             subject = _clean_subject(
@@ -445,18 +452,25 @@ def application_edit(
                 raise E.InvalidInput(E.MSG_FORM_INVALID, errors=subject["errors"])
             subject.pop("errors")
             changes.update(subject)
+        if form_data_patch is not None:
+            form_data = drafts.form_data_merged(application.form_data or {}, form_data_patch)
         if form_data is not None:
             cleaned, form_errors = validate_form_data(application.program.form_fields, form_data, partial=True)
             if form_errors:
                 raise E.InvalidInput(E.MSG_FORM_INVALID, errors=form_errors)
             changes["form_data"] = cleaned
+        changed = drafts.changed_fields(application, changes)
         for name, value in changes.items():
             setattr(application, name, value)
         event = _append_event(application, actor=actor, org_id=org_id, role=role, action="edit",
-                              from_status=application.status)
+                              from_status=application.status, comment=drafts.changed_fields_comment(changed))
         _save(application)
         event.save()
     return application
+
+
+def _action_label(action: str) -> str:
+    return ACTIONS[action].label if action in ACTIONS else action
 
 
 # ---------------------------------------------------------------------------------------- the chain

@@ -14,8 +14,8 @@ from orgs.models import Membership, Organization
 from . import selectors
 from . import services as svc
 from .attachments import attachment_path
-from .errors import ApprovalError
-from .forms import ApplicationForm, AttachmentForm
+from .errors import ApprovalError, StaleVersion
+from .forms import ApplicationForm, AttachmentForm, reconciled_after_stale
 from .models import RECOMMENDED_STATUSES, Attachment, Batch, Status
 
 
@@ -132,21 +132,28 @@ class ApplicationEditView(LoginRequiredMixin, View):
     def get(self, request, pk):
         application = _visible(request, pk)
         form = ApplicationForm(initial=ApplicationForm.initial_from(application), program=application.program,
-                               applicant=application.applicant)
+                               applicant=application.applicant, editing=True)
         return render(request, "approvals/form.html", {"form": form, "application": application,
                                                        "batch": application.batch,
                                                        "applicant": application.applicant})
 
     def post(self, request, pk):
         application = _visible(request, pk)
-        form = ApplicationForm(request.POST, program=application.program, applicant=application.applicant)
+        form = ApplicationForm(request.POST, program=application.program, applicant=application.applicant,
+                               editing=True)
         if form.is_valid():
             try:
                 svc.application_edit(
                     actor=_actor(request), application_id=pk, subject_name=form.cleaned_data["subject_name"],
                     uscc=form.cleaned_data["uscc"], division_code=form.cleaned_data["division_code"],
-                    form_data=form.form_data(),
+                    form_data=form.form_data(), expected_version=form.cleaned_data["version"],
                 )
+            except StaleVersion as exc:
+                form = reconciled_after_stale(request.POST, current=_visible(request, pk), error=exc,
+                                              program=application.program, applicant=application.applicant)
+                return render(request, "approvals/form.html", {"form": form, "application": application,
+                                                               "batch": application.batch,
+                                                               "applicant": application.applicant}, status=409)
             except ApprovalError as exc:
                 _form_errors(form, exc)
             else:
