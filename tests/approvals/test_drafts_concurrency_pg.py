@@ -63,8 +63,8 @@ def test_two_simultaneous_saves_one_lands_one_409_nothing_lost(world):
         etag = clients["phone"].get(path)["ETag"]
         values = {"phone": f"0550-{round_:07d}", "contact_person": f"联系人{round_}"}
         responses = patch_together([
-            lambda key=key: clients[key].patch(path, {"form_data": {key: values[key]}}, format="json",
-                                               HTTP_IF_MATCH=etag)
+            lambda key=key, value=values[key], etag=etag: clients[key].patch(
+                path, {"form_data": {key: value}}, format="json", HTTP_IF_MATCH=etag)
             for key in clients
         ])
         codes = sorted(r.status_code for r in responses)
