@@ -260,9 +260,15 @@ def effects_retry(*, effect_ids: list[int]) -> int:
 
 
 def test_pause(point: str, ident) -> None:
-    """Integration tests kill a worker here: OUTBOX_TEST_PAUSE maps a point ("issue", "render") to the
-    seconds to pause there, inside the effect's transaction (empty outside those tests)."""
-    seconds = float((getattr(settings, "OUTBOX_TEST_PAUSE", None) or {}).get(point, 0))
-    if seconds:
-        logger.warning("outbox test pause: %s %s, pausing %.1f s", point, ident, seconds)
-        time.sleep(seconds)
+    """Integration tests kill a worker here, inside the effect's transaction: OUTBOX_TEST_PAUSE_FILE names
+    a file that, while it exists, holds "point=seconds" (point "issue" or "render"). Unset outside them."""
+    path = getattr(settings, "OUTBOX_TEST_PAUSE_FILE", "")
+    if not path:
+        return
+    try:
+        armed, _sep, seconds = open(path, encoding="utf-8").read().strip().partition("=")
+    except FileNotFoundError:
+        return
+    if armed == point:
+        logger.warning("outbox test pause: %s %s, pausing %s s", point, ident, seconds)
+        time.sleep(float(seconds))

@@ -20,8 +20,8 @@ if env.str("EMAIL_FILE_PATH", default=""):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
 NOTIFY_TEST_DELAY_SECONDS = env.float("NOTIFY_TEST_DELAY_SECONDS", default=0)
-# "issue=60,render=60": pause there inside the effect's transaction (approvals.outbox.test_pause).
-OUTBOX_TEST_PAUSE = env.dict("OUTBOX_TEST_PAUSE", cast={"value": float}, default={})
+# A file that, while it exists, says where to pause inside an effect's transaction (approvals.outbox.test_pause).
+OUTBOX_TEST_PAUSE_FILE = env.str("OUTBOX_TEST_PAUSE_FILE", default="")
 # Integration tests on the shared RabbitMQ use a queue of their own; they may run beat's sweeps faster.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 if env.str("BEAT_SECONDS", default=""):
