@@ -25,7 +25,9 @@ OUTBOX_TEST_PAUSE_FILE = env.str("OUTBOX_TEST_PAUSE_FILE", default="")
 # Integration tests on the shared RabbitMQ use a queue of their own; they may run beat's sweeps faster.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 if env.str("BEAT_SECONDS", default=""):
-    _seconds = env.dict("BEAT_SECONDS", cast={"value": float})
+    # "outbox-relay=3,sweep-stranded=5": entry name = seconds
+    _seconds = {name: float(value) for name, value in
+                (item.split("=") for item in env.str("BEAT_SECONDS").split(","))}
     CELERY_BEAT_SCHEDULE = {  # noqa: F405
         name: {**entry, "schedule": _seconds.get(name, entry["schedule"])}
         for name, entry in CELERY_BEAT_SCHEDULE.items()  # noqa: F405
