@@ -48,7 +48,11 @@ lint: setup
 check: setup
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	@# Production requires every service and the audit signing key (README); check --deploy connects to none.
+	key=$$(mktemp) && trap 'rm -f $$key' EXIT && openssl genpkey -algorithm ed25519 -out $$key && \
 	DJANGO_SECRET_KEY=ci-only-$$(head -c 64 /dev/urandom | base64 | tr -dc a-zA-Z0-9) DJANGO_ALLOWED_HOSTS=kexie.example \
+	  DATABASE_URL=postgres://kexie@db.kexie.example:5432/kexie CELERY_BROKER_URL=redis://redis.kexie.example:6379/0 \
+	  PUBLIC_BASE_URL=https://kexie.example AUDIT_SIGNING_KEY_FILE=$$key \
 	  DJANGO_SETTINGS_MODULE=config.settings.production $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:

@@ -3,6 +3,8 @@ outbox."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from orgs.admin_scope import ScopedAdminMixin
+
 from .models import Application, AuditEvent, BannedSubject, Batch, BatchQuota, Program
 from .outbox import Effect, effects_retry
 
@@ -13,14 +15,25 @@ class ProgramAdmin(admin.ModelAdmin):
     search_fields = ("code", "name_zh", "name_en")
 
 
-class BatchQuotaInline(admin.TabularInline):
+class BatchQuotaInline(ScopedAdminMixin, admin.TabularInline):
     model = BatchQuota
     extra = 0
     raw_id_fields = ("city",)
+    scope_paths = ("city__path",)
+
+    def scope_of(self, obj):
+        return [obj.city.path] if obj.city_id else []
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """A province's administrators open its batches and set the cities' quotas."""
+
+    scope_paths = ("province__path",)
+
+    def scope_of(self, obj):
+        return [obj.province.path] if obj.province_id else []
+
     list_display = ("name", "program", "province", "year", "opens_on", "closes_on", "notice_workdays")
     list_filter = ("program", "year")
     search_fields = ("name",)

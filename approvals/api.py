@@ -3,15 +3,13 @@ a POST action. Views are thin: reads go through approvals.selectors, writes thro
 and a refused action comes back as {"code", "detail", "errors"} with the service's status code."""
 import io
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import django_filters
 from django.db.models import Q
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import pgettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
@@ -31,6 +29,17 @@ from . import errors as E
 from . import services as svc
 from .attachments import read_file
 from .models import Application, Attachment, AuditEvent, Batch, Opinion, Revision, Status
+from .stages import (
+    ACTIONS,
+    COMMENT_MAX_LENGTH,
+    MIN_EXPERTS,
+    ROUTED_ACTIONS,
+    SCORE_MAX,
+    SCORE_MIN,
+    SCORE_PLACES,
+    Action,
+    ActionSpec,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,18 +48,9 @@ MSG_REVISION_NOT_FOUND = _("所请求的申报版本不存在")
 MSG_ATTACHMENT_NOT_FOUND = _("附件不存在")
 MSG_FILE_MISSING = _("附件文件已丢失，请联系管理员")
 
-# The engine fills its action labels (services.ACTIONS) into messages as plain Chinese. They are marked
-# here, in the "action" context (some, like 不予推荐, are also status names), so that the catalogue carries
-# them and the exception handler can translate them (makemessages needs the context as a literal).
+# The engine fills its action labels (approvals.stages.Action, in the "action" context) into messages; the
+# exception handler translates them into the request's language.
 ACTION_CONTEXT = "action"
-ACTION_LABELS = (
-    pgettext_lazy("action", "创建申报"), pgettext_lazy("action", "修改"), pgettext_lazy("action", "提交"),
-    pgettext_lazy("action", "撤回"), pgettext_lazy("action", "本级审核通过"), pgettext_lazy("action", "退回修改"),
-    pgettext_lazy("action", "推荐"), pgettext_lazy("action", "不予推荐"), pgettext_lazy("action", "形式审查通过"),
-    pgettext_lazy("action", "指派专家"), pgettext_lazy("action", "评分"), pgettext_lazy("action", "认定"),
-    pgettext_lazy("action", "发布公示"), pgettext_lazy("action", "登记公示异议"), pgettext_lazy("action", "公示期满认定"),
-    pgettext_lazy("action", "颁发证书"), pgettext_lazy("action", "撤销"), pgettext_lazy("action", "到期"),
-)
 
 
 # ----------------------------------------------------------------------------------------- errors
@@ -90,7 +90,11 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
-        response.data = {"code": "invalid", "detail": str(MSG_INVALID_REQUEST), "errors": _plain(errors)}
+        errors = _plain(errors)
+        # One message alone is the answer itself (as the service would have said it).
+        messages = [m for value in errors.values() for m in (value if isinstance(value, list) else [value])]
+        detail = messages[0] if len(messages) == 1 and isinstance(messages[0], str) else str(MSG_INVALID_REQUEST)
+        response.data = {"code": "invalid", "detail": detail, "errors": errors}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"code": getattr(detail, "code", "error"), "detail": str(detail), "errors": {}}
@@ -288,33 +292,58 @@ class EventSerializer(serializers.ModelSerializer):
         return _person(event.actor)
 
 
-# Bodies of the transitions; each field is passed to the service as the keyword of the same name.
-class CommentSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+# Bodies of the transitions, built from each action's inputs in approvals.stages; each field is passed to
+# the service as the keyword of the same name, and the service checks it again (the web form ends there too).
+def _input_field(name: str, spec: ActionSpec) -> serializers.Field:
+    """The schema of one input; a refusal says what the service would say (one set of rules and messages)."""
+    if name == "comment":
+        required = spec.opinion_required
+        opinion = {"required": E.MSG_OPINION_REQUIRED, "blank": E.MSG_OPINION_REQUIRED,
+                   "null": E.MSG_OPINION_REQUIRED,
+                   "max_length": E.MSG_COMMENT_LENGTH % {"max": COMMENT_MAX_LENGTH}}
+        return serializers.CharField(required=required, allow_blank=not required, max_length=COMMENT_MAX_LENGTH,
+                                     error_messages=opinion, **({} if required else {"default": ""}))
+    if name == "expert_ids":
+        few = E.MSG_EXPERTS_REQUIRED % {"min": MIN_EXPERTS}
+        return serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+                                     min_length=MIN_EXPERTS, error_messages={"min_length": few, "empty": few})
+    if name == "score":
+        score = {key: E.MSG_SCORE_RANGE for key in ("invalid", "max_value", "min_value", "max_digits",
+                                                    "max_decimal_places", "max_whole_digits", "required", "null")}
+        return serializers.DecimalField(max_digits=3 + SCORE_PLACES, decimal_places=SCORE_PLACES,
+                                        min_value=SCORE_MIN, max_value=SCORE_MAX, error_messages=score)
+    if name in ("approve", "upheld"):
+        return serializers.BooleanField()
+    if name == "starts_on":
+        return serializers.DateField(required=False, allow_null=True, default=None,
+                                     help_text=str(_("工作日，今天起至若干天内；不填为最早的可选日")))
+    raise KeyError(name)
 
 
-class EmptySerializer(serializers.Serializer):
-    pass
+def _body_serializer(spec: ActionSpec) -> type[serializers.Serializer]:
+    name = "".join(part.title() for part in spec.action.value.split("_")) + "Body"
+    fields = {field: _input_field(field, spec) for field in spec.inputs}
+    return type(name, (serializers.Serializer,), fields)
 
 
-class AssignExpertsSerializer(serializers.Serializer):
-    expert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1))
+BODIES = {action: _body_serializer(spec) for action, spec in ACTIONS.items() if action in ROUTED_ACTIONS}
 
 
-class ScoreSerializer(CommentSerializer):
-    score = serializers.DecimalField(max_digits=5, decimal_places=1)
+def transition_route(name: Action):
+    """Declare a POST route /applications/{id}/<the action's URL>/ for a method named like the action; its
+    body, summary and answers come from the stage table."""
+    spec, body = ACTIONS[name], BODIES[name]
 
+    def decorate(method):
+        assert method.__name__ == name.method, (method.__name__, name.method)
+        method = action(detail=True, methods=["post"], url_path=name.url, url_name=name.url,
+                        serializer_class=body, pagination_class=None, filterset_class=None)(method)
+        return extend_schema(
+            summary=str(spec.summary), request=body if spec.inputs else None,
+            responses={200: ApplicationDetailSerializer, **ERRORS}, operation_id=f"applications_{name.value}",
+        )(method)
 
-class DecideSerializer(CommentSerializer):
-    approve = serializers.BooleanField()
-
-
-class PublishNoticeSerializer(serializers.Serializer):
-    starts_on = serializers.DateField(required=False, allow_null=True, default=None)
-
-
-class ObjectionSerializer(CommentSerializer):
-    upheld = serializers.BooleanField()
+    return decorate
 
 
 # ----------------------------------------------------------------------------------------- filters
@@ -340,56 +369,6 @@ class ApplicationFilter(django_filters.FilterSet):
 
 
 # ---------------------------------------------------------------------------------------- the views
-
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    url_path: str
-    service: Callable
-    body: type[serializers.Serializer]
-    summary: str
-
-
-TRANSITIONS = (
-    Transition("submit", "submit", svc.application_submit, CommentSerializer, "提交（草稿 → 下一环节）"),
-    Transition("withdraw", "withdraw", svc.application_withdraw, CommentSerializer, "撤回"),
-    Transition("sign_off", "sign-off", svc.application_sign_off, CommentSerializer, "本级审核通过"),
-    Transition("return_for_revision", "return", svc.application_return, CommentSerializer, "退回修改（须填写意见）"),
-    Transition("recommend", "recommend", svc.application_recommend, CommentSerializer, "市级推荐（占用名额）"),
-    Transition("decline", "decline", svc.application_decline, CommentSerializer, "不予推荐（须填写意见）"),
-    Transition("accept", "accept", svc.application_accept, CommentSerializer, "省级形式审查通过"),
-    Transition("assign_experts", "assign-experts", svc.application_assign_experts, AssignExpertsSerializer,
-               "指派评审专家（至少 2 名）"),
-    Transition("score", "score", svc.application_score, ScoreSerializer, "专家评分（0–100）"),
-    Transition("decide", "decide", svc.application_decide, DecideSerializer, "认定或不予认定（须填写意见）"),
-    Transition("publish_notice", "publish-notice", svc.application_publish_notice, PublishNoticeSerializer,
-               "发布公示"),
-    Transition("object", "object", svc.application_object, ObjectionSerializer, "登记公示异议（须填写意见）"),
-    Transition("approve", "approve", svc.application_approve, CommentSerializer, "公示期满认定"),
-    Transition("issue_certificate", "issue-certificate", svc.application_issue_certificate, EmptySerializer,
-               "颁发证书"),
-    Transition("revoke", "revoke", svc.application_revoke, CommentSerializer, "撤销认定（须填写意见）"),
-)
-
-
-def _transition_action(transition: Transition):
-    """A POST action that validates the body, calls the service and answers with the application."""
-
-    def run(self, request, pk=None):
-        body = transition.body(data=request.data)
-        body.is_valid(raise_exception=True)
-        transition.service(actor=self.actor, application_id=int(pk), **body.validated_data)
-        return self._detail(self.get_application())
-
-    # The router maps the HTTP method to the function by name, so name it before decorating.
-    run.__name__ = run.__qualname__ = transition.name
-    run = action(detail=True, methods=["post"], url_path=transition.url_path, url_name=transition.url_path,
-                 serializer_class=transition.body, pagination_class=None, filterset_class=None)(run)
-    return extend_schema(
-        summary=transition.summary, request=None if transition.body is EmptySerializer else transition.body,
-        responses={200: ApplicationDetailSerializer, **ERRORS}, operation_id=f"applications_{transition.name}",
-    )(run)
 
 
 class IgnoreAcceptNegotiation(BaseContentNegotiation):
@@ -430,6 +409,75 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
         data = ApplicationDetailSerializer(application, context=self.get_serializer_context()).data
         # The version an edit must name in If-Match (approvals.drafts).
         return Response(data, status=status_code, headers={**(headers or {}), "ETag": drafts.etag(application)})
+
+    def _transition(self, name: Action, request, pk) -> Response:
+        body = BODIES[name](data=request.data)
+        body.is_valid(raise_exception=True)
+        service = getattr(svc, f"application_{name.value}")
+        service(actor=self.actor, application_id=int(pk), **body.validated_data)
+        return self._detail(self.get_application())
+
+    # --- the transitions (one per routed action of approvals.stages; the order of the stage table)
+
+    @transition_route(Action.SUBMIT)
+    def submit(self, request, pk=None):
+        return self._transition(Action.SUBMIT, request, pk)
+
+    @transition_route(Action.SIGN_OFF)
+    def sign_off(self, request, pk=None):
+        return self._transition(Action.SIGN_OFF, request, pk)
+
+    @transition_route(Action.RECOMMEND)
+    def recommend(self, request, pk=None):
+        return self._transition(Action.RECOMMEND, request, pk)
+
+    @transition_route(Action.ACCEPT)
+    def accept(self, request, pk=None):
+        return self._transition(Action.ACCEPT, request, pk)
+
+    @transition_route(Action.ASSIGN_EXPERTS)
+    def assign_experts(self, request, pk=None):
+        return self._transition(Action.ASSIGN_EXPERTS, request, pk)
+
+    @transition_route(Action.SCORE)
+    def score(self, request, pk=None):
+        return self._transition(Action.SCORE, request, pk)
+
+    @transition_route(Action.DECIDE)
+    def decide(self, request, pk=None):
+        return self._transition(Action.DECIDE, request, pk)
+
+    @transition_route(Action.PUBLISH_NOTICE)
+    def publish_notice(self, request, pk=None):
+        return self._transition(Action.PUBLISH_NOTICE, request, pk)
+
+    @transition_route(Action.OBJECT)
+    def object(self, request, pk=None):
+        return self._transition(Action.OBJECT, request, pk)
+
+    @transition_route(Action.APPROVE)
+    def approve(self, request, pk=None):
+        return self._transition(Action.APPROVE, request, pk)
+
+    @transition_route(Action.ISSUE_CERTIFICATE)
+    def issue_certificate(self, request, pk=None):
+        return self._transition(Action.ISSUE_CERTIFICATE, request, pk)
+
+    @transition_route(Action.RETURN)
+    def return_(self, request, pk=None):
+        return self._transition(Action.RETURN, request, pk)
+
+    @transition_route(Action.DECLINE)
+    def decline(self, request, pk=None):
+        return self._transition(Action.DECLINE, request, pk)
+
+    @transition_route(Action.WITHDRAW)
+    def withdraw(self, request, pk=None):
+        return self._transition(Action.WITHDRAW, request, pk)
+
+    @transition_route(Action.REVOKE)
+    def revoke(self, request, pk=None):
+        return self._transition(Action.REVOKE, request, pk)
 
     # --- the collection and one application
 
@@ -502,7 +550,7 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
     @extend_schema(summary="办理记录（审计链）", responses={200: EventSerializer(many=True), 404: ERRORS[404]})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def events(self, request, pk=None):
-        events = selectors.application_events(application=self.get_application())
+        events = selectors.application_events(user=request.user, application=self.get_application())
         return Response(EventSerializer(events, many=True).data)
 
     # --- attachments
@@ -568,8 +616,3 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
                                 content_type=attachment.content_type)
         response["X-Content-SHA256"] = attachment.sha256
         return response
-
-
-# The transitions: POST /api/applications/{id}/<url path>/, one action per row of TRANSITIONS.
-for _transition in TRANSITIONS:
-    setattr(ApplicationViewSet, _transition.name, _transition_action(_transition))

@@ -38,6 +38,10 @@ MSG_STALE = _("保存未成功：您打开这份草稿之后，它已被修改�
 MSG_VERSION_UNKNOWN = _("保存未成功：所依据的版本 %(version)s 不存在（当前为 %(current)s），请刷新后重试")
 MSG_VERSION_REQUIRED = _("修改草稿须说明所依据的版本：请在 If-Match 请求头中填写读取该申报时得到的 ETag")
 MSG_VERSION_INVALID = _("If-Match 请求头“%(value)s”不是本系统的版本标记（应为读取申报时得到的 ETag，如 \"12\"）")
+MSG_NOTICE_START = _("公示开始日期应为今天起至 %(last)s 之间的工作日（最早 %(first)s）")
+MSG_COMMENT_LENGTH = _("意见不能超过 %(max)d 字")
+MSG_DUPLICATE_USCC = _("统一社会信用代码 %(uscc)s 在本批次已有申报“%(name)s”（编号 %(id)s，%(status)s），同一主体每批次只能有一份在办申报")
+MSG_DUPLICATE_DIVISION = _("%(division)s 在本批次已有申报“%(name)s”（编号 %(id)s，%(status)s），同一主体每批次只能有一份在办申报")
 
 
 class ApprovalError(Exception):

@@ -50,20 +50,8 @@ RECOMMENDED_STATUSES = {
     Status.PROVINCE_CHECK, Status.EXPERT_REVIEW, Status.DECISION, Status.PUBLIC_NOTICE,
     Status.APPROVED, Status.CERTIFIED, Status.REJECTED, Status.REVOKED, Status.EXPIRED,
 }
-# Who owns each stage: the role, and the level of the applicant's ancestor that acts.
-# APPLICANT means the applicant organization itself, whatever its level.
+# The applicant organization itself, whatever its level (a stage owner's "level" in approvals.stages).
 APPLICANT = "applicant"
-STAGE_OWNERS = {
-    Status.DRAFT: ("clerk", APPLICANT),
-    Status.APPLICANT_SIGNOFF: ("leader", APPLICANT),
-    Status.CITY_REVIEW: ("reviewer", Level.CITY),
-    Status.PROVINCE_CHECK: ("reviewer", Level.PROVINCE),
-    Status.EXPERT_REVIEW: ("expert", Level.PROVINCE),
-    Status.DECISION: ("leader", Level.PROVINCE),
-    Status.PUBLIC_NOTICE: ("reviewer", Level.PROVINCE),
-    Status.APPROVED: ("reviewer", Level.PROVINCE),
-    Status.CERTIFIED: ("leader", Level.PROVINCE),
-}
 
 
 class Program(models.Model):
@@ -225,6 +213,18 @@ class Application(ConcurrentTransitionMixin, models.Model):
             # reads its first page in order instead of sorting every visible row.
             models.Index(fields=["-created_at", "-id"], name="app_created_desc_idx"),
         ]
+        constraints = [
+            # One live application per batch and subject: by credit code, or by division for a subject
+            # without one (a county or city applying for itself). A terminal one frees the subject again.
+            models.UniqueConstraint(
+                fields=["batch", "uscc"], name="one_live_application_per_uscc",
+                condition=~models.Q(uscc="") & ~models.Q(status__in=sorted(TERMINAL_STATUSES)),
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "division"], name="one_live_application_per_division",
+                condition=models.Q(uscc="") & ~models.Q(status__in=sorted(TERMINAL_STATUSES)),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject_name}（{self.program.name_zh}）"
@@ -260,7 +260,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @transition(field=status,
                 source=[Status.APPLICANT_SIGNOFF, Status.CITY_REVIEW, Status.PROVINCE_CHECK],
                 target=Status.DRAFT)
-    def return_for_revision(self):
+    def return_(self):
         self.revision += 1
 
     @transition(field=status, source=Status.PROVINCE_CHECK, target=_CHAIN_TARGETS)
@@ -271,17 +271,18 @@ class Application(ConcurrentTransitionMixin, models.Model):
     def close_expert_review(self):
         return self.program.stage_after(Status.EXPERT_REVIEW)
 
-    @transition(field=status, source=Status.DECISION, target=Status.PUBLIC_NOTICE)
-    def decide_approve(self):
+    @transition(field=status, source=Status.DECISION, target=RETURN_VALUE(Status.PUBLIC_NOTICE, Status.REJECTED))
+    def decide(self, approve: bool):
         self.decided_at = timezone.now()
+        return Status.PUBLIC_NOTICE if approve else Status.REJECTED
 
-    @transition(field=status, source=Status.DECISION, target=Status.REJECTED)
-    def decide_reject(self):
-        self.decided_at = timezone.now()
-
-    @transition(field=status, source=Status.PUBLIC_NOTICE, target=Status.DECISION)
-    def uphold_objection(self):
+    # An objection that is upheld sends the case back to the decision; one that is not leaves it in 公示.
+    @transition(field=status, source=Status.PUBLIC_NOTICE, target=RETURN_VALUE(Status.DECISION, Status.PUBLIC_NOTICE))
+    def object(self, upheld: bool):
+        if not upheld:
+            return Status.PUBLIC_NOTICE
         self.notice_starts_on = self.notice_ends_on = None
+        return Status.DECISION
 
     @transition(field=status, source=Status.PUBLIC_NOTICE, target=Status.APPROVED,
                 conditions=[lambda a: a.notice_ends_on is not None and a.notice_ends_on < timezone.localdate()])
@@ -289,7 +290,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(field=status, source=Status.APPROVED, target=Status.CERTIFIED)
-    def certify(self):
+    def issue_certificate(self):
         pass
 
     @transition(field=status, source=Status.CERTIFIED, target=Status.REVOKED)
@@ -360,13 +361,28 @@ class Attachment(models.Model):
         return self.original_name
 
 
+class Decision(models.TextChoices):
+    """The conclusion of an opinion, as printed in the opinion blocks."""
+
+    AGREE = "agree", _("同意")
+    RETURN = "return", _("退回修改")
+    RECOMMEND = "recommend", _("推荐")
+    DECLINE = "decline", _("不予推荐")
+    ACCEPT = "accept", _("形式审查通过")
+    APPROVE = "approve", _("予以认定")
+    REJECT = "reject", _("不予认定")
+    OBJECTION_UPHELD = "objection_upheld", _("异议成立")
+    OBJECTION_DISMISSED = "objection_dismissed", _("异议不成立")
+    REVOKE = "revoke", _("撤销")
+
+
 class Opinion(models.Model):
     """The opinion of a level on an application, as printed in its opinion block."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="opinions")
     revision = models.PositiveIntegerField(_("版本"))
     stage = models.CharField(_("环节"), max_length=32, choices=Status.choices)
-    decision = models.CharField(_("结论"), max_length=32)
+    decision = models.CharField(_("结论"), max_length=32, choices=Decision.choices)
     text = models.TextField(_("意见"), blank=True)
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     role = models.CharField(_("角色"), max_length=16)

@@ -4,28 +4,32 @@ work on commit. A refused action raises an ApprovalError and leaves everything a
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransition, can_proceed
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc as uscc_validator
 from viewflow.workflow.status import STATUS
 
-from orgs.models import Level, Membership, Organization
+from orgs.access import principal_of
+from orgs.models import Division, Level, Organization, Role
+from orgs.selectors import users_with_role
+from workflows.flows import ApplicationFlow
 from workflows.notifications import queue_for_transition
-from workflows.workdays import workdays_between
+from workflows.workdays import add_workdays, is_workday, workdays_between
 
-from . import drafts
+from . import access, drafts
 from . import errors as E
-from .attachments import sniff_content_type
+from .attachments import sniff_content_type, store_file
 from .formspec import thresholds_unmet, validate_form_data
 from .models import (
-    APPLICANT,
+    RECOMMENDED_STATUSES,
+    TERMINAL_STATUSES,
     Application,
     ApplicationUserObjectPermission,
     Attachment,
@@ -39,9 +43,22 @@ from .models import (
     Revision,
     Status,
 )
+from .stages import (
+    ACTIONS,
+    COMMENT_MAX_LENGTH,
+    MIN_EXPERTS,
+    NOTICE_START_MAX_DAYS_AHEAD,
+    SCORE_MAX,
+    SCORE_MIN,
+    SCORE_PLACES,
+    STAGES,
+    Action,
+)
 from .outbox import effect_add
 
-SYSTEM = "system"
+S = Status
+
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,135 +68,21 @@ class Actor:
     user: object = None
     ip: str | None = None
 
+    def principal(self, *, fresh: bool = False):
+        return None if self.user is None else principal_of(self.user, fresh=fresh)
+
 
 SYSTEM_ACTOR = Actor()
 
 
-@dataclass(frozen=True)
-class ActionRule:
-    label: str
-    sources: tuple
-    # role and level per source status; level APPLICANT means the applicant organization itself
-    owners: dict = field(default_factory=dict)
-    system: bool = False  # the system (a timer or a worker) may run it without a user
-
-
-def _owners(role, level, *statuses):
-    return {status: (role, level) for status in statuses}
-
-
-S = Status
-ACTIONS = {
-    "edit": ActionRule(pgettext_lazy("action", "修改"), (S.DRAFT,), _owners("clerk", APPLICANT, S.DRAFT)),
-    "submit": ActionRule(pgettext_lazy("action", "提交"), (S.DRAFT,), _owners("clerk", APPLICANT, S.DRAFT)),
-    "withdraw": ActionRule(
-        pgettext_lazy("action", "撤回"), (S.DRAFT, S.APPLICANT_SIGNOFF, S.CITY_REVIEW),
-        _owners("clerk", APPLICANT, S.DRAFT, S.APPLICANT_SIGNOFF, S.CITY_REVIEW),
-    ),
-    "sign_off": ActionRule(pgettext_lazy("action", "本级审核通过"), (S.APPLICANT_SIGNOFF,), _owners("leader", APPLICANT, S.APPLICANT_SIGNOFF)),
-    "return": ActionRule(
-        pgettext_lazy("action", "退回修改"), (S.APPLICANT_SIGNOFF, S.CITY_REVIEW, S.PROVINCE_CHECK),
-        {
-            S.APPLICANT_SIGNOFF: ("leader", APPLICANT),
-            S.CITY_REVIEW: ("reviewer", Level.CITY),
-            S.PROVINCE_CHECK: ("reviewer", Level.PROVINCE),
-        },
-    ),
-    "recommend": ActionRule(pgettext_lazy("action", "推荐"), (S.CITY_REVIEW,), _owners("reviewer", Level.CITY, S.CITY_REVIEW)),
-    "decline": ActionRule(pgettext_lazy("action", "不予推荐"), (S.CITY_REVIEW,), _owners("reviewer", Level.CITY, S.CITY_REVIEW)),
-    "accept": ActionRule(pgettext_lazy("action", "形式审查通过"), (S.PROVINCE_CHECK,), _owners("reviewer", Level.PROVINCE, S.PROVINCE_CHECK)),
-    "assign_experts": ActionRule(
-        pgettext_lazy("action", "指派专家"), (S.EXPERT_REVIEW,), _owners("reviewer", Level.PROVINCE, S.EXPERT_REVIEW)
-    ),
-    "score": ActionRule(pgettext_lazy("action", "评分"), (S.EXPERT_REVIEW,), _owners("expert", Level.PROVINCE, S.EXPERT_REVIEW)),
-    "decide": ActionRule(pgettext_lazy("action", "认定"), (S.DECISION,), _owners("leader", Level.PROVINCE, S.DECISION)),
-    "publish_notice": ActionRule(
-        pgettext_lazy("action", "发布公示"), (S.PUBLIC_NOTICE,), _owners("reviewer", Level.PROVINCE, S.PUBLIC_NOTICE)
-    ),
-    "object": ActionRule(pgettext_lazy("action", "登记公示异议"), (S.PUBLIC_NOTICE,), _owners("reviewer", Level.PROVINCE, S.PUBLIC_NOTICE)),
-    "approve": ActionRule(pgettext_lazy("action", "公示期满认定"), (S.PUBLIC_NOTICE,), _owners("leader", Level.PROVINCE, S.PUBLIC_NOTICE), True),
-    "issue_certificate": ActionRule(
-        pgettext_lazy("action", "颁发证书"), (S.APPROVED,), _owners("reviewer", Level.PROVINCE, S.APPROVED), True
-    ),
-    "revoke": ActionRule(pgettext_lazy("action", "撤销"), (S.CERTIFIED,), _owners("leader", Level.PROVINCE, S.CERTIFIED)),
-    "expire": ActionRule(pgettext_lazy("action", "到期"), (S.CERTIFIED,), {}, True),
-}
-
-# Actions that record an opinion (printed in the opinion blocks of the application form).
-OPINION_ACTIONS = {"sign_off", "return", "recommend", "decline", "accept", "decide", "object", "revoke"}
-COMMENT_REQUIRED = {"return", "decline", "decide", "object", "revoke"}
-MIN_EXPERTS = 2
-# Experts review what they are assigned (a guardian grant), not everything of the organization they are
-# registered with.
-GRANT_ONLY_ROLES = {"expert"}
-ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
-
-
-# --------------------------------------------------------------------------------------------- scope
-
-
-def _current_memberships(user) -> list[tuple[int, str, str]]:
-    """(organization id, organization path, role) of the user's current memberships, in one query."""
-    if user is None:
-        return []
-    cache = getattr(user, "_membership_cache", None)
-    if cache is None:
-        cache = list(
-            Membership.objects.current()
-            .filter(user=user)
-            .values_list("organization_id", "organization__path", "role")
-        )
-        user._membership_cache = cache
-    return cache
-
-
-def user_can_see(user, application: Application) -> bool:
-    """Own organization and everything under it; guardian grants for experts and auditors; delegations in
-    force (each further check runs only when the ones before it did not grant)."""
-    if user is None:
-        return True
-    if any(application.applicant_path.startswith(path)
-           for _org, path, role in _current_memberships(user) if role not in GRANT_ONLY_ROLES):
-        return True
-    if ApplicationUserObjectPermission.objects.filter(user=user, content_object=application).exists():
-        return True
-    return any(application.applicant_path.startswith(path) for _org, path, _role, _for in _delegations_to(user))
-
-
-def _delegations_to(user) -> list[tuple[int, str, str, int]]:
-    """(organization id, path, role, delegator id) delegated to the user today (one query)."""
-    from workflows.delegations import delegations_active_to
-
-    return delegations_active_to(user=user)
-
-
-def acting_organization_id(application: Application, level: str) -> int:
-    if level == APPLICANT:
-        return application.applicant_id
-    return application.city_id if level == Level.CITY else application.province_id
-
-
 def _authorize(actor: Actor, application: Application, action: str) -> tuple[int | None, str]:
-    """Check visibility (404), state (409) and role in the right organization (403); return (org, role)."""
-    rule = ACTIONS[action]
-    if actor.user is not None and not user_can_see(actor.user, application):
-        raise E.NotFound(E.MSG_NOT_FOUND)
-    if application.status not in rule.sources:
-        raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action=rule.label)
-    if actor.user is None:
-        if not rule.system:
-            raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=rule.label)
-        return None, SYSTEM
-    role, level = rule.owners[application.status]
-    org_id = acting_organization_id(application, level)
-    if any(m_org == org_id and m_role == role for m_org, _path, m_role in _current_memberships(actor.user)):
-        return org_id, role
-    delegator_id = next((d for o, _p, r, d in _delegations_to(actor.user) if o == org_id and r == role), None)
-    if delegator_id is not None:
-        # Read by _append_event, which every action calls on this same locked row after authorizing.
-        application._on_behalf_of_id = delegator_id
-        return org_id, role
-    raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=rule.label)
+    """Ask the access layer (404, then 409 for the state, then 403 for the role); return (org, role).
+    A delegated action's delegator is kept on the locked row for _append_event, which every action calls
+    on it after authorizing."""
+    grant = access.action_check(actor.principal(), application, action)
+    if grant.on_behalf_of_id is not None:
+        application._on_behalf_of_id = grant.on_behalf_of_id
+    return grant.organization_id, grant.role
 
 
 def _lock(application_id: int, actor: Actor | None = None) -> Application:
@@ -187,7 +90,7 @@ def _lock(application_id: int, actor: Actor | None = None) -> Application:
     transaction already holds the write lock). The actor's memberships are read afresh for each action,
     so a role taken away since the user object was loaded no longer counts."""
     if actor is not None and actor.user is not None:
-        actor.user._membership_cache = None
+        actor.principal(fresh=True)
     try:
         application = (
             Application.objects.select_for_update(of=("self",))
@@ -206,7 +109,7 @@ def _lock(application_id: int, actor: Actor | None = None) -> Application:
 
 
 def _append_event(
-    application, *, actor, org_id, role, action, from_status, comment="", on_behalf_of=None, at=None
+    application, *, actor, org_id, role, action, from_status, comment="", on_behalf_of_id=None, at=None
 ) -> AuditEvent:
     """Build the next link of the application's chain; the caller saves the application, then the event.
     `on_behalf_of` (the delegator) defaults to the one _authorize found for a delegated action."""
@@ -214,7 +117,7 @@ def _append_event(
         application_id=application.pk,
         seq=application.audit_seq + 1,
         actor=actor.user,
-        on_behalf_of_id=on_behalf_of.pk if on_behalf_of else getattr(application, "_on_behalf_of_id", None),
+        on_behalf_of_id=on_behalf_of_id or getattr(application, "_on_behalf_of_id", None),
         organization_id=org_id,
         role=role,
         action=action,
@@ -250,7 +153,7 @@ _SAVED_FIELDS = frozenset(
 )
 
 
-def _save(application: Application) -> None:
+def _save(application: Application, *, unique: bool = False) -> None:
     loaded = getattr(application, "_loaded", None)
     fields = None
     if loaded is not None:
@@ -259,7 +162,10 @@ def _save(application: Application) -> None:
             if (id(application.form_data) if name == "form_data" else application.__dict__.get(name)) != value
         ]
     try:
-        application.save(update_fields=fields)
+        if unique:
+            _save_unique(application, update_fields=fields)
+        else:
+            application.save(update_fields=fields)
         if loaded is not None:
             _remember_loaded(application)
     except ConcurrentTransition:
@@ -270,8 +176,6 @@ def _save(application: Application) -> None:
 
 
 def _open_task(application: Application, node_names: tuple, *, owner_id=None):
-    from workflows.flows import ApplicationFlow
-
     nodes = [getattr(ApplicationFlow, name) for name in node_names]
     qs = ApplicationFlow.task_class._default_manager.filter(
         process_id=application.process_id, flow_task__in=nodes,
@@ -302,55 +206,65 @@ def _complete_task(application: Application, task, user) -> None:
     activation.execute()
 
 
-STAGE_NODES = {
-    S.DRAFT: ("edit",),
-    S.APPLICANT_SIGNOFF: ("sign_off",),
-    S.CITY_REVIEW: ("review_in_city",),
-    S.PROVINCE_CHECK: ("check_in_province",),
-    S.EXPERT_REVIEW: ("assign_experts",),
-    S.DECISION: ("decide",),
-    S.PUBLIC_NOTICE: ("publish_notice",),
-}
+def _task_nodes(spec, status: str) -> tuple:
+    """The flow node whose task an action completes: its own, or the human task of the stage it leaves."""
+    if spec.node:
+        return (spec.node,)
+    stage = STAGES.get(status)
+    return (stage.node,) if stage and stage.node else ()
 
 
 # ------------------------------------------------------------------------------------ the transition
 
 
-def _transition(
-    *, actor: Actor, application_id: int, action: str, method: str, comment: str = "", decision: str = "",
-    checks=None, task_nodes=None, effects=None,
-) -> Application:
-    """Run one state change in one transaction (the pattern every action below follows)."""
+def _clean_comment(spec, comment) -> str:
     comment = (comment or "").strip()
+    if spec.opinion_required and not comment:
+        raise E.InvalidInput(E.MSG_OPINION_REQUIRED, errors={"comment": str(E.MSG_OPINION_REQUIRED)})
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise E.InvalidInput(E.MSG_COMMENT_LENGTH, max=COMMENT_MAX_LENGTH,
+                             errors={"comment": str(E.MSG_COMMENT_LENGTH % {"max": COMMENT_MAX_LENGTH})})
+    return comment
+
+
+def _transition(
+    *, actor: Actor, application_id: int, action: str, comment: str = "", params: dict | None = None,
+    checks=None, completes_task: bool = True, effects=None,
+) -> Application:
+    """Run one state change in one transaction (the pattern every action below follows): the FSM method of
+    the action's name, its opinion and task from the stage table."""
+    spec = ACTIONS[action]
+    params = params or {}
     with transaction.atomic():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, action)
-        if action in COMMENT_REQUIRED and not comment:
-            raise E.InvalidInput(E.MSG_OPINION_REQUIRED, errors={"comment": str(E.MSG_OPINION_REQUIRED)})
+        comment = _clean_comment(spec, comment)
         if checks:
             checks(application)
         from_status, from_revision = application.status, application.revision
-        nodes = task_nodes or STAGE_NODES.get(from_status)
+        nodes = _task_nodes(spec, from_status) if completes_task else ()
         task = _open_task(application, nodes) if nodes and application.process_id else None
-        transition = getattr(application, method)
+        transition = getattr(application, Action(action).method)
         if not can_proceed(transition):
-            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action=ACTIONS[action].label)
-        transition()
+            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action=spec.label)
+        transition(**params)
         event = _append_event(
             application, actor=actor, org_id=org_id, role=role, action=action, from_status=from_status,
             comment=comment,
         )
         _save(application)
         event.save()
-        if action in OPINION_ACTIONS and actor.user is not None:
+        decision = spec.decision_for(**params)
+        if decision and actor.user is not None:
             Opinion.objects.create(
                 # The opinion is on the revision that was examined (a return starts the next one).
                 application_id=application.pk, revision=from_revision, stage=from_status,
-                decision=decision or action, text=comment, person=actor.user, role=role, organization_id=org_id,
+                decision=decision, text=comment, person=actor.user, role=role, organization_id=org_id,
             )
         if task is not None:
             _complete_task(application, task, actor.user)
-        queue_for_transition(application=application, action=action)
+        if spec.notifies and application.status != from_status:
+            queue_for_transition(application=application, action=action)
         if effects:
             effects(application)  # the action's outbox effects, in its transaction
     return application
@@ -375,11 +289,45 @@ def _clean_subject(program: Program, applicant: Organization, *, subject_name, u
     division_code = (division_code or "").strip()
     org_code = applicant.division_id or ""
     prefix = {Level.PROVINCE: 2, Level.CITY: 4, Level.COUNTY: 6}.get(applicant.level, 6)
-    from orgs.models import Division
-
     if not Division.objects.filter(code=division_code, active=True).exists() or division_code[:prefix] != org_code[:prefix]:
         errors["division_code"] = str(E.MSG_DIVISION_OUTSIDE % {"code": division_code, "org": applicant.name})
     return {"subject_name": subject_name, "uscc": uscc, "division_id": division_code, "errors": errors}
+
+
+def _live_duplicate(application: Application) -> Application | None:
+    """Another live application of the same batch and subject (by credit code, else by division)."""
+    qs = Application.objects.filter(batch_id=application.batch_id).exclude(status__in=TERMINAL_STATUSES)
+    if application.pk:
+        qs = qs.exclude(pk=application.pk)
+    qs = qs.filter(uscc=application.uscc) if application.uscc else qs.filter(uscc="", division_id=application.division_id)
+    return qs.order_by("pk").first()
+
+
+def _check_duplicate(application: Application) -> None:
+    first = _live_duplicate(application)
+    if first is None:
+        return
+    params = {"name": first.subject_name, "id": first.pk, "status": first.get_status_display()}
+    if application.uscc:
+        message = E.MSG_DUPLICATE_USCC
+        params["uscc"] = application.uscc
+        field = "uscc"
+    else:
+        message = E.MSG_DUPLICATE_DIVISION
+        params["division"] = application.division_id
+        field = "division_code"
+    raise E.RuleViolation(message, errors={field: str(message % params)}, **params)
+
+
+def _save_unique(application: Application, **kwargs) -> None:
+    """Save; a concurrent request that made the same subject live first wins (the database's partial unique
+    constraint), and this one is told which application that is."""
+    try:
+        with transaction.atomic():
+            application.save(**kwargs)
+    except IntegrityError:
+        _check_duplicate(application)
+        raise
 
 
 def application_create(
@@ -387,13 +335,9 @@ def application_create(
     division_code: str, form_data: dict | None = None,
 ) -> Application:
     """A clerk of the applicant organization starts a draft; the viewflow process starts with it."""
-    from workflows.flows import ApplicationFlow
-
     program = batch.program
-    if not any(
-        org_id == applicant.pk and role == "clerk" for org_id, _p, role in _current_memberships(actor.user)
-    ):
-        raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=pgettext_lazy("action", "创建申报"))
+    if actor.user is None or not access.may_open_batch_form(actor.principal(fresh=True), applicant):
+        raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=Action.CREATE.label)
     if applicant.level != program.applicant_level:
         raise E.InvalidInput(
             E.MSG_PROGRAM_LEVEL, program=program.name_zh, level=Level(program.applicant_level).label
@@ -414,9 +358,12 @@ def application_create(
             city=city or applicant, province=province, form_data=cleaned, created_by=actor.user,
             created_at=now, stage_entered_at=now, **subject,
         )
-        application.save()
+        _check_duplicate(application)
+        _save_unique(application)
+        seat = actor.principal().seat(applicant.pk, Role.CLERK)
         event = _append_event(
-            application, actor=actor, org_id=applicant.pk, role="clerk", action="create", from_status="", at=now
+            application, actor=actor, org_id=applicant.pk, role=Role.CLERK, action=Action.CREATE, from_status="",
+            at=now, on_behalf_of_id=seat.delegator_id,
         )
         process = ApplicationFlow.start.run(application=application)
         application.process = process
@@ -437,7 +384,7 @@ def application_edit(
     the edit event names the fields it changed."""
     with transaction.atomic():
         application = _lock(application_id, actor)
-        org_id, role = _authorize(actor, application, "edit")
+        org_id, role = _authorize(actor, application, Action.EDIT)
         if expected_version is not None:
             drafts.check_version(application, expected_version, action_label=_action_label)
         changes = {}
@@ -462,9 +409,11 @@ def application_edit(
         changed = drafts.changed_fields(application, changes)
         for name, value in changes.items():
             setattr(application, name, value)
-        event = _append_event(application, actor=actor, org_id=org_id, role=role, action="edit",
+        if "uscc" in changes or "division_id" in changes:
+            _check_duplicate(application)
+        event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.EDIT,
                               from_status=application.status, comment=drafts.changed_fields_comment(changed))
-        _save(application)
+        _save(application, unique=True)
         event.save()
     return application
 
@@ -516,24 +465,21 @@ def _check_submission(application: Application) -> None:
 
 
 def application_submit(*, actor: Actor, application_id: int, comment: str = "") -> Application:
-    return _transition(actor=actor, application_id=application_id, action="submit", method="submit",
-                       comment=comment, checks=_check_submission)
+    return _transition(actor=actor, application_id=application_id, action=Action.SUBMIT, comment=comment,
+                       checks=_check_submission)
 
 
 def application_withdraw(*, actor: Actor, application_id: int, comment: str = "") -> Application:
-    return _transition(actor=actor, application_id=application_id, action="withdraw", method="withdraw",
-                       comment=comment)
+    return _transition(actor=actor, application_id=application_id, action=Action.WITHDRAW, comment=comment)
 
 
 def application_sign_off(*, actor: Actor, application_id: int, comment: str = "") -> Application:
-    return _transition(actor=actor, application_id=application_id, action="sign_off", method="sign_off",
-                       comment=comment, decision="同意")
+    return _transition(actor=actor, application_id=application_id, action=Action.SIGN_OFF, comment=comment)
 
 
 def application_return(*, actor: Actor, application_id: int, comment: str) -> Application:
     """Back to the applicant as a new revision; the submitted revision stays frozen."""
-    return _transition(actor=actor, application_id=application_id, action="return",
-                       method="return_for_revision", comment=comment, decision="退回修改")
+    return _transition(actor=actor, application_id=application_id, action=Action.RETURN, comment=comment)
 
 
 def _check_quota(application: Application) -> None:
@@ -545,27 +491,23 @@ def _check_quota(application: Application) -> None:
     if quota is None:
         raise E.RuleViolation(E.MSG_NO_QUOTA, city=application.city.name)
     used = Application.objects.filter(
-        batch_id=application.batch_id, city_id=application.city_id,
-        status__in=[s for s in (S.PROVINCE_CHECK, S.EXPERT_REVIEW, S.DECISION, S.PUBLIC_NOTICE, S.APPROVED,
-                                S.CERTIFIED, S.REJECTED, S.REVOKED, S.EXPIRED)],
+        batch_id=application.batch_id, city_id=application.city_id, status__in=list(RECOMMENDED_STATUSES),
     ).count()
     if used >= quota.quota:
         raise E.QuotaExceeded(E.MSG_QUOTA_EXCEEDED, used=used, quota=quota.quota)
 
 
 def application_recommend(*, actor: Actor, application_id: int, comment: str = "") -> Application:
-    return _transition(actor=actor, application_id=application_id, action="recommend", method="recommend",
-                       comment=comment, decision="推荐", checks=_check_quota)
+    return _transition(actor=actor, application_id=application_id, action=Action.RECOMMEND, comment=comment,
+                       checks=_check_quota)
 
 
 def application_decline(*, actor: Actor, application_id: int, comment: str) -> Application:
-    return _transition(actor=actor, application_id=application_id, action="decline", method="decline",
-                       comment=comment, decision="不予推荐")
+    return _transition(actor=actor, application_id=application_id, action=Action.DECLINE, comment=comment)
 
 
 def application_accept(*, actor: Actor, application_id: int, comment: str = "") -> Application:
-    return _transition(actor=actor, application_id=application_id, action="accept", method="accept",
-                       comment=comment, decision="形式审查通过")
+    return _transition(actor=actor, application_id=application_id, action=Action.ACCEPT, comment=comment)
 
 
 def _score_permission() -> Permission:
@@ -574,25 +516,38 @@ def _score_permission() -> Permission:
     return Permission.objects.get(content_type__app_label="approvals", codename="score_application")
 
 
+def _clean_expert_ids(expert_ids) -> list[int]:
+    try:
+        ids = sorted({int(pk) for pk in expert_ids or []})
+    except (TypeError, ValueError):
+        raise E.InvalidInput(E.MSG_EXPERTS_REQUIRED, min=MIN_EXPERTS,
+                             errors={"expert_ids": str(E.MSG_EXPERTS_REQUIRED % {"min": MIN_EXPERTS})}) from None
+    if len(ids) < MIN_EXPERTS:
+        raise E.InvalidInput(E.MSG_EXPERTS_REQUIRED, min=MIN_EXPERTS,
+                             errors={"expert_ids": str(E.MSG_EXPERTS_REQUIRED % {"min": MIN_EXPERTS})})
+    return ids
+
+
+def experts_assignable(*, province_id: int):
+    """Users who may be assigned to score in a province today: its experts whose membership is in force."""
+    return users_with_role(organization=Organization(pk=province_id), role=Role.EXPERT)
+
+
 def application_assign_experts(*, actor: Actor, application_id: int, expert_ids: list[int]) -> Application:
     """Grant each expert this application and open one scoring task per expert."""
-    expert_ids = sorted(set(int(pk) for pk in expert_ids))
-    if len(expert_ids) < MIN_EXPERTS:
-        raise E.InvalidInput(E.MSG_EXPERTS_REQUIRED, min=MIN_EXPERTS)
     with transaction.atomic():
         application = _lock(application_id, actor)
-        org_id, role = _authorize(actor, application, "assign_experts")
+        org_id, role = _authorize(actor, application, Action.ASSIGN_EXPERTS)
+        expert_ids = _clean_expert_ids(expert_ids)
         if ExpertAssignment.objects.filter(application=application, revision=application.revision).exists():
             raise E.WrongState(E.MSG_EXPERTS_ASSIGNED)
-        valid = set(
-            Membership.objects.current()
-            .filter(organization_id=application.province_id, role="expert", user_id__in=expert_ids)
-            .values_list("user_id", flat=True)
-        )
+        valid = set(experts_assignable(province_id=application.province_id).filter(pk__in=expert_ids)
+                    .values_list("pk", flat=True))
         invalid = [pk for pk in expert_ids if pk not in valid]
         if invalid:
-            raise E.InvalidInput(E.MSG_NOT_EXPERT, user=invalid[0])
-        task = _open_task(application, ("assign_experts",))
+            raise E.InvalidInput(E.MSG_NOT_EXPERT, user=invalid[0],
+                                 errors={"expert_ids": str(E.MSG_NOT_EXPERT % {"user": invalid[0]})})
+        task = _open_task(application, (STAGES[S.EXPERT_REVIEW].node,))
         ExpertAssignment.objects.bulk_create(
             [ExpertAssignment(application=application, expert_id=pk, revision=application.revision)
              for pk in expert_ids]
@@ -603,79 +558,122 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
              for pk in expert_ids],
             ignore_conflicts=True,
         )
-        event = _append_event(application, actor=actor, org_id=org_id, role=role, action="assign_experts",
+        event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.ASSIGN_EXPERTS,
                               from_status=application.status, comment=",".join(map(str, expert_ids)))
         _save(application)
         event.save()
         application._assigned_expert_ids = expert_ids  # the fan-out opens one task each, without a re-read
         _complete_task(application, task, actor.user)
-        queue_for_transition(application=application, action="assign_experts")
+        queue_for_transition(application=application, action=Action.ASSIGN_EXPERTS)
     return application
+
+
+def clean_score(score) -> Decimal:
+    """0 to 100 with at most one decimal place; anything else is refused, never rounded (the web form and
+    the API both end here)."""
+    error = E.InvalidInput(E.MSG_SCORE_RANGE, errors={"score": str(E.MSG_SCORE_RANGE)})
+    if isinstance(score, bool) or score is None:
+        raise error
+    try:
+        value = Decimal(str(score).strip())
+    except InvalidOperation:
+        raise error from None
+    if not value.is_finite() or not (SCORE_MIN <= value <= SCORE_MAX) or value.as_tuple().exponent < -SCORE_PLACES:
+        raise error
+    return value
 
 
 def application_score(*, actor: Actor, application_id: int, score, comment: str = "") -> Application:
-    """An assigned expert scores; the last score closes the expert review."""
+    """An assigned expert whose expert membership in the province is in force scores; the last score
+    closes the expert review."""
+    spec = ACTIONS[Action.SCORE]
     with transaction.atomic():
         application = _lock(application_id, actor)
-        # One read of this revision's assignments answers who may score and whether this is the last score;
-        # visibility is looked up only for someone who is not assigned (404 or 403).
+        org_id, role = _authorize(actor, application, Action.SCORE)
         assignments = list(ExpertAssignment.objects.filter(application=application, revision=application.revision))
         assignment = next((a for a in assignments if a.expert_id == actor.user.pk), None)
-        if assignment is None and not user_can_see(actor.user, application):
-            raise E.NotFound(E.MSG_NOT_FOUND)
-        if application.status != S.EXPERT_REVIEW:
-            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(),
-                               action=pgettext_lazy("action", "评分"))
         if assignment is None:
-            raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=pgettext_lazy("action", "评分"))
+            raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
         if assignment.scored_at is not None:
             raise E.WrongState(E.MSG_ALREADY_SCORED)
-        try:
-            value = Decimal(str(score).strip())
-        except InvalidOperation:
-            raise E.InvalidInput(E.MSG_SCORE_RANGE, errors={"score": str(E.MSG_SCORE_RANGE)}) from None
-        if not value.is_finite() or not (Decimal(0) <= value <= Decimal(100)):
-            raise E.InvalidInput(E.MSG_SCORE_RANGE, errors={"score": str(E.MSG_SCORE_RANGE)})
-        task = _open_task(application, ("score",), owner_id=actor.user.pk)
+        value = clean_score(score)
+        comment = _clean_comment(spec, comment)
+        task = _open_task(application, (spec.node,), owner_id=actor.user.pk)
         assignment.score, assignment.comment, assignment.scored_at = value, comment, timezone.now()
         assignment.save(update_fields=["score", "comment", "scored_at"])
         from_status = application.status
-        remaining = any(a.scored_at is None for a in assignments if a is not assignment)
+        # Only assignments whose expert may still score count as outstanding: an expert whose membership
+        # ended can no longer score, and the others' scores close the review without them.
+        experts_in_force = set(
+            experts_assignable(province_id=application.province_id)
+            .filter(pk__in=[a.expert_id for a in assignments]).values_list("pk", flat=True)
+        )
+        remaining = any(a.scored_at is None and a.expert_id in experts_in_force
+                        for a in assignments if a is not assignment)
         if not remaining:
             application.close_expert_review()
-        event = _append_event(application, actor=actor, org_id=application.province_id, role="expert",
-                              action="score", from_status=from_status, comment=f"{value} {comment}".strip())
+        event = _append_event(application, actor=actor, org_id=org_id, role=role,
+                              action=Action.SCORE, from_status=from_status, comment=f"{value} {comment}".strip())
         _save(application)
         event.save()
         _complete_task(application, task, actor.user)
-        queue_for_transition(application=application, action="score")
+        if not remaining:
+            _cancel_outstanding_scores(application)
+        queue_for_transition(application=application, action=Action.SCORE)
     return application
 
 
-def application_decide(*, actor: Actor, application_id: int, approve: bool, comment: str) -> Application:
-    return _transition(
-        actor=actor, application_id=application_id, action="decide",
-        method="decide_approve" if approve else "decide_reject", comment=comment,
-        decision="予以认定" if approve else "不予认定",
+def _cancel_outstanding_scores(application: Application) -> None:
+    """Scoring tasks left open by experts whose membership ended are cancelled when the review closes."""
+    open_tasks = ApplicationFlow.task_class._default_manager.filter(
+        process_id=application.process_id, flow_task=getattr(ApplicationFlow, ACTIONS[Action.SCORE].node),
+        status__in=[STATUS.NEW, STATUS.ASSIGNED],
     )
+    open_tasks.update(status=STATUS.CANCELED, finished=timezone.now())
+
+
+def application_decide(*, actor: Actor, application_id: int, approve: bool, comment: str) -> Application:
+    return _transition(actor=actor, application_id=application_id, action=Action.DECIDE, comment=comment,
+                       params={"approve": bool(approve)})
+
+
+def notice_start_choices(*, today: dt.date | None = None) -> list[dt.date]:
+    """The days a notice may start on: working days from today to NOTICE_START_MAX_DAYS_AHEAD ahead."""
+    today = today or timezone.localdate()
+    ahead = getattr(settings, "NOTICE_START_MAX_DAYS_AHEAD", NOTICE_START_MAX_DAYS_AHEAD)
+    return [day for day in (today + dt.timedelta(days=n) for n in range(ahead + 1)) if is_workday(day)]
+
+
+def _clean_notice_start(starts_on) -> dt.date:
+    choices = notice_start_choices()
+    start = choices[0] if starts_on in (None, "") and choices else starts_on
+    if isinstance(start, str):
+        try:
+            start = dt.date.fromisoformat(start)
+        except ValueError:
+            start = None
+    if not isinstance(start, dt.date) or isinstance(start, dt.datetime) or start not in choices:
+        first, last = (choices[0], choices[-1]) if choices else (timezone.localdate(), timezone.localdate())
+        message = E.MSG_NOTICE_START % {"first": first, "last": last}
+        raise E.InvalidInput(E.MSG_NOTICE_START, first=first, last=last, errors={"starts_on": str(message)})
+    return start
 
 
 def application_publish_notice(*, actor: Actor, application_id: int, starts_on: dt.date | None = None) -> Application:
-    """Publish the public notice; its period of N working days is counted on the working-day calendar."""
-    from workflows.workdays import add_workdays
-
+    """Publish the public notice on a working day from today to a few weeks ahead; its period of N working
+    days is counted on the working-day calendar from that day."""
     with transaction.atomic():
         application = _lock(application_id, actor)
-        org_id, role = _authorize(actor, application, "publish_notice")
+        org_id, role = _authorize(actor, application, Action.PUBLISH_NOTICE)
         if application.notice_starts_on is not None:
             raise E.WrongState(E.MSG_NOTICE_PUBLISHED, start=application.notice_starts_on,
                                end=application.notice_ends_on)
-        task = _open_task(application, ("publish_notice",))
-        start = starts_on or timezone.localdate()
+        start = _clean_notice_start(starts_on)
+        task = _open_task(application, (STAGES[S.PUBLIC_NOTICE].node,))
         application.notice_starts_on = start
         # N working days counted from the first day of the notice.
         application.notice_ends_on = add_workdays(start - dt.timedelta(days=1), application.batch.notice_workdays)
-        event = _append_event(application, actor=actor, org_id=org_id, role=role, action="publish_notice",
+        event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.PUBLISH_NOTICE,
                               from_status=application.status,
                               comment=f"{application.notice_starts_on}~{application.notice_ends_on}")
         _save(application)
@@ -686,25 +684,8 @@ def application_publish_notice(*, actor: Actor, application_id: int, starts_on: 
 
 def application_object(*, actor: Actor, application_id: int, comment: str, upheld: bool) -> Application:
     """Record an objection raised during the notice; an upheld one sends the case back to the decision."""
-    if upheld:
-        return _transition(actor=actor, application_id=application_id, action="object", method="uphold_objection",
-                           comment=comment, decision="异议成立", task_nodes=("uphold_objection",),
-                           checks=_check_notice_published)
-    comment = (comment or "").strip()
-    with transaction.atomic():
-        application = _lock(application_id, actor)
-        org_id, role = _authorize(actor, application, "object")
-        if not comment:
-            raise E.InvalidInput(E.MSG_OPINION_REQUIRED, errors={"comment": str(E.MSG_OPINION_REQUIRED)})
-        _check_notice_published(application)
-        event = _append_event(application, actor=actor, org_id=org_id, role=role, action="object",
-                              from_status=application.status, comment=comment)
-        _save(application)
-        event.save()
-        Opinion.objects.create(application_id=application.pk, revision=application.revision, stage=S.PUBLIC_NOTICE,
-                               decision="异议不成立", text=comment, person=actor.user, role=role,
-                               organization_id=org_id)
-    return application
+    return _transition(actor=actor, application_id=application_id, action=Action.OBJECT, comment=comment,
+                       params={"upheld": bool(upheld)}, checks=_check_notice_published, completes_task=bool(upheld))
 
 
 def _queue_certificate(application: Application) -> None:
@@ -727,9 +708,8 @@ def application_approve(*, actor: Actor, application_id: int, comment: str = "")
     """After the notice period with no upheld objection: the sweeper does this with the system actor when
     the flow's timer is due; the province leader may do it too. Either way the timer task is fired here,
     and the certificate's outbox effect written, in the same transaction."""
-    return _transition(actor=actor, application_id=application_id, action="approve", method="approve",
-                       comment=comment, checks=_check_notice_over, task_nodes=("wait_notice",),
-                       effects=_queue_certificate)
+    return _transition(actor=actor, application_id=application_id, action=Action.APPROVE, comment=comment,
+                       checks=_check_notice_over, effects=_queue_certificate)
 
 
 def application_issue_certificate(*, actor: Actor, application_id: int):
@@ -742,17 +722,15 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
         # Only the system's retried task gets the issued certificate back; a person is checked (scope, state).
         if application.status == S.CERTIFIED and actor.user is None:
             return application.certificate
-        org_id, role = _authorize(actor, application, "issue_certificate")
+        org_id, role = _authorize(actor, application, Action.ISSUE_CERTIFICATE)
         certificate = certificate_reserve(application=application)
         from_status = application.status
-        application.certify()
-        event = _append_event(application, actor=actor, org_id=org_id, role=role, action="issue_certificate",
+        application.issue_certificate()
+        event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.ISSUE_CERTIFICATE,
                               from_status=from_status, comment=certificate.number)
         _save(application)
         event.save()
         if application.process_id:
-            from workflows.flows import ApplicationFlow
-
             task = ApplicationFlow.task_class._default_manager.filter(
                 process_id=application.process_id, flow_task=ApplicationFlow.issue_certificate,
                 status=STATUS.NEW,
@@ -762,7 +740,7 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
                 activation = task.flow_task.activation_class(task)
                 activation.run(None)
                 activation.execute()
-        queue_for_transition(application=application, action="issue_certificate")
+        queue_for_transition(application=application, action=Action.ISSUE_CERTIFICATE)
         # The PDF is rendered by a worker after the commit (printing.tasks.render_certificate_task).
         effect_add(kind="certificate_render", key=certificate.pk, args=[certificate.pk])
     return certificate
@@ -774,8 +752,8 @@ def application_revoke(*, actor: Actor, application_id: int, comment: str) -> Ap
 
         certificate_set_status(application=application, status="revoked")
 
-    return _transition(actor=actor, application_id=application_id, action="revoke", method="revoke",
-                       comment=comment, decision="撤销", checks=revoke_certificate)
+    return _transition(actor=actor, application_id=application_id, action=Action.REVOKE, comment=comment,
+                       checks=revoke_certificate)
 
 
 def application_expire(*, application_id: int) -> Application:
@@ -784,10 +762,11 @@ def application_expire(*, application_id: int) -> Application:
 
         cert = getattr(application, "certificate", None)
         if cert is None or cert.valid_until >= timezone.localdate():
-            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(), action=pgettext_lazy("action", "到期"))
+            raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(),
+                               action=Action.EXPIRE.label)
         certificate_set_status(application=application, status="expired")
 
-    return _transition(actor=SYSTEM_ACTOR, application_id=application_id, action="expire", method="expire",
+    return _transition(actor=SYSTEM_ACTOR, application_id=application_id, action=Action.EXPIRE,
                        checks=expire_certificate)
 
 
@@ -796,11 +775,9 @@ def application_expire(*, application_id: int) -> Application:
 
 def attachment_add(*, actor: Actor, application_id: int, kind: str, name: str, content: bytes) -> Attachment:
     """Store an attachment of a draft: type by content, size limit, SHA-256, generated name outside media."""
-    from .attachments import store_file
-
     with transaction.atomic():
         application = _lock(application_id, actor)
-        org_id, role = _authorize(actor, application, "edit")
+        org_id, role = _authorize(actor, application, Action.EDIT)
         kinds = {k["code"] for k in application.program.attachment_kinds}
         if kind not in kinds:
             raise E.InvalidInput(E.MSG_ATTACHMENT_KIND, kind=kind, errors={"kind": str(E.MSG_ATTACHMENT_KIND % {"kind": kind})})
@@ -821,7 +798,7 @@ def attachment_add(*, actor: Actor, application_id: int, kind: str, name: str, c
         except IntegrityError:
             path.unlink(missing_ok=True)
             raise
-        event = _append_event(application, actor=actor, org_id=org_id, role=role, action="attach",
+        event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.ATTACH,
                               from_status=application.status, comment=f"{kind}:{name}:{digest}")
         _save(application)
         event.save()
@@ -834,9 +811,9 @@ def attachment_remove(*, actor: Actor, attachment_id: int) -> None:
         raise E.NotFound(E.MSG_NOT_FOUND)
     with transaction.atomic():
         application = _lock(attachment.application_id, actor)
-        org_id, role = _authorize(actor, application, "edit")
+        org_id, role = _authorize(actor, application, Action.EDIT)
         Attachment.objects.filter(pk=attachment.pk).update(removed_in=application.revision)
-        event = _append_event(application, actor=actor, org_id=org_id, role=role, action="detach",
+        event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.DETACH,
                               from_status=application.status, comment=f"{attachment.kind}:{attachment.original_name}")
         _save(application)
         event.save()

@@ -1,6 +1,7 @@
 """Web pages of applications: list, dashboard, form, detail with timeline, diff and action buttons."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -9,14 +10,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
+from orgs.access import principal_of
 from orgs.models import Membership, Organization
 
-from . import selectors
+from . import access, selectors
 from . import services as svc
 from .attachments import attachment_path
-from .errors import ApprovalError, StaleVersion
+from .errors import ApprovalError, NotAllowed, StaleVersion, WrongState
 from .forms import ApplicationForm, AttachmentForm, reconciled_after_stale
-from .models import RECOMMENDED_STATUSES, Attachment, Batch, Status
+from .models import RECOMMENDED_STATUSES, Attachment, Batch, Decision, Status
+from .stages import BUTTONS, Action
 
 
 def _actor(request) -> svc.Actor:
@@ -84,11 +87,11 @@ class ApplicationCreateView(LoginRequiredMixin, View):
         batch_id, org_id = request.GET.get("batch", ""), request.GET.get("org", "")
         if not (batch_id.isdigit() and org_id.isdigit()):
             raise Http404(_("请从工作台选择申报批次"))
-        batch = get_object_or_404(Batch.objects.select_related("program"), pk=batch_id)
-        applicant = get_object_or_404(
-            Organization, pk=org_id,
-            memberships__user=request.user, memberships__role="clerk",
-        )
+        principal = principal_of(request.user)
+        batch = get_object_or_404(Batch.objects.select_related("program", "province"), pk=batch_id)
+        applicant = get_object_or_404(Organization, pk=org_id)
+        if not (access.may_see_batch(principal, batch) and access.may_open_batch_form(principal, applicant)):
+            raise Http404(_("请从工作台选择申报批次"))
         return batch, applicant
 
     def get(self, request):
@@ -128,9 +131,24 @@ def _visible(request, pk):
     return application
 
 
+def _editable(request, pk):
+    """The application, if this user may edit it now; a page that is no longer editable says why."""
+    application = _visible(request, pk)
+    try:
+        access.action_check(principal_of(request.user), application, Action.EDIT, visible=True)
+    except WrongState:
+        messages.error(request, _("只有草稿状态的申报可以修改"))
+        return application, redirect(_url("detail", pk))
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from None
+    return application, None
+
+
 class ApplicationEditView(LoginRequiredMixin, View):
     def get(self, request, pk):
-        application = _visible(request, pk)
+        application, refused = _editable(request, pk)
+        if refused:
+            return refused
         form = ApplicationForm(initial=ApplicationForm.initial_from(application), program=application.program,
                                applicant=application.applicant, editing=True)
         return render(request, "approvals/form.html", {"form": form, "application": application,
@@ -138,7 +156,9 @@ class ApplicationEditView(LoginRequiredMixin, View):
                                                        "applicant": application.applicant})
 
     def post(self, request, pk):
-        application = _visible(request, pk)
+        application, refused = _editable(request, pk)
+        if refused:
+            return refused
         form = ApplicationForm(request.POST, program=application.program, applicant=application.applicant,
                                editing=True)
         if form.is_valid():
@@ -198,12 +218,12 @@ class ApplicationDetailView(LoginRequiredMixin, View):
         diff = None
         if len(revisions) >= 2:
             diff = selectors.revision_diff(application=application, old=revisions[-2], new=revisions[-1])
-        actions = selectors.application_actions(user=request.user, application=application)
+        principal = principal_of(request.user)
+        actions = set(access.actions_allowed(principal, application))
+        buttons = [(spec, button) for spec, button in BUTTONS.values() if spec.action in actions]
         experts = []
-        if "assign_experts" in actions:
-            experts = Membership.objects.current().filter(
-                organization_id=application.province_id, role="expert"
-            ).select_related("user")
+        if Action.ASSIGN_EXPERTS in actions:
+            experts = svc.experts_assignable(province_id=application.province_id)
         kinds = {k["code"]: k["label"] for k in application.program.attachment_kinds}
         attachments = list(application.attachments.filter(removed_in__isnull=True))
         for attachment in attachments:
@@ -212,105 +232,76 @@ class ApplicationDetailView(LoginRequiredMixin, View):
         opinions = list(selectors.application_opinions(application=application))
         returned = None
         if application.status == Status.DRAFT and application.revision > 1:
-            returned = next((o for o in reversed(opinions) if o.decision == "退回修改"), None)
-        assignments = list(application.expert_assignments.select_related("expert"))
-        if not _sees_all_scores(request.user, application):
-            # An expert sees their own score only, so that the others score independently.
-            assignments = [a for a in assignments if a.expert_id == request.user.pk]
+            returned = next((o for o in reversed(opinions) if o.decision == Decision.RETURN), None)
+        assignments = access.assignments_visible(principal, application)
         return render(request, "approvals/detail.html", {
             "application": application,
             "fields": _form_rows(application),
             "events": [(e, _event_label(e.action), _status_label(e.from_status), _status_label(e.to_status))
-                       for e in selectors.application_events(application=application)],
+                       for e in selectors.application_events(user=request.user, application=application)],
             "opinions": opinions,
             "returned": returned,
             "attachments": attachments,
             "missing_kinds": [label for code, label in kinds.items() if code not in present],
-            "attachment_form": AttachmentForm(program=application.program) if "submit" in actions else None,
-            "actions": [(name, needs, style, _label(name)) for name, needs, style in selectors.BUTTONS
-                        if name in actions],
+            "attachment_form": AttachmentForm(program=application.program) if Action.ATTACH in actions else None,
+            "actions": [(button.name, spec.opinion_required, button.style, button.label) for spec, button in buttons],
             "experts": experts,
             "diff": diff,
             "revisions": revisions,
             "assignments": assignments,
             "certificate": getattr(application, "certificate", None) if application.status in
             (Status.CERTIFIED, Status.REVOKED, Status.EXPIRED) else None,
-            "can_edit": "submit" in actions,
+            "can_edit": Action.EDIT in actions,
+            "notice_start_choices": svc.notice_start_choices() if Action.PUBLISH_NOTICE in actions else [],
         })
-
-
-def _sees_all_scores(user, application) -> bool:
-    """Province reviewers and leaders see every expert's score; an expert sees only their own."""
-    return Membership.objects.current().filter(
-        user=user, organization_id=application.province_id, role__in=["reviewer", "leader", "admin", "auditor"]
-    ).exists()
 
 
 def _status_label(status: str) -> str:
     return Status(status).label if status in Status.values else (status or "—")
 
 
-EVENT_LABELS = {"create": "创建", "edit": "修改", "attach": "上传附件", "detach": "删除附件"}
-
-
 def _event_label(action: str) -> str:
-    if action in EVENT_LABELS:
-        return _(EVENT_LABELS[action])
-    return str(svc.ACTIONS[action].label) if action in svc.ACTIONS else action
+    return Action(action).label if action in Action.values else action
 
 
-LABELS = {
-    "submit": "提交", "sign_off": "审核通过并上报", "recommend": "推荐", "accept": "形式审查通过",
-    "assign_experts": "指派专家", "score": "提交评分", "decide_approve": "予以认定", "decide_reject": "不予认定",
-    "publish_notice": "发布公示", "object": "登记异议", "approve": "公示期满，认定", "issue_certificate": "颁发证书",
-    "return": "退回修改", "decline": "不予推荐", "withdraw": "撤回", "revoke": "撤销认定",
-}
-
-
-def _label(name):
-    return _(LABELS[name])
+def _action_inputs(request, spec, button) -> dict:
+    """The service's keyword arguments from the posted form: the same names the API takes, checked by the
+    same service (a score is never rounded here, a date never guessed)."""
+    post, kwargs = request.POST, {}
+    for name in spec.inputs:
+        if name == "comment":
+            kwargs["comment"] = post.get("comment", "")
+        elif name == "expert_ids":
+            kwargs["expert_ids"] = [pk for pk in post.getlist("experts") if pk.strip()]
+        elif name == "score":
+            kwargs["score"] = post.get("score", "")
+        elif name == "starts_on":
+            kwargs["starts_on"] = post.get("starts_on") or None
+        elif name == "upheld":
+            kwargs["upheld"] = post.get("upheld") == "1"
+    kwargs.update(button.params)
+    return kwargs
 
 
 class ApplicationActionView(LoginRequiredMixin, View):
-    """Every button posts here; the service decides and explains a refusal."""
+    """Every button posts here (the buttons of approvals.stages); the service decides and explains."""
 
     def post(self, request, pk, action):
-        actor, comment = _actor(request), request.POST.get("comment", "")
-        calls = {
-            "submit": lambda: svc.application_submit(actor=actor, application_id=pk, comment=comment),
-            "sign_off": lambda: svc.application_sign_off(actor=actor, application_id=pk, comment=comment),
-            "recommend": lambda: svc.application_recommend(actor=actor, application_id=pk, comment=comment),
-            "accept": lambda: svc.application_accept(actor=actor, application_id=pk, comment=comment),
-            "assign_experts": lambda: svc.application_assign_experts(
-                actor=actor, application_id=pk, expert_ids=request.POST.getlist("experts")),
-            "score": lambda: svc.application_score(actor=actor, application_id=pk,
-                                                   score=request.POST.get("score", ""), comment=comment),
-            "decide_approve": lambda: svc.application_decide(actor=actor, application_id=pk, approve=True,
-                                                             comment=comment),
-            "decide_reject": lambda: svc.application_decide(actor=actor, application_id=pk, approve=False,
-                                                            comment=comment),
-            "publish_notice": lambda: svc.application_publish_notice(actor=actor, application_id=pk),
-            "object": lambda: svc.application_object(actor=actor, application_id=pk, comment=comment,
-                                                     upheld=request.POST.get("upheld") == "1"),
-            "approve": lambda: svc.application_approve(actor=actor, application_id=pk, comment=comment),
-            "issue_certificate": lambda: svc.application_issue_certificate(actor=actor, application_id=pk),
-            "return": lambda: svc.application_return(actor=actor, application_id=pk, comment=comment),
-            "decline": lambda: svc.application_decline(actor=actor, application_id=pk, comment=comment),
-            "withdraw": lambda: svc.application_withdraw(actor=actor, application_id=pk, comment=comment),
-            "revoke": lambda: svc.application_revoke(actor=actor, application_id=pk, comment=comment),
-        }
-        if action not in calls:
+        if action not in BUTTONS:
             raise Http404
+        spec, button = BUTTONS[action]
+        service = getattr(svc, f"application_{spec.action}")
         try:
-            calls[action]()
+            service(actor=_actor(request), application_id=pk, **_action_inputs(request, spec, button))
         except ApprovalError as exc:
             if exc.http_status == 404:
                 raise Http404(exc.message) from None
             messages.error(request, exc.message)
             for error in exc.errors.values():
-                messages.error(request, error)
+                if str(error) != exc.message:
+                    messages.error(request, error)
         else:
-            messages.success(request, _("已完成：%s") % _label(action))
+            messages.success(request, _("已完成：%s") % button.label)
         return HttpResponseRedirect(_url("detail", pk))
 
 
@@ -352,11 +343,8 @@ class CityBatchView(LoginRequiredMixin, View):
 
     def _context(self, request, batch_id):
         batch = get_object_or_404(Batch.objects.select_related("program", "province"), pk=batch_id)
-        cities = Organization.objects.filter(
-            memberships__user=request.user, memberships__role="reviewer", level="city",
-            parent_id=batch.province_id,
-        ).distinct()
-        city = cities.first()
+        cities = access.city_reviewer_cities(principal_of(request.user))
+        city = Organization.objects.filter(pk__in=cities, parent_id=batch.province_id).order_by("pk").first()
         if city is None:
             raise Http404(_("您不是本批次所在省的市级审核人"))
         quota = batch.quotas.filter(city=city).first()

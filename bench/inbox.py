@@ -314,7 +314,8 @@ def generate_applications(args, rng, directory, programs, batches, log):
     from viewflow.workflow.models import Process, Task
     from viewflow.workflow.status import PROCESS, STATUS
 
-    from approvals.models import STAGE_OWNERS, Application, AuditEvent
+    from approvals.models import Application, AuditEvent
+    from approvals.stages import STAGES
     from orgs.models import Level, Organization
     from tests.approvals.chain import FORMS
     from workflows.flows import ApplicationFlow
@@ -389,8 +390,8 @@ def generate_applications(args, rng, directory, programs, batches, log):
             action = SPECIAL_ACTION.get(entered) or ("decide" if left == "decision" else ACTION[left])
             if action == "withdraw":
                 role, org_id = "clerk", applicant.pk
-            elif left in STAGE_OWNERS:
-                role, level = STAGE_OWNERS[left]
+            elif left in STAGES:
+                role, level = STAGES[left].role, STAGES[left].level
                 org_id = pools[level]
             else:
                 role, org_id = "leader", province_id
@@ -418,7 +419,7 @@ def generate_applications(args, rng, directory, programs, batches, log):
             entered = at if changes else entered
 
         if current in NODE:  # the open task of the current stage, in its pool or assigned
-            role, level = STAGE_OWNERS[current]
+            role, level = STAGES[current].role, STAGES[current].level
             org_id = pools[level]
             task_id, owner, status, assigned = new_id(Task), None, STATUS.NEW, None
             if rng.random() < 0.10 and directory.members.get((org_id, role)):

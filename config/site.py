@@ -14,7 +14,7 @@ from viewflow.workflow.flow.views.list import (
     WorkflowQueueListView,
 )
 
-from approvals import report_views, views
+from approvals import audit_views, report_views, views
 from workflows import selectors
 from workflows.flows import ApplicationFlow
 
@@ -108,7 +108,13 @@ class ArchiveView(PoolTaskColumns, WorkflowArchiveListView):
 
 
 class TasksApp(WorkflowAppViewset):
+    """待办, 可领取 and 已办 for everyone logged in, each scoped by workflows.selectors. The flow's own
+    pages under flows/ ask the flow, which lets only system administrators in (approvals.access)."""
+
     title = _("任务")
+
+    def has_view_permission(self, user, obj=None):
+        return user.is_authenticated
     inbox_view_class = InboxView
     queue_view_class = QueueView
     archive_view_class = ArchiveView
@@ -136,6 +142,11 @@ class ApprovalsApp(Application):
     reports_path = path("reports/", report_views.ReportsView.as_view(), name="reports")
     reports_xlsx_path = path("reports.xlsx", report_views.ReportsExcelView.as_view(), name="reports_xlsx")
     city_batch_path = path("batches/<int:batch_id>/city/", views.CityBatchView.as_view(), name="city_batch")
+    audit_digests_path = path("audit-digests/", audit_views.AuditDigestListView.as_view(), name="audit_digests")
+    audit_digest_path = path("audit-digests/<int:number>/", audit_views.AuditDigestDownloadView.as_view(),
+                             name="audit_digest")
+    audit_public_key_path = path("audit-digests/public-key.pem", audit_views.AuditPublicKeyView.as_view(),
+                                 name="audit_public_key")
 
 
 site = Site(

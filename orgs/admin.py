@@ -1,13 +1,24 @@
-"""Admin pages for divisions, organizations and memberships, searchable by name and code."""
+"""Admin pages for divisions, organizations, memberships and users, searchable by name and code; a scoped
+administrator (orgs.admin_scope) sees organizations, memberships and users of their subtree only. API tokens
+are not shown here at all."""
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
 
+from .admin_scope import ReferenceDataAdminMixin, ScopedAdminMixin
 from .models import Division, Membership, Organization
+
+# Tokens are credentials: nobody reads them in the admin (a user gets theirs from /api/auth/token/).
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
 
 
 @admin.register(Division)
-class DivisionAdmin(admin.ModelAdmin):
+class DivisionAdmin(ReferenceDataAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent", "active")
     list_filter = ("level", "active")
     search_fields = ("code", "name")
@@ -15,14 +26,29 @@ class DivisionAdmin(admin.ModelAdmin):
     raw_id_fields = ("parent",)
 
 
-class MembershipInline(admin.TabularInline):
+def _membership_paths(membership) -> list[str]:
+    return [membership.organization.path] if membership.organization_id else []
+
+
+class MembershipInline(ScopedAdminMixin, admin.TabularInline):
     model = Membership
     extra = 0
     raw_id_fields = ("user",)
+    scope_paths = ("organization__path",)
+
+    def scope_of(self, obj):
+        return _membership_paths(obj)
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_paths = ("path",)
+
+    def scope_of(self, obj):
+        # Where the row is, or would be after the form: under its (new) parent.
+        parent = (obj.parent.path if obj.parent_id else "/")
+        return [parent + (f"{obj.pk}/" if obj.pk else "new/")]
+
     list_display = ("tree_name", "kind", "level", "division", "parent", "active")
     list_filter = ("kind", "level", "active")
     # Searching a city's name also lists the organizations directly under it.
@@ -39,9 +65,73 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_paths = ("organization__path",)
+
+    def scope_of(self, obj):
+        return _membership_paths(obj)
+
     list_display = ("user", "organization", "role", "valid_from", "valid_until")
     list_filter = ("role",)
     search_fields = ("user__username", "user__first_name", "organization__name", "organization__division__code")
     list_select_related = ("user", "organization")
     raw_id_fields = ("user", "organization")
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ScopedUserAdmin(ScopedAdminMixin, UserAdmin):
+    """Users whose every membership lies in the administrator's subtree (and users without any, so that
+    a new account can be given its first membership). Superusers, staff flags, groups and permissions are
+    for system administrators only."""
+
+    scope_paths = ("memberships__organization__path",)
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        qs = super(ScopedAdminMixin, self).get_queryset(request)
+        if not self._scoped(request):
+            return qs
+        paths = self._admin_paths(request)
+        outside = Membership.objects.exclude(
+            self._membership_condition(paths)
+        ).values("user_id")
+        return qs.filter(is_superuser=False).exclude(pk__in=outside)
+
+    @staticmethod
+    def _membership_condition(paths) -> Q:
+        condition = Q(pk__in=[])
+        for path in paths:
+            condition |= Q(organization__path__startswith=path)
+        return condition
+
+    def scope_of(self, obj):
+        if obj.is_superuser:
+            return []
+        if not obj.pk:
+            return ["/"]  # a new account: checked again when its first membership is added
+        return [m.organization.path for m in obj.memberships.select_related("organization")] or ["/"]
+
+    def in_scope(self, request, obj) -> bool:
+        if not self._scoped(request):
+            return True
+        if obj.is_superuser:
+            return False
+        if not obj.pk or not obj.memberships.exists():
+            return True
+        admin_paths = self._admin_paths(request)
+        return all(any(p.startswith(a) for a in admin_paths) for p in self.scope_of(obj))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._scoped(request):
+            return fieldsets
+        hidden = {"is_superuser", "is_staff", "groups", "user_permissions"}
+        return [(name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
+                for name, opts in fieldsets]
+
+    def get_list_filter(self, request):
+        return () if self._scoped(request) else super().get_list_filter(request)

@@ -118,12 +118,16 @@ def demo_seed(*, reset_passwords: bool = False) -> list[tuple]:
                 user = User(
                     username=spec.username, first_name=first_name,
                     email=f"{spec.username}@{DEMO_EMAIL_DOMAIN}",
-                    is_staff=spec.role == Role.ADMIN, is_superuser=spec.role == Role.ADMIN,
+                    is_staff=spec.role == Role.ADMIN, is_superuser=False,
                 )
                 password = secrets.token_urlsafe(9)
                 user.set_password(password)
                 user.save()
-            elif reset_passwords:
+            elif user.is_superuser:
+                # Older demos made their administrators superusers; a demo account is scoped like any other.
+                user.is_superuser = False
+                user.save(update_fields=["is_superuser"])
+            if user.pk and reset_passwords and password is None:
                 password = secrets.token_urlsafe(9)
                 user.set_password(password)
                 user.save(update_fields=["password"])

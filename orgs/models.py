@@ -1,4 +1,4 @@
-"""Administrative divisions (GB/T 2260), the organization tree and role memberships."""
+"""Administrative divisions (GB/T 2260), the organization tree, role memberships and delegations (代办)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Value
@@ -141,3 +141,53 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.organization} · {self.get_role_display()}"
+
+
+class DelegationQuerySet(models.QuerySet):
+    def active(self, on=None):
+        """Delegations in force on a date (today by default): computed at query time, so they end alone."""
+        on = on or timezone.localdate()
+        return self.filter(cancelled_at__isnull=True, starts_on__lte=on, ends_on__gte=on)
+
+
+class Delegation(models.Model):
+    """代办: while in force, `delegate` acts for `delegator` in `organization` with `role`."""
+
+    delegator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("委托人"), on_delete=models.PROTECT, related_name="delegations_given"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("代办人"), on_delete=models.PROTECT,
+        related_name="delegations_received",
+    )
+    organization = models.ForeignKey(Organization, verbose_name=_("组织"), on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+    reason = models.TextField(_("事由"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    cancelled_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        # The table kept its name when the model moved here from workflows.
+        db_table = "workflows_delegation"
+        verbose_name = _("代办授权")
+        verbose_name_plural = _("代办授权")
+        ordering = ["-starts_on", "-id"]
+        indexes = [
+            models.Index(fields=["delegate", "ends_on"], name="delegation_delegate_idx"),
+            models.Index(fields=["organization", "role", "ends_on"], name="delegation_pool_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="delegation_period"),
+            models.CheckConstraint(condition=~Q(delegate=models.F("delegator")), name="delegation_not_to_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delegate} 代 {self.delegator}（{self.organization} {self.get_role_display()}）"

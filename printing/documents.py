@@ -153,7 +153,7 @@ def _opinion_blocks(application: Application, revision: int) -> list[OpinionBloc
         level = _STAGE_LEVEL.get(opinion.stage, Level.PROVINCE)
         by_level.setdefault(level, []).append({
             "stage": _STAGE_LABELS.get(opinion.stage, opinion.get_stage_display()),
-            "decision": opinion.decision,
+            "decision": opinion.get_decision_display(),
             "text": opinion.text,
             "person": person_name(opinion.person),
             "organization": opinion.organization.name,

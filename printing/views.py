@@ -27,14 +27,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from approvals import access
 from approvals.models import Application, Batch, Status
 from approvals.outbox import effects_add
 from approvals.selectors import application_get
-from orgs.models import Level, Membership, Organization
+from orgs.access import principal_of
+from orgs.models import Level, Organization
 
 from . import documents
 from .models import Certificate, CertificateStatus, IssueRun
@@ -61,57 +64,34 @@ def _pdf_response(pdf: bytes, filename: str, *, download: bool = False) -> HttpR
     return response
 
 
-def _membership_paths(user) -> list[str]:
-    return list(Membership.objects.current().filter(user=user).values_list("organization__path", flat=True))
-
-
-def user_sees_organization(user, organization: Organization) -> bool:
-    """The user belongs to ``organization`` or to one of its ancestors (as for applications)."""
-    return any(organization.path.startswith(path) for path in _membership_paths(user))
-
-
-def user_sees_batch(user, batch: Batch) -> bool:
-    """The user belongs to the batch's province, to an organization under it, or above it."""
-    province_path = batch.province.path
-    return any(path.startswith(province_path) or province_path.startswith(path) for path in _membership_paths(user))
-
-
 def _batch_in_scope(request, batch_id: int) -> Batch:
     batch = get_object_or_404(Batch.objects.select_related("province", "program"), pk=batch_id)
-    if not user_sees_batch(request.user, batch):
-        raise Http404("批次不存在或不在您的权限范围内")
+    if not access.may_see_batch(principal_of(request.user), batch):
+        raise Http404(_("批次不存在或不在您的权限范围内"))
     return batch
 
 
 def _city_in_scope(request, batch: Batch) -> Organization:
-    """The city of ``?city=<org id>`` (default: the user's own city in this province), if the user may see it."""
+    """The city of ``?city=<org id>`` (default: the user's own city in this province), if the user may see
+    its documents (approvals.access: the city's staff and those above it)."""
+    principal = principal_of(request.user)
     cities = Organization.objects.filter(level=Level.CITY, path__startswith=batch.province.path)
     raw = request.GET.get("city", "").strip()
     if raw:
-        if not raw.isdigit():
-            raise Http404("参数 city 应为市级科协的编号")
+        if not raw.isdigit() or len(raw) > 18:
+            raise Http404(_("参数 city 应为市级科协的编号"))
         city = cities.filter(pk=int(raw)).first()
     else:
-        own = cities.filter(memberships__in=Membership.objects.current().filter(user=request.user)).distinct()
-        city = own.first() if own.count() == 1 else None
-    if city is None or not user_sees_organization(request.user, city):
-        raise Http404("市级科协不存在或不在您的权限范围内")
+        own = [seat.organization_id for seat in principal.seats if seat.level == Level.CITY]
+        found = list(cities.filter(pk__in=own)[:2])
+        city = found[0] if len(found) == 1 else None
+    if city is None or not access.may_see_city_documents(principal, city):
+        raise Http404(_("市级科协不存在或不在您的权限范围内"))
     return city
 
 
-def _issuing_role(batch: Batch) -> str:
-    """The role that issues certificates in the batch's province (from the approvals action rules)."""
-    from approvals.services import ACTIONS
-
-    role, level = ACTIONS["issue_certificate"].owners[Status.APPROVED]
-    assert level == Level.PROVINCE
-    return role
-
-
 def user_may_issue(user, batch: Batch) -> bool:
-    return Membership.objects.current().filter(
-        user=user, organization_id=batch.province_id, role=_issuing_role(batch)
-    ).exists()
+    return access.may_issue_certificates(principal_of(user), batch)
 
 
 # ------------------------------------------------------------------------------- public: verification

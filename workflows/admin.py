@@ -12,9 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals.errors import ApprovalError
 from approvals.services import Actor
+from orgs.models import Delegation
 
 from .delegations import delegation_cancel, delegation_check, delegation_create
-from .models import Delegation, EmailOutbox, Notification, TaskDeadline
+from .models import EmailOutbox, Notification, TaskDeadline
 from .notifications import outbox_retry
 from .workdays import FALLBACK, WEEKDAY_NAMES, CalendarDay, CalendarYear, calendar_changed, calendar_status
 

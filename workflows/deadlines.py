@@ -19,8 +19,9 @@ from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
 from approvals.models import Stage
+from orgs.access import pool_members
 
-from .delegations import person_label, pool_members
+from .delegations import person_label
 from .models import NotificationKind, TaskDeadline
 from .notifications import Message, application_url, notifications_create, queue_emails
 from .workdays import WEEKDAY_NAMES, add_workdays, due_date_info, workdays_between

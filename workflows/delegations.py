@@ -2,24 +2,19 @@
 
 While a delegation is in force (starts_on ≤ today ≤ ends_on, not cancelled, and the delegator still holds
 the role) the delegate sees the organization's applications, receives the pool's notifications and may act
-on its tasks; approvals.services._authorize records the delegator as `on_behalf_of` in the audit event.
+on its tasks: orgs.access builds them into the Principal, and approvals.services._authorize records the
+delegator as `on_behalf_of` in the audit event.
 Nothing is granted or revoked when a period starts or ends: every check compares dates at query time.
 """
 import datetime as dt
 
-from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from approvals import errors as E
-from orgs.models import Membership, Organization, Role
-from orgs.selectors import users_with_role
-
-from .models import Delegation
-
-# Roles whose work goes to a pool of the organization; an expert's scoring is personal and not delegable.
-DELEGABLE_ROLES = ("clerk", "leader", "reviewer")
+from orgs.access import DELEGABLE_ROLES
+from orgs.models import Delegation, Membership, Organization, Role
 
 MSG_DELEGATION_ROLE = _("“%(role)s”角色不能委托代办")
 MSG_DELEGATION_NOT_MEMBER = _("%(user)s 在 %(org)s 没有“%(role)s”角色，不能委托")
@@ -30,54 +25,6 @@ MSG_DELEGATION_PAST = _("结束日期 %(ends)s 已过")
 MSG_DELEGATION_REASON = _("请填写委托事由")
 MSG_DELEGATION_NOT_FOUND = _("代办授权不存在")
 MSG_DELEGATION_FORBIDDEN = _("只有委托人本人、该组织负责人或管理员可以设置或撤销代办")
-
-
-def _in_force_for_delegator(qs: QuerySet, on: dt.date) -> QuerySet:
-    """Keep delegations whose delegator still holds the role: a delegation never outlives the membership."""
-    return qs.filter(
-        Exists(
-            Membership.objects.current(on).filter(
-                user_id=OuterRef("delegator_id"), organization_id=OuterRef("organization_id"), role=OuterRef("role")
-            )
-        )
-    )
-
-
-# ------------------------------------------------------------------------------------------ selectors
-
-
-def delegations_active_to(*, user, on: dt.date | None = None) -> list[tuple[int, str, str, int]]:
-    """(organization id, organization path, role, delegator id) delegated to `user` today, in one query."""
-    on = on or timezone.localdate()
-    qs = _in_force_for_delegator(Delegation.objects.active(on).filter(delegate=user), on)
-    return list(qs.values_list("organization_id", "organization__path", "role", "delegator_id"))
-
-
-def delegated_paths(*, user, on: dt.date | None = None) -> QuerySet:
-    """The tree paths of the organizations whose role is delegated to `user` today (a values queryset, so
-    that a caller can UNION it with the user's own memberships into one query)."""
-    on = on or timezone.localdate()
-    return _in_force_for_delegator(Delegation.objects.active(on).filter(delegate=user), on).values_list(
-        "organization__path", flat=True
-    )
-
-
-def delegated_pools(*, user, on: dt.date | None = None) -> QuerySet:
-    """(organization id, role) delegated to `user` today, as a values queryset for a UNION."""
-    on = on or timezone.localdate()
-    return _in_force_for_delegator(Delegation.objects.active(on).filter(delegate=user), on).values_list(
-        "organization_id", "role"
-    )
-
-
-def pool_members(*, organization_id: int, role: str, on: dt.date | None = None) -> QuerySet:
-    """Active users who act for (organization, role) today: its members and the delegates in force."""
-    on = on or timezone.localdate()
-    delegates = _in_force_for_delegator(
-        Delegation.objects.active(on).filter(organization_id=organization_id, role=role), on
-    ).values("delegate_id")
-    members = users_with_role(organization=Organization(pk=organization_id), role=role, on=on)
-    return members | get_user_model().objects.filter(is_active=True, pk__in=delegates)
 
 
 def delegations_of(*, user) -> QuerySet[Delegation]:

@@ -11,13 +11,20 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.token import Token
 
-from approvals.models import APPLICANT, ExpertAssignment, Status
-from orgs.models import Level
+from approvals import access
+from approvals.models import ExpertAssignment, Status
+from approvals.stages import ACTIONS, STAGES, Action
+from orgs.access import principal_of
 
 from .nodes import StageView
 from .views import StageTaskView
 
 S = Status
+
+
+def _pool(status: str) -> tuple[str, str]:
+    """The role pool of a stage's human task: its owner in the stage table."""
+    return STAGES[status].role, STAGES[status].level
 
 
 class ExpertFanOut(StageView):
@@ -45,7 +52,7 @@ class ApplicationFlow(flow.Flow):
     start = flow.StartHandle(this.start_process).Annotation(title=_("创建申报")).Next(this.edit)
 
     edit = (
-        StageView(StageTaskView.as_view(), pool=("clerk", APPLICANT))
+        StageView(StageTaskView.as_view(), pool=_pool(S.DRAFT))
         .Annotation(title=_("填写并提交申报书"))
         .Route({
             S.APPLICANT_SIGNOFF: this.sign_off, S.CITY_REVIEW: this.review_in_city,
@@ -53,7 +60,7 @@ class ApplicationFlow(flow.Flow):
         })
     )
     sign_off = (
-        StageView(StageTaskView.as_view(), pool=("leader", APPLICANT))
+        StageView(StageTaskView.as_view(), pool=_pool(S.APPLICANT_SIGNOFF))
         .Annotation(title=_("本级审核"))
         .Route({
             S.CITY_REVIEW: this.review_in_city, S.PROVINCE_CHECK: this.check_in_province,
@@ -61,7 +68,7 @@ class ApplicationFlow(flow.Flow):
         })
     )
     review_in_city = (
-        StageView(StageTaskView.as_view(), pool=("reviewer", Level.CITY))
+        StageView(StageTaskView.as_view(), pool=_pool(S.CITY_REVIEW))
         .Annotation(title=_("市级审核推荐"))
         .Route({
             S.PROVINCE_CHECK: this.check_in_province, S.DRAFT: this.edit,
@@ -69,29 +76,29 @@ class ApplicationFlow(flow.Flow):
         })
     )
     check_in_province = (
-        StageView(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
+        StageView(StageTaskView.as_view(), pool=_pool(S.PROVINCE_CHECK))
         .Annotation(title=_("省级形式审查"))
         .Route({S.EXPERT_REVIEW: this.assign_experts, S.DECISION: this.decide, S.DRAFT: this.edit})
     )
     assign_experts = (
-        ExpertFanOut(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
+        ExpertFanOut(StageTaskView.as_view(), pool=_pool(S.EXPERT_REVIEW))
         .Annotation(title=_("指派评审专家"))
         .Route({S.EXPERT_REVIEW: this.score})
     )
     score = (
-        StageView(StageTaskView.as_view(), pool=("expert", Level.PROVINCE))
+        StageView(StageTaskView.as_view(), pool=ACTIONS[Action.SCORE].owner)
         .Annotation(title=_("专家评分"))
         # A score that leaves others outstanding ends its branch; the last one (the service has closed the
         # review) goes on to the decision. This is the join, without a Join gateway's eight queries.
         .Route({S.EXPERT_REVIEW: None, S.DECISION: this.decide})
     )
     decide = (
-        StageView(StageTaskView.as_view(), pool=("leader", Level.PROVINCE))
+        StageView(StageTaskView.as_view(), pool=_pool(S.DECISION))
         .Annotation(title=_("省级认定"))
         .Route({S.PUBLIC_NOTICE: this.publish_notice, S.REJECTED: this.end})
     )
     publish_notice = (
-        StageView(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
+        StageView(StageTaskView.as_view(), pool=_pool(S.PUBLIC_NOTICE))
         .Annotation(title=_("发布公示"))
         .Route({S.PUBLIC_NOTICE: this.notice_period})
     )
@@ -102,16 +109,20 @@ class ApplicationFlow(flow.Flow):
     # transaction), so no node of the flow sets a status.
     wait_notice = flow.Timer(this.notice_due).Annotation(title=_("公示期满")).Next(this.issue_certificate)
     uphold_objection = (
-        StageView(StageTaskView.as_view(), pool=("reviewer", Level.PROVINCE))
+        StageView(StageTaskView.as_view(), pool=ACTIONS[Action.OBJECT].owner_at(S.PUBLIC_NOTICE))
         .Annotation(title=_("处理公示异议"))
         .Route({S.DECISION: this.decide})
     )
     issue_certificate = flow.Handle().Annotation(title=_("颁发证书")).Next(this.end)
     end = flow.End()
 
+    # viewflow's own pages (process lists, charts, task details) list every province's processes: only
+    # system administrators use them (approvals.access); people work from the scoped approvals pages.
     def has_view_permission(self, user, obj=None):
-        # Who sees which application is decided by approvals.selectors (organization scope).
-        return user.is_authenticated
+        return access.may_use_engine_pages(principal_of(user))
+
+    def has_manage_permission(self, user, obj=None):
+        return access.may_use_engine_pages(principal_of(user))
 
     def start_process(self, activation, application):
         activation.process.data = {"application": application.pk}

@@ -30,8 +30,10 @@ from django.utils import timezone
 
 from approvals.models import ExpertAssignment, Stage, Status
 from approvals.outbox import effect_add
+from approvals.stages import STAGES, Action, Notify, actions_notifying
+from orgs.access import pool_members
+from orgs.models import Role
 
-from .delegations import pool_members
 from .models import EmailOutbox, Notification, NotificationKind, NotificationPreference
 
 logger = logging.getLogger(__name__)
@@ -46,15 +48,12 @@ MAX_ATTEMPTS = 8
 # long before.
 IN_DOUBT_AFTER_SECONDS = 900
 
-# Actions after which the pool of the new stage has a task (a score only when it was the last one).
-TASK_ACTIONS = {"submit", "sign_off", "recommend", "accept", "decide", "object", "score"}
-# The actions whose events are told (approvals.services calls queue_for_transition for exactly these;
-# for "object", only the upheld objection, which changes the status).
-NOTIFIED_ACTIONS = frozenset({
-    "submit", "sign_off", "recommend", "return", "decline", "accept", "assign_experts", "score", "decide",
-    "object", "approve", "issue_certificate", "revoke", "expire", "withdraw",
-})
-DECISION_ACTIONS = {"decide", "decline", "revoke"}
+# Actions after which the pool of the new stage has a task (a score only when it was the last one), and the
+# others by whom they tell: read from the stage table.
+TASK_ACTIONS = actions_notifying(Notify.POOL)
+NOTIFIED_ACTIONS = actions_notifying()
+DECISION_ACTIONS = actions_notifying(Notify.DECIDED)
+EXPIRED_ACTIONS = actions_notifying(Notify.EXPIRED)
 
 SENT, ALREADY_SENT, IN_DOUBT, GAVE_UP, MISSING, TAKEN = (
     "sent", "already_sent", "in_doubt", "gave_up", "missing", "taken",
@@ -241,9 +240,6 @@ def _notify_for_action(*, application, action: str, actor_user, comment: str = "
     The pool of the stage the application entered gets a task notice (the assigned experts after
     `assign_experts`); the applicant's clerks hear of a return, a decision and the certificate.
     """
-    from approvals.services import STAGE_NODES
-
-    from .flows import ApplicationFlow
     from .nodes import pool_organization_id
 
     status = application.status
@@ -252,23 +248,23 @@ def _notify_for_action(*, application, action: str, actor_user, comment: str = "
     batches = []
 
     def clerks():
-        return pool_members(organization_id=application.applicant_id, role="clerk")
+        return pool_members(organization_id=application.applicant_id, role=Role.CLERK)
 
-    if action == "return":
+    if action == Action.RETURN:
         body = f"“{program}”申报“{subject}”被退回修改，请修改后重新提交（第 {application.revision} 版）。"
         batches.append((clerks(), Message(K.RETURNED, f"退回修改：{subject}", body + f"\n退回意见：{comment}", url)))
     elif action in DECISION_ACTIONS:
         result = S(status).label
         body = f"“{program}”申报“{subject}”的审批结果：{result}。" + (f"\n意见：{comment}" if comment else "")
         batches.append((clerks(), Message(K.DECIDED, f"审批结果：{subject}（{result}）", body, url)))
-    elif action == "issue_certificate":
+    elif action == Action.ISSUE_CERTIFICATE:
         body = f"“{program}”申报“{subject}”已颁发证书" + (f"，证书编号：{comment}。" if comment else "。")
         batches.append((clerks(), Message(K.CERTIFICATE, f"证书已颁发：{subject}", body, url)))
-    elif action == "expire":
+    elif action in EXPIRED_ACTIONS:
         body = f"“{program}”“{subject}”的认定有效期已满，证书自今日起失效（已到期）。如需继续，请按规定申请复核。"
         batches.append((clerks(), Message(K.EXPIRED, f"认定已到期：{subject}", body, url)))
 
-    if action == "assign_experts":
+    if action == Action.ASSIGN_EXPERTS:
         experts = get_user_model().objects.filter(
             is_active=True,
             # Everyone assigned in that revision (by the time this job runs some may have scored already).
@@ -277,8 +273,10 @@ def _notify_for_action(*, application, action: str, actor_user, comment: str = "
             ).values("expert_id"),
         )
         batches.append((experts, _stage_message(application, status)))
-    elif action in TASK_ACTIONS and status in STAGE_NODES and not (action == "score" and status == S.EXPERT_REVIEW):
-        role, level = getattr(ApplicationFlow, STAGE_NODES[status][0]).pool
+    elif action in TASK_ACTIONS and STAGES.get(status) and STAGES[status].node and not (
+        action == Action.SCORE and status == S.EXPERT_REVIEW
+    ):
+        role, level = STAGES[status].role, STAGES[status].level
         pool = pool_members(organization_id=pool_organization_id(application, level), role=role)
         batches.append((pool, _stage_message(application, status)))
 

@@ -3,20 +3,17 @@ from django.db.models import Q, QuerySet
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from orgs.models import Membership
+from orgs.access import principal_of
 
 from .nodes import POOL_PERMISSION
 
 
 def pool_condition(user) -> Q:
     """Tasks of the pools (organization, role) the user belongs to or acts for (代办) today."""
-    from .delegations import delegated_pools
-
-    own = Membership.objects.current().filter(user=user).values_list("organization_id", "role").order_by()
-    pools = own.union(delegated_pools(user=user).order_by())  # one query: own roles and delegated ones
     condition = Q(pk__in=[])
-    for org_id, role in pools:
-        condition |= Q(owner_permission=POOL_PERMISSION.format(role=role), owner_permission_obj_pk=str(org_id))
+    for seat in principal_of(user).seats:
+        condition |= Q(owner_permission=POOL_PERMISSION.format(role=seat.role),
+                       owner_permission_obj_pk=str(seat.organization_id))
     return condition
 
 
@@ -39,10 +36,5 @@ def task_archive(*, user) -> QuerySet:
 def user_in_pool(*, user, task) -> bool:
     if not task.owner_permission or not task.owner_permission.startswith("orgs.pool_"):
         return False
-    from .delegations import delegated_pools
-
     role = task.owner_permission.removeprefix("orgs.pool_")
-    org_id = int(task.owner_permission_obj_pk)
-    return Membership.objects.current().filter(user=user, organization_id=org_id, role=role).exists() or (
-        delegated_pools(user=user).filter(organization_id=org_id, role=role).exists()
-    )
+    return principal_of(user).seat(int(task.owner_permission_obj_pk), role) is not None

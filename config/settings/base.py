@@ -14,7 +14,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.KexieAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,7 +70,11 @@ TEMPLATES = [
 
 def database_from_env(default: str) -> dict:
     """One database from DATABASE_URL; SQLite gets IMMEDIATE transactions so writers serialise."""
-    db = env.db("DATABASE_URL", default=default)
+    return database_config(env.str("DATABASE_URL", default=default))
+
+
+def database_config(url: str) -> dict:
+    db = env.db_url_config(url)
     if db["ENGINE"] == "django.db.backends.sqlite3":
         db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
     else:
@@ -204,3 +208,18 @@ CELERY_BEAT_SCHEDULE = {
 # Remind the assignee this many working days before a task's due date.
 DEADLINE_REMINDER_WORKDAYS = env.int("DEADLINE_REMINDER_WORKDAYS", default=2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The audit trail's anchor outside the database (docs/audit.md): every night a digest of every chain head,
+# signed with an Ed25519 key that is not in the database, goes to a folder where files are only added.
+AUDIT_SIGNING_KEY_FILE = Path(env.str("AUDIT_SIGNING_KEY_FILE", default=str(VAR_DIR / "audit-signing-key.pem")))
+AUDIT_SIGNING_KEY_CREATE = False  # the local and test settings make a development key where none is
+AUDIT_DIGEST_DIR = Path(env.str("AUDIT_DIGEST_DIR", default=str(VAR_DIR / "audit-digests")))
+# verify_audit fails when the latest digest is older than this (the nightly task stopped, or digests after
+# it were removed): a day and a margin.
+AUDIT_DIGEST_MAX_AGE_HOURS = env.float("AUDIT_DIGEST_MAX_AGE_HOURS", default=26)
+# An action's event is stamped before its transaction commits, so one stamped shortly before a digest may be
+# missing from it; only events stamped longer than this before a digest and missing from it are flagged.
+AUDIT_DIGEST_MARGIN_SECONDS = env.int("AUDIT_DIGEST_MARGIN_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["write-audit-digest"] = {
+    "task": "approvals.tasks.write_audit_digest", "schedule": crontab(minute=40, hour=0),
+}

@@ -8,3 +8,5 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 
 # The embedded default keeps its database, broker queue and files under var/.
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# A development key for the audit digests, made under var/ on first use (production requires its own).
+AUDIT_SIGNING_KEY_CREATE = True

@@ -1,10 +1,24 @@
-"""Production: every secret from the environment, no defaults for the secret key, HTTPS assumed."""
-from .base import *  # noqa: F403
-from .base import env
+"""Production: every secret and service from the environment with no default (config/settings/required.py
+checks them), HTTPS assumed."""
+# Checked before base.py reads them with its embedded defaults (the SQLite file, the filesystem broker,
+# localhost QR codes, the development key), so that a missing or malformed one is named, not replaced.
+from .required import audit_signing_key_file, broker_url, database_url, public_base_url
+
+_DATABASE_URL = database_url()
+_CELERY_BROKER_URL = broker_url()
+_PUBLIC_BASE_URL = public_base_url()
+_AUDIT_SIGNING_KEY_FILE = audit_signing_key_file()
+
+from .base import *  # noqa: E402, F403
+from .base import database_config, env  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+DATABASES = {"default": database_config(_DATABASE_URL)}
+CELERY_BROKER_URL = _CELERY_BROKER_URL
+PUBLIC_BASE_URL = _PUBLIC_BASE_URL
+AUDIT_SIGNING_KEY_FILE = _AUDIT_SIGNING_KEY_FILE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True

@@ -41,3 +41,7 @@ if env.int("CELERY_VISIBILITY_TIMEOUT", default=0):
     }
 # Files written by tests (attachments, certificate PDFs) stay out of the project's var/.
 PRIVATE_STORAGE_ROOT = Path(env.str("APP_PRIVATE_STORAGE", default=str(Path(tempfile.gettempdir()) / "kexie-test-private")))
+# Tests point the audit digests and their key at their own folders (tests/conftest.py); this is the fallback.
+AUDIT_SIGNING_KEY_FILE = Path(tempfile.gettempdir()) / "kexie-test-audit-signing-key.pem"
+AUDIT_SIGNING_KEY_CREATE = True
+AUDIT_DIGEST_DIR = Path(tempfile.gettempdir()) / "kexie-test-audit-digests"

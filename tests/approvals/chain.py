@@ -1,13 +1,16 @@
 """Drives applications through the chain with the services, as each role would."""
 import datetime as dt
+import itertools
 
+import time_machine
 from django.utils import timezone
+from stdnum.cn import uscc as uscc_validator
 
 from approvals import services as svc
 from approvals.models import Application, Program
 from approvals.services import Actor
 
-from .conftest import USCC, academician_form, base_form, minimal_pdf, region_form, station_form
+from .conftest import academician_form, base_form, minimal_pdf, region_form, station_form
 
 FORMS = {
     "society-service-station": station_form,
@@ -29,13 +32,22 @@ def act(world, username):
     return Actor(user=world.user[username], ip="127.0.0.1")
 
 
-def create(world, program_code, county="langya", city="chuzhou", province="anhui", form=None, uscc=USCC):
+_USCC_SERIAL = itertools.count(1)
+
+
+def fresh_uscc() -> str:
+    """A valid credit code not used before in this test run (one live application per batch and subject)."""
+    body = f"91341100MA2N{next(_USCC_SERIAL):05d}"
+    return body + uscc_validator.calc_check_digit(body)
+
+
+def create(world, program_code, county="langya", city="chuzhou", province="anhui", form=None, uscc=None):
     program = Program.objects.get(code=program_code)
     applicant = city if program.applicant_level == "city" else county
     application = svc.application_create(
         actor=act(world, f"{applicant}_clerk"), batch=world.batch(program_code, province),
         applicant=world.org[applicant], subject_name=SUBJECTS[program_code],
-        uscc=uscc if program.requires_uscc else "", division_code=world.division[applicant].code,
+        uscc=(uscc or fresh_uscc()) if program.requires_uscc else "", division_code=world.division[applicant].code,
         form_data=form if form is not None else FORMS[program_code](),
     )
     for kind in program.attachment_kinds:
@@ -66,10 +78,16 @@ def to_decision(world, application, province="anhui"):
     return Application.objects.get(pk=application.pk)
 
 
+def publish_ago(actor, application_id, days_ago=30):
+    """Publish the notice `days_ago` days ago, on what was then the first allowed day (a notice may only
+    start from the day it is published), so that by today it is over."""
+    with time_machine.travel(timezone.now() - dt.timedelta(days=days_ago), tick=True):
+        return svc.application_publish_notice(actor=actor, application_id=application_id)
+
+
 def publish_and_wait(world, application, province="anhui", days_ago=30):
-    """Publish the notice as of `days_ago` days before today, so that it is already over."""
-    svc.application_publish_notice(actor=act(world, f"{province}_reviewer"), application_id=application.pk,
-                                   starts_on=timezone.localdate() - dt.timedelta(days=days_ago))
+    """Publish the notice `days_ago` days ago, so that it is already over."""
+    publish_ago(act(world, f"{province}_reviewer"), application.pk, days_ago)
     return Application.objects.get(pk=application.pk)
 
 

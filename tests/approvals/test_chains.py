@@ -290,15 +290,15 @@ def test_full_chain_to_certified(world, program_code, django_capture_on_commit_c
     approve_event = AuditEvent.objects.get(application=app, action="approve")
     assert (approve_event.actor.username if approve_event.actor_id else None, approve_event.role) == approver
     assert AuditEvent.objects.get(application=app, action="issue_certificate").comment == certificate.number
-    expected_opinions = [(1, "applicant_signoff", "同意", "同意上报", "leader", applicant_id, f"{applicant}_leader")]
+    expected_opinions = [(1, "applicant_signoff", "agree", "同意上报", "leader", applicant_id, f"{applicant}_leader")]
     if program_code != "innovation-driven-city":
-        expected_opinions.append((1, "city_review", "推荐", "同意推荐", "reviewer", chuzhou, "chuzhou_reviewer"))
+        expected_opinions.append((1, "city_review", "recommend", "同意推荐", "reviewer", chuzhou, "chuzhou_reviewer"))
     expected_opinions += [
-        (1, "province_check", "形式审查通过", "材料齐全", "reviewer", anhui, "anhui_reviewer"),
-        (1, "decision", "予以认定", "予以认定", "leader", anhui, "anhui_leader"),
+        (1, "province_check", "accept", "材料齐全", "reviewer", anhui, "anhui_reviewer"),
+        (1, "decision", "approve", "予以认定", "leader", anhui, "anhui_leader"),
     ]
     assert opinions(app) == expected_opinions
-    assert verify_audit() == (0, f"{AuditEvent.objects.count()} 条审计记录，全部链完整", "")
+    assert verify_audit() == (0, f"{AuditEvent.objects.count()} 条审计记录，全部链完整；尚无签名摘要，未与库外摘要比对", "")
 
 
 # ---------------------------------------------------------------------------------- returns and resubmission
@@ -367,7 +367,7 @@ def test_return_and_resubmit(world, level, returner, stage, django_capture_on_co
     role, org = {"county": ("leader", "langya"), "city": ("reviewer", "chuzhou"),
                  "province": ("reviewer", "anhui")}[level]
     assert last_event(app) == (events_before + 1, "return", stage, "draft", 2, role, world.org[org].pk, returner)
-    assert opinions(app)[-1] == (1, stage, "退回修改", "协议未盖章，请补正", role, world.org[org].pk, returner)
+    assert opinions(app)[-1] == (1, stage, "return", "协议未盖章，请补正", role, world.org[org].pk, returner)
     # Back to the applicant's clerks: the edit node again, in the county's clerk pool.
     expect_pool(world, app, "edit", "clerk", "langya")
     assert Task.objects.filter(process_id=app.process_id, flow_task=ApplicationFlow.edit).count() == 2
@@ -408,7 +408,7 @@ def test_decline_ends_the_process(world):
     assert (app.status, app.is_terminal) == ("not_recommended", True)
     assert last_event(app)[1:] == ("decline", "city_review", "not_recommended", 1, "reviewer",
                                    world.org["chuzhou"].pk, "chuzhou_reviewer")
-    assert opinions(app)[-1] == (1, "city_review", "不予推荐", "不符合推荐条件", "reviewer", world.org["chuzhou"].pk,
+    assert opinions(app)[-1] == (1, "city_review", "decline", "不符合推荐条件", "reviewer", world.org["chuzhou"].pk,
                                  "chuzhou_reviewer")
     expect_done(app)
     # Terminal: nothing more can happen to it.
@@ -426,7 +426,7 @@ def test_reject_ends_the_process(world):
     assert (app.status, app.decided_at is not None) == ("rejected", True)
     assert last_event(app)[1:] == ("decide", "decision", "rejected", 1, "leader", world.org["anhui"].pk,
                                    "anhui_leader")
-    assert opinions(app)[-1] == (1, "decision", "不予认定", "不予认定", "leader", world.org["anhui"].pk, "anhui_leader")
+    assert opinions(app)[-1] == (1, "decision", "reject", "不予认定", "leader", world.org["anhui"].pk, "anhui_leader")
     expect_done(app)
     assert not Certificate.objects.filter(application=app).exists()
 
@@ -475,7 +475,7 @@ def test_objection_upheld_back_to_decision_then_new_notice(world, django_capture
     assert (app.status, app.notice_starts_on is not None) == ("public_notice", True)
     assert last_event(app)[1:] == ("object", "public_notice", "public_notice", 1, "reviewer",
                                    world.org["anhui"].pk, "anhui_reviewer")
-    assert opinions(app)[-1][1:4] == ("public_notice", "异议不成立", "匿名来信，经核查不属实")
+    assert opinions(app)[-1][1:4] == ("public_notice", "objection_dismissed", "匿名来信，经核查不属实")
     assert list(Task.objects.filter(process_id=app.process_id).order_by("pk").values_list("pk", "status")) == \
         tasks_before
 
@@ -486,7 +486,7 @@ def test_objection_upheld_back_to_decision_then_new_notice(world, django_capture
     assert (app.status, app.notice_starts_on, app.notice_ends_on) == ("decision", None, None)
     assert last_event(app)[1:] == ("object", "public_notice", "decision", 1, "reviewer", world.org["anhui"].pk,
                                    "anhui_reviewer")
-    assert opinions(app)[-1][1:4] == ("public_notice", "异议成立", "专家名单与事实不符")
+    assert opinions(app)[-1][1:4] == ("public_notice", "objection_upheld", "专家名单与事实不符")
     first_timer.refresh_from_db()
     assert first_timer.status == STATUS.CANCELED
     expect_pool(world, app, "decide", "leader", "anhui")
@@ -553,7 +553,7 @@ def test_revoke(world, django_capture_on_commit_callbacks):
     assert (certificate.status, certificate.status_changed_at is not None) == ("revoked", True)
     assert last_event(app)[1:] == ("revoke", "certified", "revoked", 1, "leader", world.org["anhui"].pk,
                                    "anhui_leader")
-    assert opinions(app)[-1][1:4] == ("certified", "撤销", "经查材料弄虚作假")
+    assert opinions(app)[-1][1:4] == ("certified", "revoke", "经查材料弄虚作假")
     expect_done(app)
     with pytest.raises(E.WrongState):
         svc.application_expire(application_id=app.pk)
@@ -597,7 +597,7 @@ def test_verify_audit_passes_on_intact_chains(two_audited):
     total = AuditEvent.objects.count()
     assert total == AuditEvent.objects.filter(application=first).count() + \
         AuditEvent.objects.filter(application=second).count()
-    assert verify_audit() == (0, f"{total} 条审计记录，全部链完整", "")
+    assert verify_audit() == (0, f"{total} 条审计记录，全部链完整；尚无签名摘要，未与库外摘要比对", "")
     # The application row holds the head of its chain.
     for app in (first, second):
         app = fresh(app)

@@ -16,8 +16,9 @@ from approvals import errors as E
 from approvals import services as svc
 from approvals.models import Application, AuditEvent, Batch, BatchQuota, Program, Status
 
+from . import chain
 from .chain import SUBJECTS, act
-from .conftest import USCC, base_form, minimal_pdf
+from .conftest import base_form, minimal_pdf
 
 pytestmark = [
     pytest.mark.postgres,
@@ -50,7 +51,7 @@ def in_city_review(world, batch: Batch, county: str = "langya", *, sign_off: boo
     """A new application of `county` submitted (and signed off) in `batch`."""
     clerk = act(world, f"{county}_clerk")
     application = svc.application_create(
-        actor=clerk, batch=batch, applicant=world.org[county], subject_name=SUBJECTS[PROGRAM], uscc=USCC,
+        actor=clerk, batch=batch, applicant=world.org[county], subject_name=SUBJECTS[PROGRAM], uscc=chain.fresh_uscc(),
         division_code=world.division[county].code, form_data=base_form(),
     )
     for kind in batch.program.attachment_kinds:

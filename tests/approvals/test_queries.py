@@ -29,7 +29,7 @@ EXPECTED = {
     "accept": 13,
     "decide": 13,
 }
-LIST_QUERIES = 3  # the memberships and delegations (one UNION), the grants, the page
+LIST_QUERIES = 2  # the memberships and delegations (one UNION), the page (grants only for an expert)
 
 
 @pytest.fixture(autouse=True)

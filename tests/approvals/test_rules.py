@@ -216,7 +216,7 @@ def test_ban_list(world, days, barred):
     until = timezone.localdate() + dt.timedelta(days=days)
     BannedSubject.objects.create(uscc=USCC, name=SUBJECTS["society-service-station"], reason="提供虚假材料",
                                  barred_until=until)
-    app = create(world, "society-service-station")
+    app = create(world, "society-service-station", uscc=USCC)
     if barred:
         error = refused(E.RuleViolation, submit, world=world, app=app)
         assert error.message == E.MSG_BANNED % {

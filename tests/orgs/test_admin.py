@@ -23,8 +23,12 @@ def test_demo_admin_opens_the_organization_list(client, passwords):
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "中国科学技术协会" in page
-    assert response.context["cl"].result_count == Organization.objects.count() == 513
+    # The province's administrator manages the province's subtree only (not the national root, not 四川).
+    anhui = Organization.objects.get(division_id="340000", kind="kexie")
+    names = {o.name for o in response.context["cl"].queryset}
+    assert "中国科学技术协会" not in names and "安徽省科学技术协会" in names and "四川省科学技术协会" not in names
+    in_anhui = Organization.objects.filter(path__startswith=anhui.path).count()
+    assert response.context["cl"].result_count == in_anhui == 138 < Organization.objects.count() == 513
 
 
 @pytest.mark.django_db

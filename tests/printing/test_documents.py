@@ -19,8 +19,8 @@ A4_PORTRAIT, A4_LANDSCAPE = (595, 842), (842, 595)
 TODAY = cn_date(timezone.localdate())
 
 
-def new_station(world, subject_name, county="langya", city="chuzhou"):
-    application = create(world, "society-service-station", county=county, city=city)
+def new_station(world, subject_name, county="langya", city="chuzhou", uscc=None):
+    application = create(world, "society-service-station", county=county, city=city, uscc=uscc)
     svc.application_edit(actor=act(world, f"{county}_clerk"), application_id=application.pk, subject_name=subject_name)
     return Application.objects.get(pk=application.pk)
 
@@ -29,7 +29,7 @@ def new_station(world, subject_name, county="langya", city="chuzhou"):
 def history(world, django_capture_on_commit_callbacks):
     """Station A: returned once by the city (revision 1), resubmitted, certified (revision 2).
     Station B: recommended by the same city, in public notice. Station C: recommended by Hefei."""
-    a = new_station(world, "滁州甲智能装备有限公司")
+    a = new_station(world, "滁州甲智能装备有限公司", uscc="91341100MA2N0XKX1G")
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=a.pk)
     svc.application_sign_off(actor=act(world, "langya_leader"), application_id=a.pk, comment="同意上报（初稿）")
     svc.application_return(actor=act(world, "chuzhou_reviewer"), application_id=a.pk,

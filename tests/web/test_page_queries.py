@@ -29,32 +29,31 @@ VIEWER = "chuzhou_reviewer"
 # Queries per page, the same on SQLite and PostgreSQL. Every page starts with the session and the
 # user of the request (2).
 EXPECTED = {
-    # the scope's memberships and grants, the counts per status, the memberships with their organizations, the
-    # pools, the twenty tasks waiting (inbox and queue, with process, application, applicant, deadline),
-    # the inbox count, the queue count, the archive count, the city's batches (with program), the ten
-    # latest applications (with program, batch, applicant, city, division)
-    "dashboard": 13,
-    # the scope's memberships and grants, the paginator's count, the page of 50 applications (with
-    # program, batch, applicant, city, division; without the form data)
-    "list": 6,
-    # the scope's memberships and grants, and the application (with its related rows); its revision numbers; the
-    # memberships and the delegations of the action check; attachments; opinions (with person,
-    # organization); expert assignments (with expert); whether the user is an expert there (who sees
-    # which score); events (with actor, organization); the printing links: revision numbers again, the
-    # memberships
-    "detail": 15,
-    # the filter form's task types (DISTINCT flow_task; no process drop-down); the paginator's count; the page of tasks (with process,
-    # application, applicant, deadline); the menu badges (TasksApp.get_context_data): inbox count, the
-    # pools and the queue count; viewflow's StoreRequestPathMixin writing the path into the session
-    # (savepoint, update, release)
+    # the person's memberships and delegations (one UNION, read once per request by orgs.access; no grants
+    # for someone who is not an expert), the counts per status, the memberships with their organizations,
+    # the twenty tasks waiting (inbox and queue, with process, application, applicant, deadline), the inbox
+    # count, the queue count, the archive count, the city's batches (with program), the ten latest
+    # applications (with program, batch, applicant, city, division)
+    "dashboard": 11,
+    # memberships and delegations, the paginator's count, the page of 50 applications (with program, batch,
+    # applicant, city, division; without the form data)
+    "list": 5,
+    # memberships and delegations, the application (with its related rows); its revision numbers;
+    # attachments; opinions (with person, organization); events (with actor, organization); the printing
+    # links: revision numbers again (expert scores are not read for a city reviewer, who never sees them)
+    "detail": 9,
+    # the filter form's task types (DISTINCT flow_task; no process drop-down); the paginator's count; the page
+    # of tasks (with process, application, applicant, deadline); the menu badges (TasksApp.get_context_data):
+    # inbox count, the pools (memberships and delegations, read once) and the queue count; viewflow's
+    # StoreRequestPathMixin writing the path into the session (savepoint, update, release)
     "inbox": 11,
-    # the inbox's 11 and the user's pools for the list itself
-    "queue": 12,
+    # the inbox's 11: the list's pools are the ones already read for the badges
+    "queue": 11,
     # the same as the inbox (the archive's filter has no process drop-down either)
     "archive": 11,
-    # the scope's memberships and grants, the applications counted by (program, status, city), the stays of the
+    # memberships and delegations, the applications counted by (program, status, city), the stays of the
     # stages (one windowed query over the audit events)
-    "reports": 6,
+    "reports": 5,
 }
 
 

@@ -269,14 +269,24 @@ def test_an_expired_session_must_log_in_again(world):
 
 
 def test_deploy_checks_pass_under_production_settings(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key_file = tmp_path / "audit-signing-key.pem"
+    key_file.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "example.org",
         "APP_VAR_DIR": str(tmp_path),
+        # Required in production (tests/web/test_production_settings.py); the checks connect to none of them.
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "CELERY_BROKER_URL": "redis://redis.example.org:6379/0",
+        "PUBLIC_BASE_URL": "https://example.org",
+        "AUDIT_SIGNING_KEY_FILE": str(key_file),
     }
-    env.pop("DATABASE_URL", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,

@@ -7,13 +7,15 @@ from django.utils import timezone
 
 from approvals import errors as E
 from approvals import services as svc
+from approvals.access import may_see_application
 from approvals.models import Application, AuditEvent
 from approvals.selectors import audit_verify
-from orgs.models import Membership
+from orgs.access import Seat, principal_of
+from orgs.models import Delegation, Membership
 from tests.approvals.chain import act, create
 from workflows import delegations as deleg
 from workflows.delegations import audit_actor_label, delegation_cancel, delegation_create
-from workflows.models import Delegation, Notification
+from workflows.models import Notification
 
 PROGRAM = "society-service-station"
 
@@ -79,9 +81,9 @@ def test_a_delegate_from_another_organization_sees_and_acts_only_while_in_force(
     today = timezone.localdate()
     delegate_city_review(world, to="hefei_reviewer", starts_on=today, ends_on=today)
     hefei = world.user["hefei_reviewer"]
-    assert svc.user_can_see(hefei, in_city_review) is True
+    assert may_see_application(principal_of(hefei, fresh=True), in_city_review) is True
     clock.set(today + dt.timedelta(days=1))
-    assert svc.user_can_see(hefei, in_city_review) is False
+    assert may_see_application(principal_of(hefei, fresh=True), in_city_review) is False
     with pytest.raises(E.NotFound):
         recommend(world, "hefei_reviewer", in_city_review)
     clock.set(today)
@@ -94,13 +96,13 @@ def test_a_delegate_from_another_organization_sees_and_acts_only_while_in_force(
 def test_cancelled_delegation_and_lapsed_membership_grant_nothing(world, in_city_review):
     today = timezone.localdate()
     delegation = delegate_city_review(world, to="chuzhou_clerk", starts_on=today, ends_on=today)
-    assert deleg.delegations_active_to(user=world.user["chuzhou_clerk"]) == [
-        (world.org["chuzhou"].pk, world.org["chuzhou"].path, "reviewer", world.user["chuzhou_reviewer"].pk)]
+    assert [s for s in principal_of(world.user["chuzhou_clerk"], fresh=True).seats if s.delegator_id] == [
+        Seat(world.org["chuzhou"].pk, world.org["chuzhou"].path, "city", "reviewer", world.user["chuzhou_reviewer"].pk)]
 
     # The delegator leaves the role: the delegation lapses with it.
     Membership.objects.filter(user=world.user["chuzhou_reviewer"], role="reviewer").update(
         valid_until=today - dt.timedelta(days=1))
-    assert deleg.delegations_active_to(user=world.user["chuzhou_clerk"]) == []
+    assert [s for s in principal_of(world.user["chuzhou_clerk"], fresh=True).seats if s.delegator_id] == []
     Membership.objects.filter(user=world.user["chuzhou_reviewer"], role="reviewer").update(valid_until=None)
 
     cancelled = delegation_cancel(actor=act(world, "chuzhou_reviewer"), delegation_id=delegation.pk)
@@ -169,13 +171,13 @@ def test_admin_records_a_delegation_through_the_service(world, admin_client):
         "organization": world.org["chuzhou"].pk, "role": "reviewer", "starts_on": today, "ends_on": today,
         "reason": "出差",
     }
-    response = admin_client.post("/admin/workflows/delegation/add/", {**form, "delegate": form["delegator"]})
+    response = admin_client.post("/admin/orgs/delegation/add/", {**form, "delegate": form["delegator"]})
     assert response.status_code == 200 and str(deleg.MSG_DELEGATION_SELF) in response.content.decode()
     assert Delegation.objects.count() == 0
-    response = admin_client.post("/admin/workflows/delegation/add/", form)
+    response = admin_client.post("/admin/orgs/delegation/add/", form)
     assert response.status_code == 302
     delegation = Delegation.objects.get()
     assert (delegation.delegate, delegation.created_by.is_superuser) == (world.user["chuzhou_clerk"], True)
-    admin_client.post("/admin/workflows/delegation/", {"action": "cancel", "_selected_action": [delegation.pk]})
+    admin_client.post("/admin/orgs/delegation/", {"action": "cancel", "_selected_action": [delegation.pk]})
     delegation.refresh_from_db()
     assert delegation.cancelled_at is not None

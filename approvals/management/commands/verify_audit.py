@@ -1,4 +1,5 @@
-"""Verify every application's audit hash chain; exit 1 naming the first broken link."""
+"""Verify every application's audit hash chain against the latest signed digest (docs/audit.md); exit 1
+naming the first problem."""
 import sys
 
 from django.core.management.base import BaseCommand
@@ -7,10 +8,14 @@ from approvals.selectors import audit_verify
 
 
 class Command(BaseCommand):
-    help = "校验全部申报的审计记录哈希链"
+    help = "校验全部申报的审计记录哈希链，并与最新的签名摘要比对"
 
-    def handle(self, *args, **options):
-        ok, message = audit_verify()
+    def add_arguments(self, parser):
+        parser.add_argument("--digests", default=None,
+                            help="与此目录中的签名摘要比对（如审计人员自己下载保存的副本），默认为 AUDIT_DIGEST_DIR")
+
+    def handle(self, *args, digests, **options):
+        ok, message = audit_verify(digest_dir=digests)
         if ok:
             self.stdout.write(message)
             return

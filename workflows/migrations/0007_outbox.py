@@ -46,8 +46,8 @@ def undone_work_to_effects(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0005_notifications_from_events'),
-        ('approvals', '0005_outbox_effect'),
+        ('workflows', '0006_move_delegation'),
+        ('approvals', '0006_outbox_effect'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0004_audit_created_idx'),
+        ('approvals', '0005_opinion_decisions_live_subjects'),
     ]
 
     operations = [

@@ -1,0 +1,209 @@
+"""The one table of stages and actions: who owns each stage, and for each action its sources, owner,
+opinion, flow node, notification, labels and buttons. Services, the flow, the API routes, the web buttons,
+notifications, the access layer and docs/access.md all read it; adding an action is one entry here plus
+its service `application_<action>`.
+
+Names are the same everywhere: the Action value is the audit event's action, the service's suffix, the
+API route (with "-" for "_") and the web action URL segment; the FSM method has the same name too, with a
+trailing underscore where the name is a Python keyword (`return_`).
+"""
+import keyword
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from orgs.models import Level, Role
+
+from .models import APPLICANT, Decision, Status
+
+S = Status
+
+
+class Action(models.TextChoices):
+    CREATE = "create", pgettext_lazy("action", "创建申报")
+    EDIT = "edit", pgettext_lazy("action", "修改")
+    ATTACH = "attach", pgettext_lazy("action", "上传附件")
+    DETACH = "detach", pgettext_lazy("action", "删除附件")
+    SUBMIT = "submit", pgettext_lazy("action", "提交")
+    WITHDRAW = "withdraw", pgettext_lazy("action", "撤回")
+    SIGN_OFF = "sign_off", pgettext_lazy("action", "本级审核通过")
+    RETURN = "return", pgettext_lazy("action", "退回修改")
+    RECOMMEND = "recommend", pgettext_lazy("action", "推荐")
+    DECLINE = "decline", pgettext_lazy("action", "不予推荐")
+    ACCEPT = "accept", pgettext_lazy("action", "形式审查通过")
+    ASSIGN_EXPERTS = "assign_experts", pgettext_lazy("action", "指派专家")
+    SCORE = "score", pgettext_lazy("action", "评分")
+    DECIDE = "decide", pgettext_lazy("action", "认定")
+    PUBLISH_NOTICE = "publish_notice", pgettext_lazy("action", "发布公示")
+    OBJECT = "object", pgettext_lazy("action", "登记公示异议")
+    APPROVE = "approve", pgettext_lazy("action", "公示期满认定")
+    ISSUE_CERTIFICATE = "issue_certificate", pgettext_lazy("action", "颁发证书")
+    REVOKE = "revoke", pgettext_lazy("action", "撤销")
+    EXPIRE = "expire", pgettext_lazy("action", "到期")
+
+    @property
+    def url(self) -> str:
+        """The URL segment and API route: /approvals/applications/<id>/<url>/, /api/…/<id>/<url>/."""
+        return self.value.replace("_", "-")
+
+    @property
+    def method(self) -> str:
+        """The FSM method's name on Application."""
+        return self.value + "_" if keyword.iskeyword(self.value) else self.value
+
+
+class Notify(models.TextChoices):
+    """Whom an action's event tells (workflows.notifications reads it)."""
+
+    POOL = "pool", _("新环节的办理人")
+    EXPERTS = "experts", _("被指派的专家")
+    RETURNED = "returned", _("申报单位（退回）")
+    DECIDED = "decided", _("申报单位（审批结果）")
+    CERTIFICATE = "certificate", _("申报单位（证书）")
+    EXPIRED = "expired", _("申报单位（认定到期）")
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """Who owns a stage (the role, at the applicant itself or its ancestor at a level) and its flow node."""
+
+    status: str
+    role: str
+    level: str
+    node: str | None  # the human task node of ApplicationFlow for this stage, if any
+    time_limited: bool = True
+
+
+STAGES: dict[str, StageSpec] = {s.status: s for s in (
+    StageSpec(S.DRAFT, Role.CLERK, APPLICANT, "edit", time_limited=False),
+    StageSpec(S.APPLICANT_SIGNOFF, Role.LEADER, APPLICANT, "sign_off"),
+    StageSpec(S.CITY_REVIEW, Role.REVIEWER, Level.CITY, "review_in_city"),
+    StageSpec(S.PROVINCE_CHECK, Role.REVIEWER, Level.PROVINCE, "check_in_province"),
+    # The province assigns the experts (the stage's pool task); the assigned experts score in parallel.
+    StageSpec(S.EXPERT_REVIEW, Role.REVIEWER, Level.PROVINCE, "assign_experts"),
+    StageSpec(S.DECISION, Role.LEADER, Level.PROVINCE, "decide"),
+    StageSpec(S.PUBLIC_NOTICE, Role.REVIEWER, Level.PROVINCE, "publish_notice"),
+    StageSpec(S.APPROVED, Role.REVIEWER, Level.PROVINCE, None),
+    StageSpec(S.CERTIFIED, Role.LEADER, Level.PROVINCE, None),
+)}
+
+
+@dataclass(frozen=True)
+class Button:
+    """One button of an action on the detail page; `params` are passed to the service."""
+
+    name: str
+    label: str
+    style: str = "primary"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    action: Action
+    sources: tuple[str, ...]
+    # (role, level) of whoever may act; None: the owner of the source stage (STAGES).
+    owner: tuple[str, str] | None = None
+    system: bool = False  # the system (a timer or a worker) may run it without a user
+    opinion_required: bool = False
+    # The opinion it records (a function of the service's params where it has two outcomes); None: none.
+    decision: object = None
+    # The flow node whose task the action completes, when it is not the source stage's node.
+    node: str | None = None
+    notifies: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ("comment",)  # the service's keyword arguments besides actor and id
+    buttons: tuple[Button, ...] = ()
+    summary: str = ""  # the API operation's summary
+
+    @property
+    def label(self):
+        return self.action.label
+
+    def owner_at(self, status: str) -> tuple[str, str] | None:
+        if status not in self.sources:
+            return None
+        if self.owner is not None:
+            return self.owner
+        stage = STAGES.get(status)
+        return (stage.role, stage.level) if stage else None
+
+    def decision_for(self, **params) -> str | None:
+        return self.decision(**params) if callable(self.decision) else self.decision
+
+
+A = Action
+CLERK = (Role.CLERK, APPLICANT)
+PROVINCE_REVIEWER = (Role.REVIEWER, Level.PROVINCE)
+PROVINCE_LEADER = (Role.LEADER, Level.PROVINCE)
+
+ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in (
+    ActionSpec(A.EDIT, (S.DRAFT,), CLERK, inputs=()),
+    ActionSpec(A.ATTACH, (S.DRAFT,), CLERK, inputs=()),
+    ActionSpec(A.DETACH, (S.DRAFT,), CLERK, inputs=()),
+    ActionSpec(A.SUBMIT, (S.DRAFT,), CLERK, notifies=(Notify.POOL,),
+               buttons=(Button("submit", _("提交")),), summary=_("提交（草稿 → 下一环节）")),
+    ActionSpec(A.SIGN_OFF, (S.APPLICANT_SIGNOFF,), decision=Decision.AGREE, notifies=(Notify.POOL,),
+               buttons=(Button("sign_off", _("审核通过并上报")),), summary=_("本级审核通过")),
+    ActionSpec(A.RECOMMEND, (S.CITY_REVIEW,), decision=Decision.RECOMMEND, notifies=(Notify.POOL,),
+               buttons=(Button("recommend", _("推荐")),), summary=_("市级推荐（占用名额）")),
+    ActionSpec(A.ACCEPT, (S.PROVINCE_CHECK,), decision=Decision.ACCEPT, notifies=(Notify.POOL,),
+               buttons=(Button("accept", _("形式审查通过")),), summary=_("省级形式审查通过")),
+    ActionSpec(A.ASSIGN_EXPERTS, (S.EXPERT_REVIEW,), PROVINCE_REVIEWER, notifies=(Notify.EXPERTS,),
+               inputs=("expert_ids",), buttons=(Button("assign_experts", _("指派专家")),),
+               summary=_("指派评审专家（至少 2 名）")),
+    ActionSpec(A.SCORE, (S.EXPERT_REVIEW,), (Role.EXPERT, Level.PROVINCE), node="score", notifies=(Notify.POOL,),
+               inputs=("score", "comment"), buttons=(Button("score", _("提交评分")),), summary=_("专家评分（0–100）")),
+    ActionSpec(A.DECIDE, (S.DECISION,), opinion_required=True,
+               decision=lambda approve, **_: Decision.APPROVE if approve else Decision.REJECT,
+               notifies=(Notify.POOL, Notify.DECIDED), inputs=("approve", "comment"),
+               buttons=(Button("decide_approve", _("予以认定"), params={"approve": True}),
+                        Button("decide_reject", _("不予认定"), "danger", params={"approve": False})),
+               summary=_("认定或不予认定（须填写意见）")),
+    ActionSpec(A.PUBLISH_NOTICE, (S.PUBLIC_NOTICE,), inputs=("starts_on",),
+               buttons=(Button("publish_notice", _("发布公示")),), summary=_("发布公示")),
+    ActionSpec(A.OBJECT, (S.PUBLIC_NOTICE,), opinion_required=True,
+               decision=lambda upheld, **_: Decision.OBJECTION_UPHELD if upheld else Decision.OBJECTION_DISMISSED,
+               node="uphold_objection", notifies=(Notify.POOL,), inputs=("upheld", "comment"),
+               buttons=(Button("object", _("登记异议"), "secondary"),), summary=_("登记公示异议（须填写意见）")),
+    ActionSpec(A.APPROVE, (S.PUBLIC_NOTICE,), PROVINCE_LEADER, system=True, node="wait_notice",
+               buttons=(Button("approve", _("公示期满，认定")),), summary=_("公示期满认定")),
+    ActionSpec(A.ISSUE_CERTIFICATE, (S.APPROVED,), system=True, node="issue_certificate",
+               notifies=(Notify.CERTIFICATE,), inputs=(),
+               buttons=(Button("issue_certificate", _("颁发证书")),), summary=_("颁发证书")),
+    ActionSpec(A.RETURN, (S.APPLICANT_SIGNOFF, S.CITY_REVIEW, S.PROVINCE_CHECK), opinion_required=True,
+               decision=Decision.RETURN, notifies=(Notify.RETURNED,),
+               buttons=(Button("return", _("退回修改"), "secondary"),), summary=_("退回修改（须填写意见）")),
+    ActionSpec(A.DECLINE, (S.CITY_REVIEW,), opinion_required=True, decision=Decision.DECLINE,
+               notifies=(Notify.DECIDED,), buttons=(Button("decline", _("不予推荐"), "danger"),),
+               summary=_("不予推荐（须填写意见）")),
+    ActionSpec(A.WITHDRAW, (S.DRAFT, S.APPLICANT_SIGNOFF, S.CITY_REVIEW), CLERK,
+               buttons=(Button("withdraw", _("撤回"), "danger"),), summary=_("撤回")),
+    ActionSpec(A.REVOKE, (S.CERTIFIED,), opinion_required=True, decision=Decision.REVOKE,
+               notifies=(Notify.DECIDED,), buttons=(Button("revoke", _("撤销认定"), "danger"),),
+               summary=_("撤销认定（须填写意见）")),
+    ActionSpec(A.EXPIRE, (S.CERTIFIED,), system=True, notifies=(Notify.EXPIRED,), inputs=()),
+)}
+
+# The transitions a person starts from a button or an API route (the others are part of an edit or the
+# system's own).
+ROUTED_ACTIONS = tuple(a for a, spec in ACTIONS.items() if spec.buttons)
+BUTTONS: dict[str, tuple[ActionSpec, Button]] = {
+    button.name: (spec, button) for spec in ACTIONS.values() for button in spec.buttons
+}
+
+
+def actions_notifying(*kinds: str) -> frozenset[str]:
+    """Actions whose events tell any of `kinds` (all notified actions when none is given)."""
+    return frozenset(a for a, spec in ACTIONS.items() if spec.notifies and (not kinds or set(kinds) & set(spec.notifies)))
+
+
+# --- input rules shared by every entry point (the web form and the API ask the same ones) ---
+
+MIN_EXPERTS = 2
+SCORE_MIN, SCORE_MAX, SCORE_PLACES = Decimal(0), Decimal(100), 1
+COMMENT_MAX_LENGTH = 5000
+# The notice may start on a working day from today to this many calendar days ahead.
+NOTICE_START_MAX_DAYS_AHEAD = 30

@@ -1,0 +1,147 @@
+"""What a person holds today: memberships and delegations in force, read once per request or action.
+
+Every question of the form "may this user see or do this" starts from a Principal. It is built with two
+queries (memberships, delegations) and then answers from memory; approvals.access adds the rules about
+applications, batches and documents on top of it. Nothing is granted or revoked when a period starts or
+ends: the dates are compared when the Principal is built, so an expired membership or delegation simply
+is not in it.
+"""
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value
+from django.utils import timezone
+
+from .models import Delegation, Level, Membership, Organization, Role
+
+# Roles whose holders see everything of their organization's subtree. Experts see what they are assigned.
+SCOPE_ROLES = frozenset({Role.CLERK, Role.LEADER, Role.REVIEWER, Role.ADMIN, Role.AUDITOR})
+# Roles whose work goes to a pool of the organization; an expert's scoring is personal and not delegable.
+DELEGABLE_ROLES = (Role.CLERK, Role.LEADER, Role.REVIEWER)
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One (organization, role) a person acts in today; `delegator_id` is set when it is delegated (代办)."""
+
+    organization_id: int
+    path: str
+    level: str
+    role: str
+    delegator_id: int | None = None
+
+
+@dataclass
+class Principal:
+    user: object
+    seats: tuple[Seat, ...] = ()
+    is_superuser: bool = False
+    on: dt.date = field(default_factory=timezone.localdate)
+
+    @property
+    def authenticated(self) -> bool:
+        return self.user is not None and getattr(self.user, "is_authenticated", False)
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.authenticated else None
+
+    def own_seats(self) -> list[Seat]:
+        return [s for s in self.seats if s.delegator_id is None]
+
+    def scope_paths(self) -> set[str]:
+        """Tree paths under which this person sees everything (own roles and delegated ones; no experts)."""
+        return {s.path for s in self.seats if s.role in SCOPE_ROLES}
+
+    def sees_path(self, path: str) -> bool:
+        return any(path.startswith(p) for p in self.scope_paths())
+
+    def seat(self, organization_id: int, role: str) -> Seat | None:
+        """The seat for (organization, role): an own membership first, else a delegation in force."""
+        found = [s for s in self.seats if s.organization_id == organization_id and s.role == role]
+        return min(found, key=lambda s: s.delegator_id is not None, default=None)
+
+    def holds(self, role: str, *, level: str | None = None, organization_id: int | None = None,
+              own: bool = False) -> bool:
+        return any(
+            s.role == role and (level is None or s.level == level)
+            and (organization_id is None or s.organization_id == organization_id)
+            and (not own or s.delegator_id is None)
+            for s in self.seats
+        )
+
+    def organizations(self, role: str, *, level: str | None = None, own: bool = False) -> set[int]:
+        return {s.organization_id for s in self.seats
+                if s.role == role and (level is None or s.level == level) and (not own or s.delegator_id is None)}
+
+    def admin_paths(self) -> set[str]:
+        """Subtrees this person administers (管理员, own membership only: administration is not delegable)."""
+        return {s.path for s in self.own_seats() if s.role == Role.ADMIN}
+
+
+def delegations_in_force(*, on: dt.date | None = None) -> QuerySet:
+    """Delegations active on `on` whose delegator still holds the role: a delegation never outlives it."""
+    on = on or timezone.localdate()
+    return Delegation.objects.active(on).filter(role__in=DELEGABLE_ROLES).filter(
+        Exists(
+            Membership.objects.current(on).filter(
+                user_id=OuterRef("delegator_id"), organization_id=OuterRef("organization_id"), role=OuterRef("role")
+            )
+        )
+    )
+
+
+def principal_build(*, user, on: dt.date | None = None) -> Principal:
+    """Read what `user` holds on `on` (today by default): two queries, or none for an anonymous user.
+    An inactive account holds nothing."""
+    on = on or timezone.localdate()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Principal(user=None, on=on)
+    own = (
+        Membership.objects.current(on).filter(user=user)
+        .annotate(delegator=Value(None, output_field=IntegerField()))
+        .values_list("organization_id", "organization__path", "organization__level", "role", "delegator")
+    )
+    delegated = (
+        delegations_in_force(on=on).filter(delegate=user)
+        .values_list("organization_id", "organization__path", "organization__level", "role", "delegator_id")
+    )
+    # One query for both: the roles held and the roles acted for.
+    seats = [Seat(o, p, lv, r, d) for o, p, lv, r, d in own.order_by().union(delegated.order_by(), all=True)]
+    return Principal(user=user, seats=tuple(seats), is_superuser=user.is_superuser, on=on)
+
+
+def principal_of(user, *, fresh: bool = False) -> Principal:
+    """The Principal of `user`, built once and kept on the user object (one per request: the request's
+    user object lives as long as the request). Services ask with fresh=True, so that a role taken away
+    since the user was loaded no longer counts for the action."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return principal_build(user=None)
+    cached = getattr(user, "_principal", None)
+    if fresh or cached is None or cached.on != timezone.localdate():
+        cached = principal_build(user=user)
+        user._principal = cached
+    return cached
+
+
+# ----------------------------------------------------------------------------------- pools and people
+
+
+def pool_members(*, organization_id: int, role: str, on: dt.date | None = None) -> QuerySet:
+    """Active users who act for (organization, role) on a date: its members and the delegates in force."""
+    on = on or timezone.localdate()
+    members = Membership.objects.current(on).filter(organization_id=organization_id, role=role).values("user_id")
+    delegates = delegations_in_force(on=on).filter(organization_id=organization_id, role=role).values("delegate_id")
+    return get_user_model().objects.filter(Q(pk__in=members) | Q(pk__in=delegates), is_active=True).order_by("pk")
+
+
+def organization_in_scope(principal: Principal, organization: Organization) -> bool:
+    """The organization is one of the principal's or lies below one of them."""
+    return principal.sees_path(organization.path)
+
+
+__all__ = [
+    "DELEGABLE_ROLES", "Level", "Principal", "SCOPE_ROLES", "Seat", "delegations_in_force",
+    "organization_in_scope", "pool_members", "principal_build", "principal_of",
+]
