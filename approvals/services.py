@@ -43,6 +43,7 @@ from .models import (
     Revision,
     Status,
 )
+from .outbox import effect_add
 from .stages import (
     ACTIONS,
     COMMENT_MAX_LENGTH,
@@ -54,7 +55,6 @@ from .stages import (
     STAGES,
     Action,
 )
-from .outbox import effect_add
 
 S = Status
 
