@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium python3-venv gettext
+APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-hanazono poppler-utils chromium python3-venv gettext
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
@@ -28,6 +28,7 @@ demo: setup
 	$(BIN)/python manage.py import_divisions
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py open_demo_batches
+	$(BIN)/python manage.py make_demo_keys
 	@echo "Starting the web server on http://127.0.0.1:8000/ and a Celery worker (embedded broker). Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker -B -l warning --concurrency 2 & \
@@ -44,6 +45,7 @@ test-integration: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 check: setup
 	$(BIN)/python manage.py check
@@ -52,7 +54,7 @@ check: setup
 	key=$$(mktemp) && trap 'rm -f $$key' EXIT && openssl genpkey -algorithm ed25519 -out $$key && \
 	DJANGO_SECRET_KEY=ci-only-$$(head -c 64 /dev/urandom | base64 | tr -dc a-zA-Z0-9) DJANGO_ALLOWED_HOSTS=kexie.example \
 	  DATABASE_URL=postgres://kexie@db.kexie.example:5432/kexie CELERY_BROKER_URL=redis://redis.kexie.example:6379/0 \
-	  PUBLIC_BASE_URL=https://kexie.example AUDIT_SIGNING_KEY_FILE=$$key \
+	  PUBLIC_BASE_URL=https://kexie.example AUDIT_SIGNING_KEY_FILE=$$key SIGNING_KEY_PASSPHRASE=ci-only \
 	  DJANGO_SETTINGS_MODULE=config.settings.production $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:

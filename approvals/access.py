@@ -131,6 +131,8 @@ def action_check(principal: Principal | None, application: Application, action: 
         if not spec.system:
             raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
         return SYSTEM_GRANT
+    if not spec.persons:
+        raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
     grant = _seat_for(principal, application, owner) if owner is not None else None
     if grant is not None:
         return grant
@@ -167,7 +169,7 @@ def actions_allowed(principal: Principal, application: Application) -> list[str]
     allowed = []
     for action, spec in ACTIONS.items():
         owner = spec.owner_at(application.status)
-        if owner is None or _seat_for(principal, application, owner) is None:
+        if owner is None or not spec.persons or _seat_for(principal, application, owner) is None:
             continue
         if _ready(spec, application, principal):
             allowed.append(action)
@@ -276,3 +278,11 @@ def may_use_engine_pages(principal: Principal) -> bool:
     """viewflow's process lists, charts and details list every province's processes: system
     administrators only. People work from the approvals pages and the task lists, which are scoped."""
     return principal.is_superuser
+
+
+def may_download_audit_digests(principal: Principal) -> bool:
+    """The signed digests of the audit trail: a province's auditors and administrators (own membership in
+    force), and system administrators."""
+    return principal.is_superuser or any(
+        principal.holds(role, level=Level.PROVINCE, own=True) for role in (Role.AUDITOR, Role.ADMIN)
+    )

@@ -23,6 +23,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from orgs.models import Organization
+from workflows.deadlines import application_open_deadlines
 
 from . import drafts, selectors
 from . import errors as E
@@ -179,14 +180,31 @@ class CertificateSummarySerializer(serializers.Serializer):
     issued_on = serializers.DateField()
 
 
+class DeadlineSerializer(serializers.Serializer):
+    """An open task's due date; `due_on_is_estimate` when it was counted through a provisional day (估算)."""
+
+    stage = serializers.CharField()
+    role = serializers.CharField()
+    due_on = serializers.DateField()
+    due_on_is_estimate = serializers.BooleanField(source="is_estimate")
+
+
 class ApplicationDetailSerializer(ApplicationListSerializer):
     certificate = serializers.SerializerMethodField()
+    # The notice's end was counted through a provisional day (a year whose arrangement is not loaded).
+    notice_ends_on_is_estimate = serializers.BooleanField(read_only=True)
+    deadlines = serializers.SerializerMethodField()
 
     class Meta(ApplicationListSerializer.Meta):
         fields = ApplicationListSerializer.Meta.fields + [
-            "form_data", "notice_starts_on", "notice_ends_on", "decided_at", "certificate",
+            "form_data", "notice_starts_on", "notice_ends_on", "notice_ends_on_is_estimate", "decided_at",
+            "certificate", "deadlines",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(DeadlineSerializer(many=True))
+    def get_deadlines(self, application):
+        return DeadlineSerializer(application_open_deadlines(application_id=application.pk), many=True).data
 
     @extend_schema_field(CertificateSummarySerializer(allow_null=True))
     def get_certificate(self, application):

@@ -27,8 +27,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from orgs.models import Level, Membership
-
 FORMAT = "kexie-audit-digest/1"
 NAME = "digest-{:06d}.txt"
 NAME_RE = re.compile(r"digest-(\d{6,})\.txt")
@@ -251,16 +249,3 @@ def digests_listed(directory=None) -> list[Digest]:
             continue
     return listed
 
-
-# ------------------------------------------------------------------------------------------------ access
-
-
-def may_download_audit_digests(user) -> bool:
-    """Auditors and administrators of a province (a current membership), and superusers."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    return Membership.objects.current().filter(
-        user=user, role__in=("auditor", "admin"), organization__level=Level.PROVINCE
-    ).exists()

@@ -5,12 +5,15 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
-from .audit_anchor import NAME, digest_dir, digests_listed, key_id, may_download_audit_digests, public_key_pem
+from orgs.access import principal_of
+
+from .access import may_download_audit_digests
+from .audit_anchor import NAME, digest_dir, digests_listed, key_id, public_key_pem
 
 
 class _AuditorsOnly(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not may_download_audit_digests(request.user):
+        if request.user.is_authenticated and not may_download_audit_digests(principal_of(request.user)):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 

@@ -42,6 +42,9 @@ MSG_NOTICE_START = _("公示开始日期应为今天起至 %(last)s 之间的工
 MSG_COMMENT_LENGTH = _("意见不能超过 %(max)d 字")
 MSG_DUPLICATE_USCC = _("统一社会信用代码 %(uscc)s 在本批次已有申报“%(name)s”（编号 %(id)s，%(status)s），同一主体每批次只能有一份在办申报")
 MSG_DUPLICATE_DIVISION = _("%(division)s 在本批次已有申报“%(name)s”（编号 %(id)s，%(status)s），同一主体每批次只能有一份在办申报")
+MSG_UNPRINTABLE = _("含有无法打印的字符 %(chars)s（打印字体中没有这个字），请改用其他写法")
+MSG_TOO_MANY_ROWS = _("最多 %(max)d 行，现有 %(count)d 行")
+MSG_FORM_TOO_LONG = _("申报内容合计不能超过 %(max)d 字，现有 %(count)d 字，请精简或改为附件上传")
 
 
 class ApprovalError(Exception):

@@ -25,9 +25,7 @@ class ApplicationForm(forms.Form):
                 widget=forms.HiddenInput, min_value=0,
                 error_messages={"required": _("页面缺少版本信息，请刷新后重新填写"),
                                 "invalid": _("页面缺少版本信息，请刷新后重新填写")})
-        prefix = {"province": 2, "city": 4}.get(applicant.level, 6)
-        code = applicant.division_id or ""
-        divisions = Division.objects.filter(code__startswith=code[:prefix], active=True).order_by("code")
+        divisions = Division.objects.subject_choices(applicant=applicant).order_by("code")
         self.fields["division_code"].choices = [(d.code, f"{d.code} {d.name}") for d in divisions]
         if not program.requires_uscc:
             self.fields["uscc"].help_text = _("本类别可不填")

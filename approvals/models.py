@@ -12,6 +12,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from orgs.models import Level, Organization
+from workflows.workdays import span_is_estimate
 
 
 class Stage(models.TextChoices):
@@ -54,6 +55,15 @@ RECOMMENDED_STATUSES = {
 APPLICANT = "applicant"
 
 
+class SubjectKind(models.TextChoices):
+    """What a program designates: a unit (an enterprise, a park, a society's station) or the applicant's
+    own division (a county or a city itself). Documents address the one as 你单位, the other as 你区,
+    你县 or 你市, and resolve the division type in the certificate title."""
+
+    UNIT = "unit", _("单位")
+    DIVISION = "division", _("行政区划")
+
+
 class Program(models.Model):
     """A kind of pilot site. Everything that differs between programs is data in this row."""
 
@@ -73,6 +83,9 @@ class Program(models.Model):
     # {stage code: working days}
     stage_time_limits = models.JSONField(_("各环节时限（工作日）"), default=dict, blank=True)
     requires_uscc = models.BooleanField(_("需统一社会信用代码"), default=True)
+    subject_kind = models.CharField(_("申报主体类型"), max_length=16, choices=SubjectKind.choices,
+                                    default=SubjectKind.UNIT)
+    # "{division_type}" is replaced by the subject's division type (区, 县, 市, 旗), e.g. 创新驱动示范{division_type}.
     certificate_title = models.CharField(_("证书标题"), max_length=128, blank=True)
     # str.format pattern; keys: prefix, year, seq
     certificate_number_format = models.CharField(
@@ -232,6 +245,14 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def notice_ends_on_is_estimate(self) -> bool:
+        """The notice's end was counted through a provisional day (a year whose arrangement is not loaded):
+        pages, documents and the API mark it 估算."""
+        if self.notice_starts_on is None or self.notice_ends_on is None:
+            return False
+        return span_is_estimate(self.notice_starts_on - dt.timedelta(days=1), self.notice_ends_on)
 
     # --- transitions: they only check and set; services lock, authorize, save and audit. ---
 

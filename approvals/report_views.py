@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from .reports import Report, bar_chart, report_build
+from .xlsx import append_row
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -34,11 +35,11 @@ def _sheet(workbook, title, header, rows, *, chart_title=None):
     from openpyxl.styles import Font
 
     sheet = workbook.create_sheet(title)
-    sheet.append(header)
+    append_row(sheet, header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(list(row))
+        append_row(sheet, list(row))
     sheet.column_dimensions["A"].width = 28
     for letter in "BCD"[: len(header) - 1]:
         sheet.column_dimensions[letter].width = 16

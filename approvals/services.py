@@ -26,7 +26,7 @@ from workflows.workdays import add_workdays, is_workday, workdays_between
 from . import access, drafts
 from . import errors as E
 from .attachments import sniff_content_type, store_file
-from .formspec import thresholds_unmet, validate_form_data
+from .formspec import printable_problem, thresholds_unmet, validate_form_data
 from .models import (
     RECOMMENDED_STATUSES,
     TERMINAL_STATUSES,
@@ -217,6 +217,13 @@ def _task_nodes(spec, status: str) -> tuple:
 # ------------------------------------------------------------------------------------ the transition
 
 
+def _check_printable_comment(comment: str) -> None:
+    """Opinions and expert comments are printed on the 申报书: refuse a character that would be a box."""
+    problem = printable_problem(comment)
+    if problem:
+        raise E.InvalidInput(problem, errors={"comment": problem})
+
+
 def _clean_comment(spec, comment) -> str:
     comment = (comment or "").strip()
     if spec.opinion_required and not comment:
@@ -224,6 +231,7 @@ def _clean_comment(spec, comment) -> str:
     if len(comment) > COMMENT_MAX_LENGTH:
         raise E.InvalidInput(E.MSG_COMMENT_LENGTH, max=COMMENT_MAX_LENGTH,
                              errors={"comment": str(E.MSG_COMMENT_LENGTH % {"max": COMMENT_MAX_LENGTH})})
+    _check_printable_comment(comment)
     return comment
 
 
@@ -278,6 +286,8 @@ def _clean_subject(program: Program, applicant: Organization, *, subject_name, u
     subject_name = (subject_name or "").strip()
     if not subject_name:
         errors["subject_name"] = str(E.MSG_SUBJECT_REQUIRED)
+    elif problem := printable_problem(subject_name):
+        errors["subject_name"] = problem
     uscc = (uscc or "").strip().upper()
     if uscc:
         try:
@@ -287,9 +297,8 @@ def _clean_subject(program: Program, applicant: Organization, *, subject_name, u
     elif program.requires_uscc:
         errors["uscc"] = str(E.MSG_USCC_REQUIRED)
     division_code = (division_code or "").strip()
-    org_code = applicant.division_id or ""
-    prefix = {Level.PROVINCE: 2, Level.CITY: 4, Level.COUNTY: 6}.get(applicant.level, 6)
-    if not Division.objects.filter(code=division_code, active=True).exists() or division_code[:prefix] != org_code[:prefix]:
+    # A GB/T 2260 division within the applicant's own; functional areas are not divisions of the standard.
+    if not Division.objects.subject_choices(applicant=applicant).filter(code=division_code).exists():
         errors["division_code"] = str(E.MSG_DIVISION_OUTSIDE % {"code": division_code, "org": applicant.name})
     return {"subject_name": subject_name, "uscc": uscc, "division_id": division_code, "errors": errors}
 

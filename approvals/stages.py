@@ -108,6 +108,7 @@ class ActionSpec:
     # (role, level) of whoever may act; None: the owner of the source stage (STAGES).
     owner: tuple[str, str] | None = None
     system: bool = False  # the system (a timer or a worker) may run it without a user
+    persons: bool = True  # a person may run it (False: the system's own, e.g. expiry on its date)
     opinion_required: bool = False
     # The opinion it records (a function of the service's params where it has two outcomes); None: none.
     decision: object = None
@@ -184,7 +185,7 @@ ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in (
     ActionSpec(A.REVOKE, (S.CERTIFIED,), opinion_required=True, decision=Decision.REVOKE,
                notifies=(Notify.DECIDED,), buttons=(Button("revoke", _("撤销认定"), "danger"),),
                summary=_("撤销认定（须填写意见）")),
-    ActionSpec(A.EXPIRE, (S.CERTIFIED,), system=True, notifies=(Notify.EXPIRED,), inputs=()),
+    ActionSpec(A.EXPIRE, (S.CERTIFIED,), system=True, persons=False, notifies=(Notify.EXPIRED,), inputs=()),
 )}
 
 # The transitions a person starts from a button or an API route (the others are part of an edit or the

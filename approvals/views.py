@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from orgs.access import principal_of
-from orgs.models import Membership, Organization
+from orgs.models import Level, Membership, Organization, Role
+from workflows.selectors import task_archive, task_inbox, task_queue
 
 from . import access, selectors
 from . import services as svc
@@ -32,16 +33,14 @@ def _url(name, *args):
 
 class DashboardView(LoginRequiredMixin, View):
     def get(self, request):
-        from workflows.selectors import task_archive, task_inbox, task_queue
-
         memberships = Membership.objects.current().filter(user=request.user).select_related("organization")
         apps = selectors.application_list(user=request.user)
         by_status = dict(apps.order_by().values_list("status").annotate(n=Count("id")))
         batches = Batch.objects.none()
-        city_orgs = [m.organization for m in memberships if m.role == "reviewer" and m.organization.level == "city"]
+        city_orgs = [m.organization for m in memberships if m.role == Role.REVIEWER and m.organization.level == Level.CITY]
         city_batches = Batch.objects.filter(
             province_id__in={o.parent_id for o in city_orgs}).select_related("program") if city_orgs else []
-        clerk_orgs = [m.organization for m in memberships if m.role == "clerk"]
+        clerk_orgs = [m.organization for m in memberships if m.role == Role.CLERK]
         if clerk_orgs:
             provinces = {o.ancestor_ids[1] for o in clerk_orgs if len(o.ancestor_ids) > 1}
             batches = Batch.objects.filter(province_id__in=provinces).select_related("program")
@@ -54,7 +53,7 @@ class DashboardView(LoginRequiredMixin, View):
         return render(request, "approvals/dashboard.html", {
             "memberships": memberships,
             "waiting": waiting,
-            "only_expert": bool(memberships) and all(m.role == "expert" for m in memberships),
+            "only_expert": bool(memberships) and all(m.role == Role.EXPERT for m in memberships),
             "inbox_count": inbox.count(),
             "queue_count": queue.count(),
             "archive_count": task_archive(user=request.user).count(),

@@ -1,7 +1,8 @@
 """Certificate PDF benchmark: WeasyPrint (printing.render) against headless Chromium, then a batch of
 certificates issued through two real Celery worker processes.
 
-    .venv/bin/python bench/pdf.py [--count 200] [--chromium-count 50] [--batch 1000] [--postgres] [--skip-celery]
+    .venv/bin/python bench/pdf.py [--count 200] [--chromium-count 50] [--signed-count 100] [--batch 1000]
+                                  [--postgres] [--skip-celery]
 
 Part 1 renders COUNT certificates warm in this one process with WeasyPrint (varying names, numbers and QR
 codes), then prints the same HTML CHROMIUM_COUNT times with Debian's /usr/bin/chromium through
@@ -20,12 +21,19 @@ written until every certificate has its pdf_sha256. Then it reads VmRSS of the w
 worker, and checks the result: numbers 1..BATCH without gap or duplicate, one stored file per certificate
 with the recorded SHA-256.
 
-The last five lines are machine-readable:
+Part 1b renders and signs SIGNED_COUNT certificates in this process (PAdES with the province's key from
+the local demo CA, seal picture in the seal area). The Celery batch then signs too: the worker's task
+signs with the same key. Goals: signed at most 150 KB each, at least 15 certificates/s on 2 workers.
+
+The last eight lines are machine-readable:
     weasyprint_cert_median_s=<seconds>
     chromium_cert_median_s=<seconds or "skipped">
     cert_pdf_bytes=<median size of the WeasyPrint certificates>
     batch_1000_s=<seconds for the Celery batch, or "skipped">
     worker_rss_mb_after_1000=<largest VmRSS of the worker children after the batch, MB, or "skipped">
+    signed_cert_median_s=<seconds to render and sign one certificate>
+    signed_cert_pdf_bytes=<median size of a signed certificate>
+    signed_batch_per_s=<signed certificates per second through the 2 Celery workers, or "skipped">
 """
 from __future__ import annotations
 
@@ -61,6 +69,8 @@ CHROMIUM_ARGS = [
 TEMPLATE = "printing/certificate.html"
 GOAL_SPEEDUP = 3.0
 GOAL_BYTES = 120 * 1024
+GOAL_SIGNED_BYTES = 150 * 1024
+GOAL_SIGNED_PER_S = 15.0
 REDIS_URL = "redis://127.0.0.1:6379/14"
 WORKER_CONCURRENCY = 2
 BATCH_TIMEOUT_S = 3600
@@ -211,19 +221,21 @@ class Scratch:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def create_approved_applications(count: int) -> list[int]:
-    """Bench setup only: the organizations, the program and batch, and ``count`` applications created
-    directly in status approved (no viewflow process, no audit history)."""
-    from django.contrib.auth import get_user_model
+_world: dict = {}
+
+
+def create_world() -> dict:
+    """Bench setup only: migrate the scratch database, the organizations, and a demo signing key for the
+    province (printing.demo_ca), so that the worker signs every certificate as production would."""
     from django.core.management import call_command
-    from django.utils import timezone
 
-    from approvals.models import Application, Batch, Program, Status
     from orgs.models import Division, Level, Organization, OrgKind
+    from printing.demo_ca import demo_signing_key
 
+    if _world:
+        return _world
     call_command("migrate", verbosity=0, interactive=False)
     call_command("loaddata", "programs", verbosity=0)
-    today = timezone.localdate()
     root = Organization.objects.create(name="中国科学技术协会", level=Level.NATIONAL)
     orgs, divisions, parent, parent_div = {}, {}, root, None
     for key, name, code, level in (("province", "安徽省", "340000", Level.PROVINCE),
@@ -232,6 +244,47 @@ def create_approved_applications(count: int) -> list[int]:
         divisions[key] = parent_div = Division.objects.create(code=code, name=name, level=level, parent=parent_div)
         orgs[key] = parent = Organization.objects.create(name=f"{name}科学技术协会", kind=OrgKind.KEXIE, level=level,
                                                          division=parent_div, parent=parent)
+    demo_signing_key(orgs["province"])
+    _world.update(orgs=orgs, divisions=divisions)
+    return _world
+
+
+def bench_signed(count: int) -> tuple[list[float], list[int]]:
+    """Render and sign ``count`` certificates in this process with the real path (render with the seal
+    area, PAdES signature with the province's key and seal picture)."""
+    from printing.render import render_template_document
+    from printing.signing import sign_pdf, validate_pdf
+
+    province = create_world()["orgs"]["province"]
+
+    def one(index):
+        rendered = render_template_document(TEMPLATE, certificate_context(index))
+        return sign_pdf(rendered.pdf, organization=province, seal=rendered.seal_areas[0]).pdf
+
+    for warmup in range(3):
+        one(30_000 + warmup)
+    times, sizes = [], []
+    for index in range(count):
+        start = time.perf_counter()
+        pdf = one(index)
+        times.append(time.perf_counter() - start)
+        sizes.append(len(pdf))
+    if validate_pdf(pdf).state != "valid":
+        raise RuntimeError("the signed certificate does not validate")
+    return times, sizes
+
+
+def create_approved_applications(count: int) -> list[int]:
+    """Bench setup only: the program and batch, and ``count`` applications created directly in status
+    approved (no viewflow process, no audit history)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from approvals.models import Application, Batch, Program, Status
+
+    world = create_world()
+    orgs, divisions = world["orgs"], world["divisions"]
+    today = timezone.localdate()
     program = Program.objects.get(code="society-service-station")
     batch = Batch.objects.create(program=program, province=orgs["province"], year=today.year,
                                  name=f"{today.year}年学会服务站（压测）", opens_on=today - datetime.timedelta(days=90),
@@ -375,13 +428,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="WeasyPrint certificates (default 200)")
     parser.add_argument("--chromium-count", type=int, default=50, help="Chromium certificates (default 50)")
     parser.add_argument("--batch", type=int, default=1000, help="certificates through Celery (default 1000)")
+    parser.add_argument("--signed-count", type=int, default=100, help="signed certificates in one process (default 100)")
     parser.add_argument("--postgres", action="store_true", help="scratch PostgreSQL database instead of SQLite")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="server (and maintenance database) where the scratch database is created")
     parser.add_argument("--skip-celery", action="store_true", help="only the single-process comparison")
     args = parser.parse_args()
 
-    scratch = None if args.skip_celery else Scratch(postgres_url=args.postgres_url if args.postgres else None)
+    # The scratch database holds the signing key even when the Celery part is skipped.
+    scratch = Scratch(postgres_url=args.postgres_url if args.postgres else None)
     import django
 
     django.setup()
@@ -406,18 +461,30 @@ def main() -> None:
         print(f"goal size: {size_median / 1024:.1f} KB per certificate (goal <= {GOAL_BYTES // 1024} KB): "
               f"{'met' if max(sizes) <= GOAL_BYTES else 'NOT met'}")
 
+        signed_times, signed_sizes = bench_signed(args.signed_count)
+        signed_median = statistics.median(signed_times)
+        signed_size = int(statistics.median(signed_sizes))
+        print(f"signed: {len(signed_times)} certificates rendered and signed warm, {describe(signed_times)}")
+        print(f"signed: size median {signed_size} B, max {max(signed_sizes)} B "
+              f"(goal <= {GOAL_SIGNED_BYTES // 1024} KB: {'met' if max(signed_sizes) <= GOAL_SIGNED_BYTES else 'NOT met'})")
+
         batch_s = worker_rss = None
-        if scratch is not None:
+        if not args.skip_celery:
             batch_s, worker_rss, _parent = bench_celery(args.batch, scratch)
+            rate = args.batch / batch_s
+            print(f"goal signed batch: {rate:.1f} certificates/s on {WORKER_CONCURRENCY} workers (goal >= "
+                  f"{GOAL_SIGNED_PER_S:.0f}/s): {'met' if rate >= GOAL_SIGNED_PER_S else 'NOT met'}")
     finally:
-        if scratch is not None:
-            scratch.cleanup()
+        scratch.cleanup()
 
     print(f"weasyprint_cert_median_s={weasy_median:.4f}")
     print(f"chromium_cert_median_s={'skipped' if chromium_median is None else f'{chromium_median:.4f}'}")
     print(f"cert_pdf_bytes={size_median}")
     print(f"batch_1000_s={'skipped' if batch_s is None else f'{batch_s:.1f}'}")
     print(f"worker_rss_mb_after_1000={'skipped' if worker_rss is None else f'{worker_rss:.0f}'}")
+    print(f"signed_cert_median_s={signed_median:.4f}")
+    print(f"signed_cert_pdf_bytes={signed_size}")
+    print(f"signed_batch_per_s={'skipped' if batch_s is None else f'{args.batch / batch_s:.1f}'}")
 
 
 if __name__ == "__main__":

@@ -136,12 +136,22 @@ def pool_members(*, organization_id: int, role: str, on: dt.date | None = None) 
     return get_user_model().objects.filter(Q(pk__in=members) | Q(pk__in=delegates), is_active=True).order_by("pk")
 
 
+def may_manage_delegation(principal: Principal | None, *, delegator_id: int, organization_id: int) -> bool:
+    """Record or cancel a delegation (代办): the delegator, the organization's leader or administrator (own
+    membership), or a system administrator."""
+    if principal is None or not principal.authenticated:
+        return False
+    if principal.user_id == delegator_id or principal.is_superuser:
+        return True
+    return any(principal.holds(role, organization_id=organization_id, own=True) for role in (Role.LEADER, Role.ADMIN))
+
+
 def organization_in_scope(principal: Principal, organization: Organization) -> bool:
     """The organization is one of the principal's or lies below one of them."""
     return principal.sees_path(organization.path)
 
 
 __all__ = [
-    "DELEGABLE_ROLES", "Level", "Principal", "SCOPE_ROLES", "Seat", "delegations_in_force",
+    "DELEGABLE_ROLES", "Level", "Principal", "may_manage_delegation", "SCOPE_ROLES", "Seat", "delegations_in_force",
     "organization_in_scope", "pool_members", "principal_build", "principal_of",
 ]

@@ -19,8 +19,8 @@ if admin.site.is_registered(TokenProxy):
 
 @admin.register(Division)
 class DivisionAdmin(ReferenceDataAdminMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "level", "parent", "active")
-    list_filter = ("level", "active")
+    list_display = ("code", "name", "level", "kind", "parent", "active")
+    list_filter = ("level", "kind", "active")
     search_fields = ("code", "name")
     list_select_related = ("parent",)
     raw_id_fields = ("parent",)

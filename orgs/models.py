@@ -18,14 +18,43 @@ class Level(models.TextChoices):
 LEVEL_DEPTH = {Level.NATIONAL: 0, Level.PROVINCE: 1, Level.CITY: 2, Level.COUNTY: 3}
 
 
+class DivisionKind(models.TextChoices):
+    ADMIN = "admin", _("行政区划")
+    # Development zones, new areas and parks: statistical codes, not GB/T 2260 divisions, but they have a
+    # 科协 of their own (园区科协) that takes part in the chains at county level.
+    FUNCTIONAL = "functional", _("功能区（开发区、园区）")
+
+
+class DivisionQuerySet(models.QuerySet):
+    def gbt2260(self):
+        """Active divisions of the GB/T 2260 table: functional areas are not among them."""
+        return self.filter(active=True, kind=DivisionKind.ADMIN)
+
+    def subject_choices(self, *, applicant):
+        """The divisions an applicant's subject may be located in: GB/T 2260 divisions within the
+        applicant's own (its province, city or county); a functional area's 科协 takes the counties of its
+        city.
+        One query, whatever the applicant."""
+        code = applicant.division_id or ""
+        prefix = {Level.PROVINCE: 2, Level.CITY: 4}.get(applicant.level, 6)
+        within = models.Q(code__startswith=code[:prefix])
+        if prefix == 6:
+            functional = type(self)(self.model).filter(code=code, kind=DivisionKind.FUNCTIONAL)
+            within |= models.Q(code__startswith=code[:4], level=Level.COUNTY) & models.Exists(functional)
+        return self.gbt2260().filter(within)
+
+
 class Division(models.Model):
     code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
     name = models.CharField(_("名称"), max_length=64, db_index=True)
     level = models.CharField(_("级别"), max_length=16, choices=Level.choices)
+    kind = models.CharField(_("类型"), max_length=16, choices=DivisionKind.choices, default=DivisionKind.ADMIN)
     parent = models.ForeignKey(
         "self", verbose_name=_("上级区划"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     active = models.BooleanField(_("有效"), default=True)
+
+    objects = DivisionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("行政区划")

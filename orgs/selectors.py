@@ -37,6 +37,10 @@ def kexie_of_division(*, code: str) -> Organization | None:
     return Organization.objects.filter(division_id=code, kind="kexie").first()
 
 
+def person_label(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "系统"
+
+
 __all__ = [
     "Level",
     "Role",
@@ -45,5 +49,6 @@ __all__ = [
     "organization_ancestor_at_level",
     "organization_ancestors",
     "organizations_under",
+    "person_label",
     "users_with_role",
 ]

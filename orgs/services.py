@@ -7,7 +7,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import Division, Level, Organization, OrgKind
+from .models import Division, DivisionKind, Level, Organization, OrgKind
 
 DEFAULT_DIVISIONS_FILE = Path(__file__).resolve().parent / "data" / "divisions.csv"
 _CODE = re.compile(r"^\d{6}$")
@@ -19,11 +19,27 @@ class DivisionImportError(ValueError):
 
 
 @dataclass(frozen=True)
+class DivisionDiff:
+    """What an import changed. Codes are sorted; renamed, moved and retyped carry (code, before, after)."""
+
+    added: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str, str], ...] = ()
+    moved: tuple[tuple[str, str, str], ...] = ()
+    retyped: tuple[tuple[str, str, str], ...] = ()
+    retired: tuple[str, ...] = ()
+    restored: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ImportResult:
     created: int
     updated: int
     deactivated: int
     total: int
+    diff: DivisionDiff = DivisionDiff()
+
+
+_COLUMNS = ["code", "name", "level", "parent_code"]
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -33,15 +49,16 @@ def _read_rows(path: Path) -> list[dict]:
         raise DivisionImportError(_("无法读取区划文件 %(path)s：%(error)s") % {"path": path, "error": exc}) from exc
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     reader = csv.DictReader(lines)
-    expected = ["code", "name", "level", "parent_code"]
-    if reader.fieldnames != expected:
+    # The kind column came with functional areas; a file without it holds divisions only.
+    if reader.fieldnames not in (_COLUMNS, [*_COLUMNS, "kind"]):
         raise DivisionImportError(
-            _("区划文件表头应为 %(expected)s，实际为 %(got)s") % {"expected": ",".join(expected), "got": reader.fieldnames}
+            _("区划文件表头应为 %(expected)s，实际为 %(got)s")
+            % {"expected": ",".join(_COLUMNS) + "[,kind]", "got": reader.fieldnames}
         )
     rows, seen = [], set()
     for lineno, row in enumerate(reader, start=2):
-        code, name, level, parent = (row.get(k) or "" for k in expected)
-        code, name, level, parent = code.strip(), name.strip(), level.strip(), parent.strip()
+        code, name, level, parent = ((row.get(k) or "").strip() for k in _COLUMNS)
+        kind = (row.get("kind") or DivisionKind.ADMIN).strip()
         if not _CODE.match(code):
             raise DivisionImportError(_("第 %(line)d 行：区划代码“%(code)s”不是 6 位数字") % {"line": lineno, "code": code})
         if code in seen:
@@ -52,10 +69,17 @@ def _read_rows(path: Path) -> list[dict]:
             raise DivisionImportError(
                 _("第 %(line)d 行：级别“%(level)s”应为 province、city 或 county") % {"line": lineno, "level": level}
             )
+        if kind not in DivisionKind.values:
+            raise DivisionImportError(
+                _("第 %(line)d 行：类型“%(kind)s”应为 admin 或 functional") % {"line": lineno, "kind": kind}
+            )
+        if kind == DivisionKind.FUNCTIONAL and level != Level.COUNTY:
+            raise DivisionImportError(_("第 %(line)d 行：功能区应为县级") % {"line": lineno})
         if (level == Level.PROVINCE) != (parent == ""):
             raise DivisionImportError(_("第 %(line)d 行：只有省级区划没有上级") % {"line": lineno})
         seen.add(code)
-        rows.append({"code": code, "name": name, "level": level, "parent": parent or None, "line": lineno})
+        rows.append({"code": code, "name": name, "level": level, "parent": parent or None, "kind": kind,
+                     "line": lineno})
     if not rows:
         raise DivisionImportError(_("区划文件中没有数据"))
     levels = {r["code"]: r["level"] for r in rows}
@@ -71,23 +95,50 @@ def _read_rows(path: Path) -> list[dict]:
     return rows
 
 
+def _diff(rows: list[dict], before: dict[str, tuple]) -> DivisionDiff:
+    codes = {r["code"] for r in rows}
+    changed = {"renamed": [], "moved": [], "retyped": []}
+    restored = []
+    for r in sorted(rows, key=lambda r: r["code"]):
+        if r["code"] not in before:
+            continue
+        name, parent, kind, active = before[r["code"]]
+        for field, old, new in (("renamed", name, r["name"]), ("moved", parent or "", r["parent"] or ""),
+                                ("retyped", kind, r["kind"])):
+            if old != new:
+                changed[field].append((r["code"], old, new))
+        if not active:
+            restored.append(r["code"])
+    return DivisionDiff(
+        added=tuple(sorted(codes - before.keys())),
+        renamed=tuple(changed["renamed"]), moved=tuple(changed["moved"]), retyped=tuple(changed["retyped"]),
+        retired=tuple(sorted(code for code, (*_rest, active) in before.items() if active and code not in codes)),
+        restored=tuple(restored),
+    )
+
+
 @transaction.atomic
 def divisions_import(*, path: Path = DEFAULT_DIVISIONS_FILE) -> ImportResult:
-    """Load divisions from a CSV file in one transaction; codes missing from the file become inactive."""
+    """Load divisions from a CSV file in one transaction; codes missing from the file become inactive
+    (retired, never deleted: organizations and applications keep pointing at them)."""
     rows = _read_rows(Path(path))
-    existing = set(Division.objects.values_list("code", flat=True))
+    before = {code: (name, parent, kind, active) for code, name, parent, kind, active in
+              Division.objects.values_list("code", "name", "parent_id", "kind", "active")}
+    diff = _diff(rows, before)
     rows.sort(key=lambda r: (_LEVEL_ORDER[r["level"]], r["code"]))
     objs = [
-        Division(code=r["code"], name=r["name"], level=r["level"], parent_id=r["parent"], active=True) for r in rows
+        Division(code=r["code"], name=r["name"], level=r["level"], parent_id=r["parent"], kind=r["kind"], active=True)
+        for r in rows
     ]
     Division.objects.bulk_create(
         objs, batch_size=500, update_conflicts=True, unique_fields=["code"],
-        update_fields=["name", "level", "parent", "active"],
+        update_fields=["name", "level", "parent", "kind", "active"],
     )
-    codes = {r["code"] for r in rows}
+    codes = [r["code"] for r in rows]
     deactivated = Division.objects.filter(active=True).exclude(code__in=codes).update(active=False)
-    created = len(codes - existing)
-    return ImportResult(created=created, updated=len(codes) - created, deactivated=deactivated, total=len(codes))
+    created = len(diff.added)
+    return ImportResult(created=created, updated=len(rows) - created, deactivated=deactivated, total=len(rows),
+                        diff=diff)
 
 
 KEXIE_SUFFIX = "科学技术协会"

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 from django.core import checks
 
-INSTALL_HINT = "apt-get install libharfbuzz-subset0 fonts-noto-cjk"
+INSTALL_HINT = "apt-get install libharfbuzz-subset0 fonts-noto-cjk fonts-hanazono"
 
 #: The one CJK face the print templates use (see printing/templates/printing/base.html).
 CJK_FONT_FAMILY = "Noto Serif CJK SC"
+#: The face for CJK Extensions B-F that Noto lacks (Debian's fonts-hanazono), see printing/glyphs.py.
+FALLBACK_FAMILY = "HanaMinB"
 
 # WeasyPrint only uses libharfbuzz-subset when HarfBuzz is at least this version.
 _MIN_HARFBUZZ = (4, 1, 0)
@@ -146,6 +148,16 @@ def pdf_support_errors() -> list[checks.CheckMessage]:
                 id="printing.E002",
             )
         )
+    if not find_font_faces(FALLBACK_FAMILY):
+        errors.append(
+            checks.Warning(
+                f"未安装 CJK 扩展 B–F 区字体（{FALLBACK_FAMILY}，fonts-hanazono）：含这些字的名称将在输入时被拒绝。 / "
+                f"The CJK Extension B-F face '{FALLBACK_FAMILY}' (fonts-hanazono) is not installed: names with "
+                "such characters are refused at input.",
+                hint="apt-get install fonts-hanazono",
+                id="printing.W003",
+            )
+        )
     return errors
 
 
@@ -166,7 +178,7 @@ def require_pdf_support() -> None:
     with _verified_lock:
         if _verified:
             return
-        errors = pdf_support_errors()
+        errors = [error for error in pdf_support_errors() if error.is_serious()]
         if errors:
             details = "\n".join(f"[{error.id}] {error.msg}" for error in errors)
             raise RuntimeError(f"PDF rendering refused: prerequisites missing.\n{details}\nFix: {INSTALL_HINT}")

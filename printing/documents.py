@@ -29,9 +29,12 @@ from approvals.models import (
     Stage,
     Status,
 )
+from approvals.xlsx import write_cell
 from orgs.models import Division, Level, Organization
 
-from .render import render_pdf
+from . import signing, wording
+from .models import DocumentKind, OrganizationProfile
+from .render import render_pdf, render_template_document
 
 NOTICE_STATUSES = (Status.PUBLIC_NOTICE, Status.APPROVED, Status.CERTIFIED)
 
@@ -242,6 +245,12 @@ SUMMARY_COLUMNS = [
 ]
 
 
+def summary_columns(program) -> list[tuple[str, str, int]]:
+    """The columns of the summary table; a city applying for itself has an 申报日期, not a 推荐日期."""
+    date_label = wording.letter_wording(program, "").date_label
+    return [(key, date_label if key == "recommended_on" else label, width) for key, label, width in SUMMARY_COLUMNS]
+
+
 def summary_rows(batch: Batch, city: Organization) -> list[dict]:
     rows = []
     for index, application in enumerate(recommended_applications(batch, city), start=1):
@@ -255,8 +264,8 @@ def summary_rows(batch: Batch, city: Organization) -> list[dict]:
             "responsible_person": str(data.get("responsible_person", "")),
             "contact_person": str(data.get("contact_person", "")),
             "phone": str(data.get("phone", "")),
-            "recommended_on": (timezone.localtime(application.recommended_at).date().isoformat()
-                               if application.recommended_at else ""),
+            "recommended_on": (timezone.localtime(application.recommended_at).date()
+                               if application.recommended_at else None),
             "status": application.get_status_display(),
         })
     return rows
@@ -266,28 +275,48 @@ def _batch_city_context(batch: Batch, city: Organization) -> dict:
     return {
         "batch": batch,
         "program": batch.program,
+        "wording": wording.letter_wording(batch.program, batch.name),
         "province": batch.province,
         "city": city,
         "date": cn_date(timezone.localdate()),
     }
 
 
+def _contact(organization: Organization) -> dict:
+    profile = OrganizationProfile.objects.filter(organization=organization).first()
+    if profile is None:
+        return {}
+    return {"person": profile.contact_person, "phone": profile.contact_phone, "address": profile.contact_address,
+            "postal_code": profile.postal_code}
+
+
+def recommendation_letter_context(batch: Batch, city: Organization) -> dict:
+    """The city's letter: numbered and dated at its first print (printing.services.document_issue)."""
+    from .services import document_issue
+
+    issued = document_issue(organization=city, kind=DocumentKind.RECOMMENDATION_LETTER, batch=batch)
+    division_name = city.division.name if city.division_id else city.name
+    return {
+        **_batch_city_context(batch, city),
+        "applications": recommended_applications(batch, city),
+        "program_title": wording.certificate_title(batch.program, division_name),
+        "doc_number": issued.number,
+        "doc_date": cn_date(issued.dated),
+        "contact": _contact(city),
+    }
+
+
 def recommendation_letter_pdf(batch: Batch, city: Organization) -> bytes:
-    context = {**_batch_city_context(batch, city), "applications": recommended_applications(batch, city)}
-    return render_pdf("printing/recommendation_letter.html", context)
+    """The letter, signed with the city's key when it has one (the seal in its seal area)."""
+    rendered = render_template_document("printing/recommendation_letter.html",
+                                        recommendation_letter_context(batch, city))
+    return signing.sign_rendered(rendered, organization=city, reason="推荐函")
 
 
 def summary_pdf(batch: Batch, city: Organization) -> bytes:
     context = {**_batch_city_context(batch, city), "rows": summary_rows(batch, city),
-               "columns": [(key, label) for key, label, _width in SUMMARY_COLUMNS]}
+               "columns": [(key, label) for key, label, _width in summary_columns(batch.program)]}
     return render_pdf("printing/summary_table.html", context)
-
-
-def _text_cell(cell, value) -> None:
-    """Write ``value`` as data, never as a formula (a name typed as "=HYPERLINK(...)" stays text)."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
 
 
 def summary_xlsx(batch: Batch, city: Organization) -> bytes:
@@ -296,41 +325,43 @@ def summary_xlsx(batch: Batch, city: Organization) -> bytes:
     from openpyxl.utils import get_column_letter
 
     rows = summary_rows(batch, city)
+    words = wording.letter_wording(batch.program, batch.name)
+    columns = summary_columns(batch.program)
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "推荐汇总表"
-    width = len(SUMMARY_COLUMNS)
+    sheet.title = words.table_title.removeprefix(batch.name)[:31]
+    width = len(columns)
     thin = Side(style="thin", color="000000")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-    _text_cell(sheet.cell(1, 1), f"{batch.name}推荐汇总表")
+    write_cell(sheet.cell(1, 1), words.table_title)
     sheet.cell(1, 1).font = Font(name="宋体", size=16, bold=True)
     sheet.cell(1, 1).alignment = center
     sheet.row_dimensions[1].height = 30
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
-    _text_cell(sheet.cell(2, 1), f"推荐单位（盖章）：{city.name}    申报类别：{batch.program.name_zh}    "
-                                 f"推荐数量：{len(rows)}    填报日期：{timezone.localdate().isoformat()}")
+    write_cell(sheet.cell(2, 1), f"{words.verb}单位（盖章）：{city.name}    申报类别：{batch.program.name_zh}    "
+                                 f"{words.verb}数量：{len(rows)}    填报日期：{timezone.localdate().isoformat()}")
     sheet.cell(2, 1).font = Font(name="宋体", size=11)
 
-    for column, (_key, label, col_width) in enumerate(SUMMARY_COLUMNS, start=1):
+    for column, (_key, label, col_width) in enumerate(columns, start=1):
         cell = sheet.cell(3, column)
-        _text_cell(cell, label)
+        write_cell(cell, label)
         cell.font = Font(name="宋体", size=11, bold=True)
         cell.alignment, cell.border = center, border
         sheet.column_dimensions[get_column_letter(column)].width = col_width
     for offset, row in enumerate(rows):
-        for column, (key, _label, _width) in enumerate(SUMMARY_COLUMNS, start=1):
+        for column, (key, _label, _width) in enumerate(columns, start=1):
             cell = sheet.cell(4 + offset, column)
-            _text_cell(cell, row[key])
+            write_cell(cell, row[key])
             cell.font = Font(name="宋体", size=11)
             cell.border = border
             cell.alignment = Alignment(vertical="center", wrap_text=True,
                                        horizontal="center" if key in ("index", "recommended_on") else "left")
     footer = 4 + len(rows) + 1
     sheet.merge_cells(start_row=footer, start_column=1, end_row=footer, end_column=width)
-    _text_cell(sheet.cell(footer, 1), "负责人（签字）：                经办人：                联系电话：")
+    write_cell(sheet.cell(footer, 1), "负责人（签字）：                经办人：                联系电话：")
     sheet.cell(footer, 1).font = Font(name="宋体", size=11)
 
     sheet.freeze_panes = "A4"
@@ -340,7 +371,7 @@ def summary_xlsx(batch: Batch, city: Organization) -> bytes:
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     workbook.properties.creator = city.name
-    workbook.properties.title = f"{batch.name}推荐汇总表"
+    workbook.properties.title = words.table_title
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -359,19 +390,36 @@ def notice_entries(batch: Batch) -> list[Application]:
 
 
 def notice_context(batch: Batch) -> dict:
+    """The public notice list (the public page reads this too; it is not numbered)."""
     entries = notice_entries(batch)
     starts = [a.notice_starts_on for a in entries if a.notice_starts_on]
     ends = [a.notice_ends_on for a in entries if a.notice_ends_on]
+    # An end counted through a year whose holiday arrangement is not loaded yet is printed as 估算.
+    estimated_years = sorted({a.notice_ends_on.year for a in entries if a.notice_ends_on_is_estimate})
     return {
         "batch": batch,
         "program": batch.program,
         "province": batch.province,
+        "recommends": wording.city_recommends(batch.program),
         "entries": entries,
         "period_start": cn_date(min(starts)) if starts else "",
         "period_end": cn_date(max(ends)) if ends else "",
+        "period_end_is_estimate": any(a.notice_ends_on_is_estimate for a in entries if a.notice_ends_on == max(ends)),
+        "estimated_years": "、".join(str(y) for y in estimated_years),
         "date": cn_date(min(starts)) if starts else cn_date(timezone.localdate()),
+        "contact": _contact(batch.province),
     }
 
 
+def notice_document_context(batch: Batch) -> dict:
+    """The notice as the province issues it: numbered and dated at its first print."""
+    from .services import document_issue
+
+    issued = document_issue(organization=batch.province, kind=DocumentKind.NOTICE, batch=batch)
+    return {**notice_context(batch), "doc_number": issued.number, "doc_date": cn_date(issued.dated)}
+
+
 def notice_pdf(batch: Batch) -> bytes:
-    return render_pdf("printing/notice_list.html", notice_context(batch))
+    """The notice, signed with the province's key when it has one."""
+    rendered = render_template_document("printing/notice_list.html", notice_document_context(batch))
+    return signing.sign_rendered(rendered, organization=batch.province, reason="公示")

@@ -49,6 +49,9 @@ class Certificate(models.Model):
     pdf_size = models.PositiveIntegerField(null=True, blank=True)
     rendered_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # The PAdES signature of the stored PDF: who signed it and when (empty for an unsigned PDF).
+    signed_by = models.CharField(_("签名者"), max_length=255, blank=True)
+    signed_at = models.DateTimeField(_("签名时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("证书")
@@ -77,3 +80,101 @@ class IssueRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}: {len(self.application_ids)}"
+
+
+class OrganizationProfile(models.Model):
+    """What an organization's letters and notices print about it: the prefix of its 发文字号, the contact
+    given for questions and objections, and the picture of its electronic seal (a PNG with a transparent
+    background, drawn where the stamp goes on the documents it signs)."""
+
+    organization = models.OneToOneField("orgs.Organization", verbose_name=_("组织"), on_delete=models.CASCADE,
+                                        related_name="print_profile")
+    document_prefix = models.CharField(_("发文字号前缀"), max_length=32, blank=True,
+                                       help_text=_("例如：皖科协函；留空时按区划名称生成"))
+    contact_person = models.CharField(_("联系人"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+    contact_address = models.CharField(_("通讯地址"), max_length=200, blank=True)
+    postal_code = models.CharField(_("邮政编码"), max_length=6, blank=True)
+    seal_image = models.BinaryField(_("电子印章图片（PNG）"), blank=True, default=b"", editable=True)
+
+    class Meta:
+        verbose_name = _("文书设置")
+        verbose_name_plural = _("文书设置")
+
+    def __str__(self) -> str:
+        return str(self.organization_id)
+
+
+class DocumentSequence(models.Model):
+    """The last 发文字号 number an organization gave out in a year (locked while a number is taken)."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("发文字号序列")
+        verbose_name_plural = _("发文字号序列")
+        constraints = [models.UniqueConstraint(fields=["organization", "year"], name="one_document_sequence_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.year}: {self.last}"
+
+
+class DocumentKind(models.TextChoices):
+    RECOMMENDATION_LETTER = "recommendation_letter", _("推荐函")
+    NOTICE = "notice", _("公示")
+
+
+class IssuedDocument(models.Model):
+    """A letter or notice as first issued: its 发文字号 and 成文日期 stay the same on every later print."""
+
+    organization = models.ForeignKey("orgs.Organization", verbose_name=_("发文机关"), on_delete=models.PROTECT,
+                                     related_name="+")
+    kind = models.CharField(_("文书类型"), max_length=32, choices=DocumentKind.choices)
+    batch = models.ForeignKey("approvals.Batch", verbose_name=_("批次"), on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    seq = models.PositiveIntegerField(_("序号"))
+    number = models.CharField(_("发文字号"), max_length=64)
+    dated = models.DateField(_("成文日期"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("发文登记")
+        verbose_name_plural = _("发文登记")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind", "batch"], name="one_document_per_batch"),
+            models.UniqueConstraint(fields=["organization", "year", "seq"], name="gap_free_document_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SigningKey(models.Model):
+    """An organization's signing certificate and its private key. The key is kept only encrypted
+    (PKCS#8 with a passphrase from the SIGNING_KEY_PASSPHRASE setting, never in the database), so a copy
+    of the database alone cannot sign anything."""
+
+    organization = models.ForeignKey("orgs.Organization", verbose_name=_("组织"), on_delete=models.PROTECT,
+                                     related_name="signing_keys")
+    certificate_pem = models.TextField(_("签名证书（PEM）"))
+    chain_pem = models.TextField(_("证书链（PEM）"), blank=True)
+    encrypted_key_pem = models.TextField(_("加密的私钥（PKCS#8）"))
+    subject = models.CharField(_("证书主题"), max_length=255)
+    not_before = models.DateTimeField(_("生效时间"))
+    not_after = models.DateTimeField(_("失效时间"))
+    active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("签名密钥")
+        verbose_name_plural = _("签名密钥")
+        ordering = ["organization_id", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], condition=models.Q(active=True),
+                                    name="one_active_signing_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -24,6 +24,7 @@ import logging
 import mimetypes
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -53,6 +54,16 @@ _IMAGE_CACHE_SIZE = 256
 
 class RefusedURL(ValueError):
     """A resource URL outside the allow-list (data: URIs, packaged printing assets, print fonts)."""
+
+
+class MissingGlyphs(ValueError):
+    """The rendered PDF would show a box for these characters: no print face has them. The input checks
+    (printing.glyphs) refuse such characters where they are typed; this catches anything that came in
+    another way (an organization's name, an imported row), so no document is issued with a box in it."""
+
+    def __init__(self, characters: list[str]):
+        self.characters = characters
+        super().__init__("no print font has " + ", ".join(f"U+{ord(c):04X}" for c in characters))
 
 
 def asset_path(name: str) -> Path:
@@ -110,9 +121,12 @@ _lock = threading.RLock()
 # 65,535 glyphs and the Simplified Chinese forms sit near the end: each face cost about 147 KB per
 # PDF, whatever the text. So once per process the installed faces are cut down with HarfBuzz:
 # "Kexie Print Serif" holds GB 2312 plus Latin and punctuation (about 7,800 glyphs, about 35 KB per
-# face in a PDF); "Kexie Print Serif Ext" holds the other unified ideographs (rare name characters
-# such as 堃, 喆, 燊) and is embedded only when such a character occurs. Anything beyond those
-# (extension blocks) falls back to the installed "Noto Serif CJK SC": correct, only larger.
+# face in a PDF); "Kexie Print Serif Ext" holds the other URO ideographs (rare name characters such
+# as 堃, 喆, 燊) and "Kexie Print Serif Rare" every other ideograph Noto has (Extension A, the
+# compatibility ideographs and the few Extension B characters such as 𠮷); each is embedded only when
+# such a character occurs, and a third tier keeps the glyph ids of the second small (the cost of a
+# retained-gid subset grows with the highest glyph id used: 𠮷 cost 67 KB at the end of one tier). Extension B-F characters that Noto lacks come from HanaMinB
+# (fonts-hanazono), a TrueType face whose small glyph ids make its subset cost about 1 KB a character.
 # HarfBuzz 6 (Debian 12) cannot reorder glyphs, hence two tiers rather than one ordered font.
 
 PRINT_FONT_FAMILY = "Kexie Print Serif"
@@ -126,7 +140,10 @@ _LATIN_AND_PUNCTUATION = (
     (0x3000, 0x303F),  # CJK symbols and punctuation, 〔〕
     (0xFF00, 0xFFEF),  # full-width forms
 )
+# Every ideograph block Noto Serif CJK SC has characters in: the URO, Extension A, the compatibility
+# ideographs and Extensions B-H (it has about 2,200 of the extension-block characters, e.g. 𠮷).
 _UNIFIED_IDEOGRAPHS = ((0x4E00, 0x9FFF),)
+_RARE_IDEOGRAPHS = ((0x3400, 0x4DBF), (0xF900, 0xFAFF), (0x20000, 0x323AF))
 _HB_SUBSET_SETS_DROP_TABLE_TAG = 3
 _print_fonts: dict[str, bytes] | None = None
 
@@ -151,11 +168,14 @@ def _font_plan() -> dict[str, tuple[int, set[int], tuple[tuple[int, int], ...]]]
     """
     gb2312 = _gb2312_codepoints()
     ext = {cp for first, last in _UNIFIED_IDEOGRAPHS for cp in range(first, last + 1)} - gb2312
+    rare = {cp for first, last in _RARE_IDEOGRAPHS for cp in range(first, last + 1)}
     return {
         "serif-regular": (80, gb2312, _LATIN_AND_PUNCTUATION),
         "serif-bold": (200, gb2312, _LATIN_AND_PUNCTUATION),
         "serif-ext-regular": (80, ext, ()),
         "serif-ext-bold": (200, ext, ()),
+        "serif-rare-regular": (80, rare, ()),
+        "serif-rare-bold": (200, rare, ()),
     }
 
 
@@ -353,8 +373,22 @@ def _strip_attachment_links(etree_root) -> None:
                 del element.attrib["rel"]
 
 
+def _refuse_missing_glyphs(document) -> None:
+    """Fail closed if any character was drawn as .notdef: WeasyPrint records, per embedded font, the
+    code points it had no glyph for (and only logs a warning)."""
+    missing = sorted({codepoint for font in document.fonts.values() for codepoint in getattr(font, "missing", {})})
+    if missing:
+        raise MissingGlyphs([chr(codepoint) for codepoint in missing])
+
+
+def _finish(document, pdf) -> None:
+    """Finisher: refuse the output if a glyph is missing or a file is embedded."""
+    _refuse_missing_glyphs(document)
+    _refuse_embedded_files(document, pdf)
+
+
 def _refuse_embedded_files(document, pdf) -> None:
-    """Finisher: fail closed if the PDF about to be written holds any embedded file."""
+    """Fail closed if the PDF about to be written holds any embedded file."""
     names = pdf.catalog.get("Names")
     if names is not None and "EmbeddedFiles" in names:
         raise RuntimeError("PDF render produced an EmbeddedFiles tree; output refused.")
@@ -366,8 +400,57 @@ def _refuse_embedded_files(document, pdf) -> None:
             raise RuntimeError("PDF render produced a file attachment; output refused.")
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Lay out ``html`` (already rendered and escaped) with the safe fetcher and shared caches."""
+@dataclass(frozen=True)
+class SealArea:
+    """Where a seal goes on a rendered page, in PDF points from the page's bottom-left corner (the box of
+    an element with class ``seal-area``): the signer puts the electronic seal exactly there."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    seal_areas: list[SealArea]
+
+
+_PX_TO_PT = 0.75  # CSS px are 1/96 in, PDF points 1/72 in
+
+
+def _all_boxes(box):
+    """Every box under ``box``, including absolutely positioned ones (WeasyPrint keeps those behind an
+    AbsolutePlaceholder, which ``descendants()`` does not enter)."""
+    stack = [box]
+    while stack:
+        current = stack.pop()
+        current = getattr(current, "_box", current)  # an AbsolutePlaceholder's laid-out box
+        yield current
+        stack.extend(reversed(getattr(current, "children", None) or []))
+
+
+def _seal_areas(document) -> list[SealArea]:
+    areas = []
+    for index, page in enumerate(document.pages):
+        height = page.height * _PX_TO_PT
+        for box in _all_boxes(page._page_box):
+            element = getattr(box, "element", None)
+            if element is None or "seal-area" not in (element.get("class") or "").split():
+                continue
+            x, y = box.border_box_x() * _PX_TO_PT, box.border_box_y() * _PX_TO_PT
+            width, box_height = box.border_width() * _PX_TO_PT, box.border_height() * _PX_TO_PT
+            areas.append(SealArea(index, round(x, 2), round(height - y - box_height, 2), round(x + width, 2),
+                                  round(height - y, 2)))
+    # A box split over two pages appears twice; keep the first part of each.
+    return areas
+
+
+def render_document(html: str) -> Rendered:
+    """Lay out ``html`` (already rendered and escaped) with the safe fetcher and shared caches; return
+    the PDF and where its seal areas landed."""
     require_pdf_support()
     # Seven INFO lines per document from WeasyPrint's progress logger would drown worker logs; a
     # level set explicitly in LOGGING is left alone.
@@ -380,18 +463,25 @@ def html_to_pdf(html: str) -> bytes:
         fetcher = get_url_fetcher()
         document = HTML(string=html, base_url=None, url_fetcher=fetcher)
         _strip_attachment_links(document.etree_element)
-        return document.write_pdf(
-            font_config=get_font_config(),
-            cache=get_image_cache(),
-            presentational_hints=False,
-            full_fonts=False,
-            attachments=[],
-            custom_metadata=False,
-            finisher=_refuse_embedded_files,
-        )
+        laid_out = document.render(get_font_config(), cache=get_image_cache(), presentational_hints=False,
+                                   full_fonts=False, attachments=[], custom_metadata=False)
+        pdf = laid_out.write_pdf(finisher=_finish, full_fonts=False, attachments=[], custom_metadata=False,
+                                 presentational_hints=False, cache=get_image_cache())
+        return Rendered(pdf, _seal_areas(laid_out))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The PDF of ``html`` (see :func:`render_document`)."""
+    return render_document(html).pdf
 
 
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     """Render ``template_name`` with ``context`` (autoescaped) and return the PDF bytes."""
     require_pdf_support()
     return html_to_pdf(render_html(template_name, context))
+
+
+def render_template_document(template_name: str, context: dict[str, Any]) -> Rendered:
+    """Like :func:`render_pdf`, with the seal areas."""
+    require_pdf_support()
+    return render_document(render_html(template_name, context))

@@ -1,7 +1,9 @@
-"""Writes of certificates: reserving a gap-free number, changing status, storing the rendered PDF."""
+"""Writes of certificates: reserving a gap-free number, changing status, storing the rendered and signed
+PDF; the 发文字号 of letters and notices."""
 import calendar
 import datetime as dt
 import hashlib
+import logging
 import os
 import secrets
 import tempfile
@@ -12,8 +14,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Certificate, CertificateSequence, CertificateStatus
+from . import wording
+from .models import Certificate, CertificateSequence, CertificateStatus, DocumentSequence, IssuedDocument
 from .numbering import certificate_number
+
+logger = logging.getLogger(__name__)
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -22,8 +27,7 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 
 
 def awardee_name(application) -> str:
-    title = application.program.certificate_title or application.program.name_zh
-    return f"{application.subject_name}{title}" if not application.subject_name.endswith(title) else application.subject_name
+    return wording.awardee_name(application.program, application.subject_name, application.division.name)
 
 
 def certificate_reserve(*, application) -> Certificate:
@@ -112,11 +116,14 @@ def certificate_context(certificate: Certificate) -> dict:
     application = certificate.application
     program = application.program
     verify_url = certificate_verify_url(certificate)
+    division_name = application.division.name
     return {
         "number": certificate.number,
         "awardee_name": certificate.awardee_name,
-        "program_name": program.certificate_title or program.name_zh,
-        "recommending_org": application.city.name,
+        "program_name": wording.certificate_title(program, division_name),
+        "addressee": wording.addressee(program, division_name),
+        # A city designated itself was not recommended by anyone: the sentence then names only the issuer.
+        "recommending_org": application.city.name if wording.city_recommends(program) else "",
         "valid_from": certificate.valid_from,
         "valid_until": certificate.valid_until,
         "issuing_org": application.province.name,
@@ -129,7 +136,8 @@ def certificate_context(certificate: Certificate) -> dict:
 
 def _load(certificate_id: int) -> Certificate:
     return Certificate.objects.select_related(
-        "application__program", "application__city", "application__province"
+        "application__program", "application__city", "application__province", "application__division",
+        "application__province__division"
     ).get(pk=certificate_id)
 
 
@@ -166,14 +174,25 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
     Does nothing for a certificate whose PDF is already recorded, or that is revoked or expired (the
     verification page shows the status from the database; an issued file is never replaced).
     """
-    from .render import render_pdf
+    from . import signing
+    from .render import render_template_document
 
     certificate = _load(certificate_id)
     if certificate.pdf_sha256 or certificate.status != CertificateStatus.VALID:
         return certificate
     # Rendered as issued (valid); the status stamp only ever appears on copies printed later.
-    pdf = render_pdf("printing/certificate.html", {**certificate_context(certificate),
-                                                   "status": CertificateStatus.VALID})
+    rendered = render_template_document("printing/certificate.html", {**certificate_context(certificate),
+                                                                      "status": CertificateStatus.VALID})
+    signed_by, signed_at = "", None
+    try:
+        signed = signing.sign_pdf(rendered.pdf, organization=certificate.application.province,
+                                  seal=rendered.seal_areas[0] if rendered.seal_areas else None,
+                                  reason=f"授牌证书 {certificate.number}")
+        pdf, signed_by, signed_at = signed.pdf, signed.signer, signed.signed_at
+    except signing.NoSigningKey:
+        logger.warning("Province %s has no signing key: certificate %s is issued unsigned",
+                       certificate.application.province_id, certificate.number)
+        pdf = rendered.pdf
     digest = hashlib.sha256(pdf).hexdigest()
     final = certificate_pdf_path(certificate)
     temp = _write_temp(final.parent, pdf)
@@ -185,7 +204,8 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
             os.replace(temp, final)
             _fsync_folder(final.parent)
             Certificate.objects.filter(pk=certificate_id, pdf_sha256="").update(
-                pdf_sha256=digest, pdf_size=len(pdf), rendered_at=timezone.now()
+                pdf_sha256=digest, pdf_size=len(pdf), rendered_at=timezone.now(), signed_by=signed_by,
+                signed_at=signed_at,
             )
     finally:
         temp.unlink(missing_ok=True)
@@ -209,7 +229,9 @@ def certificate_restore_pdf(*, certificate_id: int) -> bytes | None:
     from .render import render_pdf
 
     certificate = _load(certificate_id)
-    if not certificate.pdf_sha256:
+    # A signature holds its signing time and a random document id: a signed file cannot be made again
+    # byte for byte, so only its stored copy (and the storage's backups) can bring it back.
+    if not certificate.pdf_sha256 or certificate.signed_at is not None:
         return None
     pdf = render_pdf("printing/certificate.html", {**certificate_context(certificate),
                                                    "status": CertificateStatus.VALID})
@@ -222,3 +244,44 @@ def certificate_restore_pdf(*, certificate_id: int) -> bytes | None:
     finally:
         temp.unlink(missing_ok=True)
     return pdf
+
+
+# ------------------------------------------------------------------------- letters and notices
+
+
+def document_prefix(organization) -> str:
+    """The 发文字号 prefix: the profile's, else the province's abbreviation or the division's first
+    character followed by 科协函 (皖科协函, 滁科协函)."""
+    from .numbering import PROVINCE_ABBREVIATIONS
+
+    profile = getattr(organization, "print_profile", None) if organization.pk else None
+    if profile is not None and profile.document_prefix:
+        return profile.document_prefix
+    code = organization.division_id or ""
+    if code.endswith("0000"):
+        short = PROVINCE_ABBREVIATIONS.get(code[:2], "")
+    else:
+        short = (organization.division.name[:1] if organization.division_id else organization.name[:1])
+    return f"{short}科协函"
+
+
+def document_issue(*, organization, kind: str, batch) -> IssuedDocument:
+    """The 发文字号 and 成文日期 of ``organization``'s ``kind`` document for ``batch``: taken from the
+    organization's gap-free sequence of the year at the first print, the same on every print after."""
+    existing = IssuedDocument.objects.filter(organization=organization, kind=kind, batch=batch).first()
+    if existing is not None:
+        return existing
+    today = timezone.localdate()
+    with transaction.atomic():
+        key = {"organization": organization, "year": today.year}
+        DocumentSequence.objects.get_or_create(**key)
+        sequence = DocumentSequence.objects.select_for_update().get(**key)
+        existing = IssuedDocument.objects.filter(organization=organization, kind=kind, batch=batch).first()
+        if existing is not None:  # issued by a concurrent request while this one waited for the lock
+            return existing
+        sequence.last += 1
+        sequence.save(update_fields=["last"])
+        return IssuedDocument.objects.create(
+            organization=organization, kind=kind, batch=batch, year=today.year, seq=sequence.last,
+            number=f"{document_prefix(organization)}〔{today.year}〕{sequence.last}号", dated=today,
+        )

@@ -84,11 +84,18 @@ def issue_certificate_task(application_id: int, actor_id: int | None = None,
 @shared_task(acks_late=True)
 def render_certificate_task(certificate_id: int, effect_id: int | None = None) -> str | None:
     """Render and store the issued certificate's PDF (once); returns its SHA-256, or None if there is none
-    to make (revoked or expired before it was rendered)."""
+    to make (revoked or expired before it was rendered, or a name the print faces cannot draw)."""
+    from .render import MissingGlyphs
     from .services import certificate_render_and_store
 
     def work():
-        certificate = certificate_render_and_store(certificate_id=certificate_id)
+        try:
+            certificate = certificate_render_and_store(certificate_id=certificate_id)
+        except MissingGlyphs as exc:
+            # A retry draws the same box; the name must be corrected first (input refuses such characters,
+            # so this is a name that came in another way). Noted on the effect, not retried.
+            logger.error("Certificate %s not rendered: %s", certificate_id, exc)
+            return Outcome(None, f"not rendered: {exc}")
         test_pause("render", certificate_id)
         if not certificate.pdf_sha256:
             return Outcome(None, f"no PDF made: the certificate is {certificate.status}")

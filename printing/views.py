@@ -39,7 +39,7 @@ from approvals.selectors import application_get
 from orgs.access import principal_of
 from orgs.models import Level, Organization
 
-from . import documents
+from . import documents, signing
 from .models import Certificate, CertificateStatus, IssueRun
 from .services import (
     certificate_effective_status,
@@ -106,7 +106,8 @@ def _certificate_for(token: str | None, number: str | None) -> Certificate | Non
     return None
 
 
-def _verify_page(request, certificate, *, token, number, status=200, result="", message="", uploaded=""):
+def _verify_page(request, certificate, *, token, number, status=200, result="", message="", uploaded="",
+                 signature=None):
     if certificate is None:
         return render(request, "printing/verify.html",
                       {"number": number or "", "not_found": bool(token or number)},
@@ -122,14 +123,8 @@ def _verify_page(request, certificate, *, token, number, status=200, result="", 
         "result": result,
         "result_message": message,
         "uploaded_sha256": uploaded,
+        "signature": signature,
     }, status=status)
-
-
-def _sha256_of_upload(upload) -> str:
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 @csrf_protect
@@ -147,12 +142,26 @@ def _verify_checked(request, token, number):
     if not certificate.pdf_sha256:
         return _verify_page(request, certificate, token=token, number=number, result="error",
                             message="证书文件尚在生成中，请稍后再核对。")
-    uploaded = _sha256_of_upload(upload)
-    if hmac.compare_digest(uploaded, certificate.pdf_sha256):
-        return _verify_page(request, certificate, token=token, number=number, result="match", uploaded=uploaded,
-                            message="一致：该文件与发证时登记的证书文件完全相同，未被改动。")
-    return _verify_page(request, certificate, token=token, number=number, result="mismatch", uploaded=uploaded,
-                        message="不一致：该文件不是发证时登记的证书文件，可能被改动或伪造。")
+    data = b"".join(upload.chunks())
+    uploaded = hashlib.sha256(data).hexdigest()
+    signature = signing.validate_pdf(data)
+    same = hmac.compare_digest(uploaded, certificate.pdf_sha256)
+    result, message = verify_result(certificate_effective_status(certificate), same=same, signature=signature.state)
+    return _verify_page(request, certificate, token=token, number=number, result=result, uploaded=uploaded,
+                        message=message, signature=signature)
+
+
+def verify_result(status: str, *, same: bool, signature: str) -> tuple[str, str]:
+    """What the upload check tells a visitor. Only a valid certificate's unaltered file is "match" (green);
+    a revoked certificate is "revoked" (red) and an expired one "expired" (amber) whatever the file, so
+    that an intact file is never taken for a certificate in force."""
+    if not same or signature == "invalid":
+        return "mismatch", "不一致：该文件不是发证时登记的证书文件，或签名已被破坏，可能被改动或伪造。"
+    if status == CertificateStatus.REVOKED:
+        return "revoked", "该证书已被撤销，不再有效。文件本身未被改动，但不能作为有效证书使用。"
+    if status == CertificateStatus.EXPIRED:
+        return "expired", "该证书已过期，不再有效。文件本身未被改动。"
+    return "match", "一致：该文件与发证时登记的证书文件完全相同，未被改动，证书现为有效状态。"
 
 
 @never_cache

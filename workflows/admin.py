@@ -1,23 +1,40 @@
-"""Admin pages for the working-day calendar: a year's arrangement with its days, and the days on their own.
-Every save or delete clears the per-process calendar cache (workdays.clear_cache), so due dates computed
-afterwards use the new entries at once.
+"""Admin pages for the working-day calendar: a year's arrangement with its days, the days on their own, and
+the import of the State Council's notice from its pasted text (parse, compare with the provisional days,
+confirm). Every save, delete or import clears the per-process calendar cache and queues the recount of
+the year (workdays.calendar_changed), so due dates computed afterwards use the new entries at once.
 
 Also: task due dates and notifications (read only), the e-mail outbox with a deliberate "send again" for
 rows set aside, and delegations, recorded and cancelled through the services.
 """
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from approvals.errors import ApprovalError
 from approvals.services import Actor
 from orgs.models import Delegation
 
+from .calendar_notice import calendar_notice_import, notice_diff, notice_parse
 from .delegations import delegation_cancel, delegation_check, delegation_create
+from .holidays import provisional_days
 from .models import EmailOutbox, Notification, TaskDeadline
 from .notifications import outbox_retry
-from .workdays import FALLBACK, WEEKDAY_NAMES, CalendarDay, CalendarYear, calendar_changed, calendar_status
+from .workdays import (
+    PROVISIONAL,
+    WEEKDAY_NAMES,
+    CalendarDay,
+    CalendarImportError,
+    CalendarYear,
+    calendar_changed,
+    calendar_status,
+)
 
 
 def _calendar_years(objs) -> list[int]:
@@ -67,6 +84,13 @@ class CalendarDayInline(admin.TabularInline):
     extra = 0
 
 
+class NoticeForm(forms.Form):
+    text = forms.CharField(
+        label=_("通知全文"), widget=forms.Textarea(attrs={"rows": 18, "cols": 100}),
+        help_text=_("从中国政府网复制《国务院办公厅关于××××年部分节假日安排的通知》全文，原样粘贴。"),
+    )
+
+
 @admin.register(CalendarYear)
 class CalendarYearAdmin(ClearsCalendarCacheMixin, admin.ModelAdmin):
     list_display = ("year", "complete", "status", "holiday_count", "workday_count", "updated_at")
@@ -74,6 +98,40 @@ class CalendarYearAdmin(ClearsCalendarCacheMixin, admin.ModelAdmin):
     fields = ("year", "complete", "source", "updated_at")
     readonly_fields = ("updated_at",)
     inlines = [CalendarDayInline]
+    change_list_template = "admin/workflows/calendaryear/change_list.html"
+
+    def get_urls(self):
+        return [
+            path("import-notice/", self.admin_site.admin_view(self.import_notice_view),
+                 name="workflows_calendaryear_import_notice"),
+            *super().get_urls(),
+        ]
+
+    def import_notice_view(self, request):
+        """Paste the notice, see what it changes, confirm. Superusers only for now."""
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        form = NoticeForm(request.POST or None)
+        next_year = timezone.localdate().year + 1
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": gettext("从国务院办公厅通知导入节假日安排"), "next_year": next_year,
+                   # What the calendar counts on until the notice is in: the law's days, provisional.
+                   "provisional": provisional_days(next_year) if calendar_status(next_year) == PROVISIONAL else ()}
+        if request.method == "POST" and form.is_valid():
+            text = form.cleaned_data["text"]
+            try:
+                if "confirm" in request.POST:
+                    result = calendar_notice_import(text=text)
+                    self.message_user(request, gettext(
+                        "已导入 %(year)d 年节假日安排：放假 %(holidays)d 天，调休上班 %(workdays)d 天（替换原有 "
+                        "%(replaced)d 条）；办理期限、公示结束日期和报表用时将重新计算。") % result.__dict__)
+                    return redirect("admin:workflows_calendaryear_changelist")
+                notice = notice_parse(text)
+            except CalendarImportError as exc:
+                context["errors"] = exc.errors
+            else:
+                context.update(notice=notice, diff=notice_diff(notice), status=calendar_status(notice.year))
+        return TemplateResponse(request, "admin/workflows/calendaryear/import_notice.html", context)
 
     def get_queryset(self, request):
         return (
@@ -94,7 +152,7 @@ class CalendarYearAdmin(ClearsCalendarCacheMixin, admin.ModelAdmin):
         return {
             "package": _("chinesecalendar 包（录入日期优先）"),
             "entered": _("管理员录入"),
-            FALLBACK: _("未发布：仅按周末估算"),
+            PROVISIONAL: _("未发布：按放假办法推算（暂定，估算）"),
         }[calendar_status(obj.year)]
 
     @admin.display(description=_("放假天数"), ordering="n_holidays")

@@ -18,10 +18,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
-from approvals.models import Stage
+from approvals.models import Application, Stage, Status
 from orgs.access import pool_members
+from orgs.models import Role
+from orgs.selectors import person_label
 
-from .delegations import person_label
 from .models import NotificationKind, TaskDeadline
 from .notifications import Message, application_url, notifications_create, queue_emails
 from .workdays import WEEKDAY_NAMES, add_workdays, due_date_info, workdays_between
@@ -63,6 +64,12 @@ def task_deadline_create(*, task, application, organization_id: int, role: str) 
 
 
 # ------------------------------------------------------------------------------------------ selectors
+
+
+def application_open_deadlines(*, application_id: int) -> list[TaskDeadline]:
+    """The due dates of an application's open tasks, earliest first (one query)."""
+    return list(TaskDeadline.objects.filter(application_id=application_id, task__status__in=OPEN_TASK_STATUSES)
+                .order_by("due_on", "pk"))
 
 
 def open_task_deadlines(*, task_ids) -> dict[int, TaskDeadline]:
@@ -132,7 +139,7 @@ def deadline_escalate(*, deadline: TaskDeadline, today: dt.date) -> bool:
         f"“{program}”申报“{subject}”的“{stage}”环节办理期限为 {_day(deadline.due_on)}，"
         f"已逾期 {overdue} 个工作日仍未办理。办理单位：{deadline.organization.name}；办理人：{handler}。"
     )
-    leaders = pool_members(organization_id=deadline.organization_id, role="leader")
+    leaders = pool_members(organization_id=deadline.organization_id, role=Role.LEADER)
     message = Message(NotificationKind.ESCALATION, f"逾期督办：{subject}（{stage}）", body,
                       application_url(deadline.application_id))
     return _notify_once(deadline, field="escalated_at", users=leaders, message=message)
@@ -157,7 +164,9 @@ def deadlines_recount() -> int:
 def deadlines_sweep(*, today: dt.date | None = None) -> SweepResult:
     """Remind and escalate as of `today` (default: today). Safe to run any number of times."""
     today = today or timezone.localdate()
+    # A calendar change recounts at once through a task; this catches one whose task was lost.
     recounted = deadlines_recount()
+    notices_recount(today=today)
     horizon = add_workdays(today, reminder_workdays())
     open_deadlines = TaskDeadline.objects.filter(task__status__in=OPEN_TASK_STATUSES).select_related(
         "task", "task__owner", "application", "application__program", "organization"
@@ -175,3 +184,30 @@ def deadlines_sweep(*, today: dt.date | None = None) -> SweepResult:
                     today, reminded, escalated, recounted)
     return SweepResult(reminded=reminded, escalated=escalated)
 
+
+def notices_recount(*, today: dt.date | None = None) -> int:
+    """Count again the end of every public notice still running (its last day not past), on the calendar
+    as it stands, and move its flow timer with it: a notice published while the next year was provisional
+    ends on the day the State Council's arrangement gives. Returns how many ends moved."""
+    from .flows import ApplicationFlow  # the flow's nodes create deadlines: same package, loaded by then
+
+    today = today or timezone.localdate()
+    running = (Application.objects.filter(status=Status.PUBLIC_NOTICE, notice_ends_on__gte=today,
+                                          notice_starts_on__isnull=False)
+               .select_related("batch").only("pk", "process_id", "notice_starts_on", "notice_ends_on",
+                                             "batch__notice_workdays"))
+    moved = 0
+    for application in running:
+        ends_on = add_workdays(application.notice_starts_on - dt.timedelta(days=1), application.batch.notice_workdays)
+        if ends_on == application.notice_ends_on:
+            continue
+        with transaction.atomic():
+            Application.objects.filter(pk=application.pk, notice_ends_on=application.notice_ends_on).update(
+                notice_ends_on=ends_on)
+            ApplicationFlow.task_class._default_manager.filter(
+                process_id=application.process_id, flow_task=ApplicationFlow.wait_notice, status=STATUS.SCHEDULED,
+            ).update(scheduled=timezone.make_aware(dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time.min)))
+        logger.info("notice of application %s now ends on %s (was %s)", application.pk, ends_on,
+                    application.notice_ends_on)
+        moved += 1
+    return moved

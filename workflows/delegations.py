@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from approvals import errors as E
-from orgs.access import DELEGABLE_ROLES
+from orgs.access import DELEGABLE_ROLES, may_manage_delegation, principal_of
 from orgs.models import Delegation, Membership, Organization, Role
+from orgs.selectors import person_label
 
 MSG_DELEGATION_ROLE = _("“%(role)s”角色不能委托代办")
 MSG_DELEGATION_NOT_MEMBER = _("%(user)s 在 %(org)s 没有“%(role)s”角色，不能委托")
@@ -35,10 +36,6 @@ def delegations_of(*, user) -> QuerySet[Delegation]:
     )
 
 
-def person_label(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else "系统"
-
-
 def audit_actor_label(event) -> str:
     """How the audit trail names who acted: "X" or, for a delegated action, "X 代 Y"."""
     if event.on_behalf_of_id:
@@ -49,22 +46,13 @@ def audit_actor_label(event) -> str:
 # ------------------------------------------------------------------------------------------- services
 
 
-def _may_manage(user, *, delegator_id: int, organization_id: int) -> bool:
-    if user is None:
-        return False
-    if user.pk == delegator_id or user.is_superuser:
-        return True
-    return Membership.objects.current().filter(
-        user=user, organization_id=organization_id, role__in=("leader", "admin")
-    ).exists()
-
-
 def delegation_check(
     *, actor, delegator, delegate, organization: Organization, role: str, starts_on: dt.date, ends_on: dt.date,
     reason: str,
 ) -> None:
     """Raise the first reason why this delegation may not be recorded (the admin form shows it too)."""
-    if not _may_manage(actor.user, delegator_id=delegator.pk, organization_id=organization.pk):
+    principal = principal_of(actor.user, fresh=True) if actor.user else None
+    if not may_manage_delegation(principal, delegator_id=delegator.pk, organization_id=organization.pk):
         raise E.NotAllowed(MSG_DELEGATION_FORBIDDEN)
     role_label = Role(role).label if role in Role.values else role
     if role not in DELEGABLE_ROLES:
@@ -103,7 +91,9 @@ def delegation_cancel(*, actor, delegation_id: int) -> Delegation:
     delegation = Delegation.objects.filter(pk=delegation_id).first()
     if delegation is None:
         raise E.NotFound(MSG_DELEGATION_NOT_FOUND)
-    if not _may_manage(actor.user, delegator_id=delegation.delegator_id, organization_id=delegation.organization_id):
+    principal = principal_of(actor.user, fresh=True) if actor.user else None
+    if not may_manage_delegation(principal, delegator_id=delegation.delegator_id,
+                                 organization_id=delegation.organization_id):
         raise E.NotAllowed(MSG_DELEGATION_FORBIDDEN)
     now = timezone.now()
     Delegation.objects.filter(pk=delegation.pk, cancelled_at__isnull=True).update(

@@ -48,6 +48,9 @@ class NotificationKind(models.TextChoices):
     REMINDER = "reminder", _("到期提醒")
     ESCALATION = "escalation", _("逾期督办")
     EXPIRED = "expired", _("认定到期")
+    # To administrators: next year's holiday arrangement missing; organizations whose division was retired.
+    CALENDAR = "calendar", _("节假日安排")
+    DIVISIONS = "divisions", _("行政区划变更")
 
 
 class Notification(models.Model):

@@ -28,7 +28,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from approvals.models import ExpertAssignment, Stage, Status
+from approvals.models import Application, AuditEvent, ExpertAssignment, Stage, Status
 from approvals.outbox import effect_add
 from approvals.stages import STAGES, Action, Notify, actions_notifying
 from orgs.access import pool_members
@@ -211,8 +211,6 @@ def notification_event_run(*, application_id: int, seq: int) -> list[int]:
     """Create the notifications and e-mails of one audit event, in the caller's transaction (the notify
     effect's, which marks it done: so once). Run again without the effect (by hand), it finds the
     notifications made already (their unique keys) and makes nothing."""
-    from approvals.models import Application, AuditEvent
-
     event = AuditEvent.objects.filter(application_id=application_id, seq=seq).select_related("actor").first()
     if event is None:
         return []

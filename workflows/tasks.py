@@ -10,6 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from approvals.outbox import effect_run
+from approvals.reports import stays_recount
 
 # ------------------------------------------------------------------------------ beat: relay and sweeps
 
@@ -96,15 +97,29 @@ def send_notification_emails(outbox_ids: list[int], effect_id: int | None = None
 
 @shared_task(acks_late=True)
 def recount_stays(year: int, effect_id: int | None = None) -> int | None:
-    """The working-day calendar of `year` changed: count the reports' stays that touch it again (a pure
-    recomputation, so it runs outside the effect's transaction and may be repeated)."""
-    from approvals.reports import stays_recount
-
+    """The working-day calendar of `year` changed: count again the reports' stays that touch it, the open
+    tasks' due dates and the ends of the running public notices (pure recomputations, so they run
+    outside the effect's transaction and may be repeated)."""
+    from .deadlines import deadlines_recount, notices_recount
     from .workdays import clear_cache
 
     def work():
         clear_cache()  # this worker may still hold the calendar as it was before the edit
+        deadlines_recount()
+        notices_recount()
         return stays_recount(year=year)
 
     result = effect_run(effect_id, work, atomic=False)
     return result if isinstance(result, int) else None
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=10, retry_backoff_max=60,
+             max_retries=3)
+def remind_missing_calendar(today: str | None = None) -> int:
+    """From the configured date each year, tell the administrators (once each) that next year's holiday
+    arrangement is still missing; a no-op before that date or once the year is loaded."""
+    import datetime as dt
+
+    from .admin_notices import calendar_missing_remind
+
+    return calendar_missing_remind(today=dt.date.fromisoformat(today) if today else None)

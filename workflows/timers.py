@@ -8,6 +8,7 @@ from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
 from approvals import errors as E
+from approvals import services
 from approvals.models import Application, Status
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ def notice_timers_fire(*, now=None) -> int:
     twice or from two workers at once: an application approved meanwhile (by a leader, or the other
     worker) is refused by the service with a conflict or wrong-state error, which is skipped. Any other
     error is logged and the loop goes on with the next application (the next run tries it again)."""
-    from approvals import services
-
     approved = 0
     for application_id in due_notice_application_ids(now=now):
         try:
@@ -45,3 +44,5 @@ def notice_timers_fire(*, now=None) -> int:
             continue
         approved += 1
     return approved
+
+

@@ -4,14 +4,18 @@ Where each day's status comes from, first match wins:
 
 1. a ``CalendarDay`` an administrator entered (admin or ``manage.py load_calendar_year``);
 2. the ``chinesecalendar`` package, for the years it covers (1.11.0: 2004–2026);
-3. the weekend rule (Monday–Friday work, Saturday and Sunday rest). For a year the package does not
-   cover, this is exact once the year's ``CalendarYear`` is marked complete, and an estimate until then:
-   ``calendar_status(year)`` is then ``"fallback"`` and ``due_date_info`` flags the result.
+3. for a year the package does not cover and whose ``CalendarYear`` is not marked complete, the
+   statutory holidays computed from the law (``workflows.holidays``) on top of the weekend rule. Every
+   day of such a year is *provisional*: ``calendar_status(year)`` is ``"provisional"`` and
+   ``due_date_info`` / ``span_is_estimate`` flag any count that runs through it, because the State
+   Council's notice may still move days (调休);
+4. the weekend rule (Monday–Friday work, Saturday and Sunday rest), exact for a complete year.
 
 The administrator-entered rows are read in one query (years joined to their days, the whole table: a
-year's arrangement is 30–40 rows) and cached per process. The admin and the import command call
-``calendar_changed()`` after saving: the cache is dropped, other processes pick the change up within
-``CACHE_SECONDS``, and a worker counts again the working days of the reports' stays in those years.
+year's arrangement is 30–40 rows) and cached per process. The admin, the notice import and the import
+command call ``calendar_changed()`` after saving: the cache is dropped, other processes pick the change
+up within ``CACHE_SECONDS``, and a worker counts again what depends on those years (due dates, notice
+ends, the reports' stays).
 """
 from __future__ import annotations
 
@@ -34,11 +38,13 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals.outbox import effects_add
 
+from .holidays import provisional_weekdays_off
+
 logger = logging.getLogger(__name__)
 
 PACKAGE = "package"
 ENTERED = "entered"
-FALLBACK = "fallback"
+PROVISIONAL = "provisional"
 
 CACHE_SECONDS = 300
 WEEKDAY_NAMES = "一二三四五六日"
@@ -56,7 +62,7 @@ class CalendarYear(models.Model):
         default=False,
         help_text=_(
             "勾选表示该年全部放假日和调休上班日已按国务院办公厅通知录入。chinesecalendar 包不含该年且未勾选时，"
-            "未录入的日期按“仅周末休息”估算，期限显示为估算。"
+            "未录入的日期按《全国年节及纪念日放假办法》推算（暂定），期限和公示结束日期显示为估算。"
         ),
     )
     source = models.TextField(_("依据"), blank=True, help_text=_("通知标题、文号或网址"))
@@ -154,8 +160,9 @@ def clear_cache() -> None:
 
 
 def calendar_changed(years) -> None:
-    """The arrangement of these years was edited: forget the cache and have a worker count again the stays
-    of the reports that touch those years (a `stays_recount` effect in the edit's transaction)."""
+    """The arrangement of these years was edited: forget the cache and have a worker count again the open
+    due dates, the running notices' ends and the reports' stays that touch those years (a `stays_recount`
+    effect in the edit's transaction; workflows.tasks.recount_stays)."""
     clear_cache()
     effects_add(kind="stays_recount", items=[(year, [year], {}) for year in sorted(set(years))])
 
@@ -183,7 +190,9 @@ def _lookup(day: date, entered: _Entered) -> tuple[bool, bool]:
     exceptions = _package_exceptions(day.year)
     if exceptions is not None:
         return weekday != (day in exceptions), False
-    return weekday, day.year not in entered.complete_years
+    if day.year in entered.complete_years:
+        return weekday, False
+    return weekday and day not in provisional_weekdays_off(day.year), True
 
 
 def _as_date(value: date | datetime) -> date:
@@ -198,15 +207,25 @@ def _as_date(value: date | datetime) -> date:
 
 
 def calendar_status(year: int) -> str:
-    """Where the year's days come from: "package", "entered" (complete), or "fallback" (estimate).
+    """Where the year's days come from: "package", "entered" (complete), or "provisional" (estimate).
 
     Days an administrator entered override the package in any year; for a package year the status stays
-    "package". For other years, dates not entered follow the weekend rule, flagged until the year is
-    marked complete.
+    "package". For other years, dates not entered follow the statutory rule and the weekend rule, and are
+    provisional until the year is marked complete.
     """
     if _package_exceptions(year) is not None:
         return PACKAGE
-    return ENTERED if year in _entered().complete_years else FALLBACK
+    return ENTERED if year in _entered().complete_years else PROVISIONAL
+
+
+def span_is_estimate(a: date | datetime, b: date | datetime) -> bool:
+    """Whether a count over the days in (a, b] runs through a provisional day (a year not yet loaded)."""
+    a, b = _as_date(a), _as_date(b)
+    if b < a:
+        a, b = b, a
+    if a == b:
+        return False
+    return any(calendar_status(year) == PROVISIONAL for year in range((a + ONE_DAY).year, b.year + 1))
 
 
 def is_workday(day: date | datetime) -> bool:
@@ -218,7 +237,7 @@ def due_date_info(start: date | datetime, n: int) -> tuple[date, bool]:
     """The date ``n`` working days after ``start`` (before it if ``n`` < 0), and whether it is an estimate.
 
     ``start`` itself is not counted; ``n == 0`` gives ``start`` back. The result is an estimate when any
-    day between ``start`` (exclusive) and the result (inclusive) fell back to the weekend rule.
+    day between ``start`` (exclusive) and the result (inclusive) is provisional.
     """
     day = _as_date(start)
     if n == 0:
@@ -367,12 +386,21 @@ def import_calendar_year(year: int, path: str | Path, source: str = "") -> Impor
     except csv.Error as exc:
         raise CalendarImportError([f"CSV 格式错误：{exc}"]) from exc
     days = parse_calendar_rows(year, rows)
-    with transaction.atomic():
-        defaults = {"complete": True, **({"source": source} if source else {})}
-        CalendarYear.objects.update_or_create(year=year, defaults=defaults)
-        replaced, _detail = CalendarDay.objects.filter(year_id=year).delete()
-        CalendarDay.objects.bulk_create(days)
-        calendar_changed([year])
+    return calendar_year_replace(year, days, source=source)
+
+
+@transaction.atomic
+def calendar_year_replace(year: int, days, source: str = "") -> ImportResult:
+    """Replace ``year``'s entered days with ``days`` (objects with date, is_workday, name, note) and mark
+    the year complete, in one transaction; then the cache is dropped and, on commit, the due dates,
+    public-notice ends and reports' stays that depend on the year are counted again."""
+    defaults = {"complete": True, **({"source": source} if source else {})}
+    CalendarYear.objects.update_or_create(year=year, defaults=defaults)
+    replaced, _detail = CalendarDay.objects.filter(year_id=year).delete()
+    CalendarDay.objects.bulk_create(
+        CalendarDay(date=d.date, year_id=year, is_workday=d.is_workday, name=d.name, note=d.note) for d in days
+    )
+    calendar_changed([year])
     return ImportResult(
         year=year,
         holidays=sum(not d.is_workday for d in days),

@@ -111,6 +111,8 @@ STATIC_ROOT = VAR_DIR / "static"
 # Uploaded attachments and issued PDFs live outside anything served directly.
 PRIVATE_STORAGE_ROOT = Path(env.str("APP_PRIVATE_STORAGE", default=str(VAR_DIR / "private")))
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")  # certificate QR codes
+# Encrypts the organizations' private signing keys (printing.signing); production sets it, with no default.
+SIGNING_KEY_PASSPHRASE = env.str("SIGNING_KEY_PASSPHRASE", default="")
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
@@ -204,7 +206,13 @@ CELERY_BEAT_SCHEDULE = {
     "expire-designations": {"task": "workflows.tasks.expire_designations", "schedule": crontab(minute=0, hour=0)},
     # Reminders and escalations, once per task (docs/deadlines-notifications.md).
     "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
+    # From CALENDAR_REMINDER_DATE on, administrators are told (once each) that next year's holiday
+    # arrangement is not loaded yet (docs/calendar.md).
+    "remind-missing-calendar": {"task": "workflows.tasks.remind_missing_calendar",
+                                "schedule": crontab(minute=15, hour=9)},
 }
+# Month-day from which next year's missing holiday arrangement is reminded of, each year.
+CALENDAR_REMINDER_DATE = env.str("CALENDAR_REMINDER_DATE", default="11-01")
 # Remind the assignee this many working days before a task's due date.
 DEADLINE_REMINDER_WORKDAYS = env.int("DEADLINE_REMINDER_WORKDAYS", default=2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

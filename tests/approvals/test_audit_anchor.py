@@ -21,15 +21,21 @@ from django.utils import timezone
 
 from approvals import audit_anchor
 from approvals import services as svc
-from approvals.audit_anchor import digest_files, digests_check, may_download_audit_digests
+from approvals.access import may_download_audit_digests as _may_download
+from approvals.audit_anchor import digest_files, digests_check
 from approvals.models import Application, AuditEvent
 from approvals.selectors import audit_verify
 from approvals.tasks import write_audit_digest
+from orgs.access import principal_of
 from orgs.models import Membership
 from tests.factories import UserFactory
 from workflows.workdays import CalendarDay, CalendarYear, calendar_changed, is_workday, workdays_between
 
 from .chain import act, create, to_province_check
+
+
+def may_download_audit_digests(user) -> bool:
+    return _may_download(principal_of(user, fresh=True))
 
 
 @pytest.fixture(autouse=True)

@@ -143,7 +143,7 @@ def applicant_of(program_code: str) -> str:
 CHAINS = {
     "society-service-station": ("皖科协证〔{year}〕第0001号", "学会服务站", 5, 3),
     "collaborative-innovation-base": ("皖科协基〔{year}〕第0001号", "协同创新示范基地", 3, 3),
-    "innovation-driven-county": ("皖科协示县〔{year}〕第0001号", "创新驱动示范区（市）县", 3, 3),
+    "innovation-driven-county": ("皖科协示县〔{year}〕第0001号", "创新驱动示范区", 3, 3),
     "innovation-driven-city": ("皖科协示市〔{year}〕第0001号", "创新驱动示范市", 3, 3),
     "academician-workstation": ("皖科协院站〔{year}〕第0001号", "院士（专家）工作站", 2, 5),
 }

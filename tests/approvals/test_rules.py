@@ -287,6 +287,26 @@ def test_division_outside_the_applicant(world):
     assert error.errors == {"division_code": "所在区划 340102 不在申报单位 滁州市科学技术协会 的辖区内"}
 
 
+def test_a_functional_area_is_not_a_subject_division_but_its_kexie_applies_for_its_citys_counties(world):
+    from orgs.models import Division, DivisionKind, Membership, Organization, OrgKind
+
+    zone = Division.objects.create(code="341171", name="中新苏滁高新技术产业开发区", level="county",
+                                   kind=DivisionKind.FUNCTIONAL, parent=world.division["chuzhou"])
+    park = Organization.objects.create(name="中新苏滁高新技术产业开发区科学技术协会", kind=OrgKind.KEXIE, level="county",
+                                       division=zone, parent=world.org["chuzhou"])
+    # The city's own division list no longer offers the zone; a county of the city is still fine.
+    error = refused(E.InvalidInput, _create, world=world, clerk="chuzhou_clerk", applicant="chuzhou",
+                    program="innovation-driven-city", uscc="", division_code="341171", form_data={})
+    assert error.errors == {"division_code": "所在区划 341171 不在申报单位 滁州市科学技术协会 的辖区内"}
+    world.org["park"], world.division["park"] = park, zone
+    Membership.objects.create(user=world.user["langya_clerk"], organization=park, role="clerk")
+    error = refused(E.InvalidInput, _create, world=world, applicant="park", division_code="341171")
+    assert error.errors == {"division_code": "所在区划 341171 不在申报单位 中新苏滁高新技术产业开发区科学技术协会 的辖区内"}
+    app = _create(world, applicant="park", division_code="341103")
+    assert (Application.objects.get(pk=app.pk).applicant_id, Application.objects.get(pk=app.pk).division_id) == (
+        park.pk, "341103")
+
+
 def test_wrong_applicant_level(world):
     error = refused(E.InvalidInput, _create, world=world, program="innovation-driven-city", uscc="", form_data={})
     assert error.message == E.MSG_PROGRAM_LEVEL % {"program": "创新驱动示范市", "level": "市级"}

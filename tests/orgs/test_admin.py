@@ -22,7 +22,6 @@ def test_demo_admin_opens_the_organization_list(client, passwords):
     response = client.get("/admin/orgs/organization/")
 
     assert response.status_code == 200
-    page = response.content.decode()
     # The province's administrator manages the province's subtree only (not the national root, not 四川).
     anhui = Organization.objects.get(division_id="340000", kind="kexie")
     names = {o.name for o in response.context["cl"].queryset}

@@ -58,7 +58,7 @@ def test_seed_demo_creates_the_organizations_societies_and_users():
     assert lines[1].split() == TABLE_HEADER
     assert lines[-1] == "演示数据已就绪"
     assert len(lines) == 47
-    assert _counts() == {"divisions": 3348, "organizations": KEXIE_COUNT + 3, "users": 44, "memberships": 44}
+    assert _counts() == {"divisions": 3346, "organizations": KEXIE_COUNT + 3, "users": 44, "memberships": 44}
     assert Organization.objects.filter(kind=OrgKind.KEXIE).count() == KEXIE_COUNT
     for code, cities, counties in (("34", 16, 119), ("51", 21, 183), ("37", 16, 151)):
         kexie = Organization.objects.filter(kind=OrgKind.KEXIE, division__code__startswith=code)

@@ -29,7 +29,9 @@ def without_harfbuzz_subset(monkeypatch):
 
 @pytest.fixture
 def without_cjk_font(monkeypatch):
-    monkeypatch.setattr(printing_checks, "find_font_faces", lambda family: [])
+    real = printing_checks.find_font_faces
+    monkeypatch.setattr(printing_checks, "find_font_faces",
+                        lambda family: [] if family == printing_checks.CJK_FONT_FAMILY else real(family))
     monkeypatch.setattr(printing_checks, "_verified", False)
 
 
@@ -58,7 +60,7 @@ def test_missing_harfbuzz_subset_is_printing_e001(without_harfbuzz_subset):
     error = errors[0]
     assert error.level == checks.ERROR
     assert "libharfbuzz-subset" in error.msg and "11 s" in error.msg and "约需 11 秒" in error.msg
-    assert error.hint == "apt-get install libharfbuzz-subset0 fonts-noto-cjk"
+    assert error.hint == "apt-get install libharfbuzz-subset0 fonts-noto-cjk fonts-hanazono"
     assert "printing.E001" in ids(checks.run_checks())
 
 
@@ -71,14 +73,26 @@ def test_missing_cjk_font_is_printing_e002(without_cjk_font):
     errors = printing_checks.check_pdf_support()
     assert ids(errors) == ["printing.E002"]
     assert "Noto Serif CJK SC" in errors[0].msg
-    assert errors[0].hint == "apt-get install libharfbuzz-subset0 fonts-noto-cjk"
+    assert errors[0].hint == "apt-get install libharfbuzz-subset0 fonts-noto-cjk fonts-hanazono"
 
 
 def test_missing_fontconfig_is_printing_e002(monkeypatch):
     monkeypatch.setattr(printing_checks, "find_font_faces", lambda family: None)
     errors = printing_checks.check_pdf_support()
-    assert ids(errors) == ["printing.E002"]
+    assert ids(errors) == ["printing.E002", "printing.W003"]
     assert "fontconfig not found" in errors[0].msg
+
+
+def test_missing_extension_face_is_a_warning_that_does_not_stop_rendering(monkeypatch):
+    real = printing_checks.find_font_faces
+    monkeypatch.setattr(printing_checks, "find_font_faces",
+                        lambda family: [] if family == printing_checks.FALLBACK_FAMILY else real(family))
+    monkeypatch.setattr(printing_checks, "_verified", False)
+    messages = printing_checks.check_pdf_support()
+    assert ids(messages) == ["printing.W003"]
+    assert messages[0].level == checks.WARNING and "fonts-hanazono" in messages[0].msg
+    assert messages[0].hint == "apt-get install fonts-hanazono"
+    printing_checks.require_pdf_support()
 
 
 def test_require_pdf_support_refuses_to_start(without_harfbuzz_subset, without_cjk_font):
@@ -86,7 +100,7 @@ def test_require_pdf_support_refuses_to_start(without_harfbuzz_subset, without_c
         printing_checks.require_pdf_support()
     message = str(excinfo.value)
     assert "printing.E001" in message and "printing.E002" in message
-    assert "apt-get install libharfbuzz-subset0 fonts-noto-cjk" in message
+    assert "apt-get install libharfbuzz-subset0 fonts-noto-cjk fonts-hanazono" in message
 
 
 def test_render_pdf_refuses_without_support(without_harfbuzz_subset):

@@ -13,7 +13,7 @@ from printing import documents
 from printing.documents import cn_date
 from tests.approvals.chain import act, create, to_province_check
 
-from .helpers import approve, keep_artifact, page_size, pdf_pages, pdf_text, to_public_notice
+from .helpers import approve, keep_artifact, page_size, pdf_text, to_public_notice
 
 A4_PORTRAIT, A4_LANDSCAPE = (595, 842), (842, 595)
 TODAY = cn_date(timezone.localdate())
@@ -102,12 +102,15 @@ def test_recommendation_letter_lists_the_city_recommendations(history):
     batch = history["batch"]
     pdf = documents.recommendation_letter_pdf(batch, history["a"].city)
     keep_artifact("recommendation_letter.pdf", pdf)
-    assert page_size(pdf) == A4_PORTRAIT and pdf_pages(pdf) == 1
+    assert page_size(pdf) == A4_PORTRAIT
     text = pdf_text(pdf)
-    for expected in ("滁州市科学技术协会", "安徽省科学技术协会：", f"关于推荐{batch.name}申报单位的函",
+    year = timezone.localdate().year
+    for expected in ("滁州市科学技术协会", f"滁科协函〔{year}〕1号", "安徽省科学技术协会：", f"关于推荐{batch.name}申报单位的函",
                      "推荐以下2个单位", "滁州甲智能装备有限公司", "滁州丙新能源科技有限公司", "琅琊区", "南谯区",
-                     "特此函告", "负责人（签字）", TODAY):
+                     "特此函告", f"附件：{batch.name}推荐汇总表", f"滁州市科学技术协会{TODAY}（联系人："):
         assert expected in text, expected
+    # Printed again: the same 发文字号 (the sequence moves only for a new document).
+    assert f"滁科协函〔{year}〕1号" in pdf_text(documents.recommendation_letter_pdf(batch, history["a"].city))
     assert "合肥丁" not in text
     # In the order of recommendation: A was recommended before B.
     assert text.index("滁州甲") < text.index("滁州丙")
@@ -130,24 +133,37 @@ def test_summary_pdf_and_excel_have_the_same_rows(history):
     assert sheet["A1"].value == f"{batch.name}推荐汇总表"
     assert "滁州市科学技术协会" in sheet["A2"].value and "推荐数量：2" in sheet["A2"].value
     header = [cell.value for cell in sheet[3]]
-    assert header == [label for _key, label, _width in documents.SUMMARY_COLUMNS]
+    assert header == ["序号", "申报主体名称", "统一社会信用代码", "申报单位", "所在地区", "负责人", "联系人", "联系电话",
+                      "推荐日期", "当前状态"]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=4, max_row=5)]
     assert [row[1] for row in rows] == ["滁州甲智能装备有限公司", "滁州丙新能源科技有限公司"]
     assert rows[0][0] == 1 and rows[0][2] == "91341100MA2N0XKX1G" and rows[0][3] == "琅琊区科学技术协会"
     assert rows[0][4] == "琅琊区" and rows[0][5] == "张三" and rows[0][9] == "已授牌"
     assert rows[1][9] == "公示中"
-    assert dt.date.fromisoformat(rows[0][8]) == timezone.localdate()
+    # The date is an Excel date (a number formatted as a date), not text.
+    date_cell = sheet.cell(4, 9)
+    assert date_cell.data_type == "d" and date_cell.is_date and date_cell.number_format == "yyyy-mm-dd"
+    assert rows[0][8] == dt.datetime.combine(timezone.localdate(), dt.time())
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.freeze_panes == "A4"
 
 
-def test_excel_never_writes_user_text_as_a_formula(history):
+def test_excel_neutralises_formula_like_text_everywhere(history):
+    """Text that Excel would take for a formula is stored with a leading apostrophe, in every text
+    column: re-editing the cell or saving the sheet as CSV cannot bring a formula back."""
     a = history["a"]
     Application.objects.filter(pk=a.pk).update(subject_name='=HYPERLINK("http://evil.example","点我")')
+    form = dict(Application.objects.get(pk=a.pk).form_data)
+    form.update(responsible_person="+1+1", contact_person="@SUM(A1)", phone="-2")
+    Application.objects.filter(pk=a.pk).update(form_data=form)
     content = documents.summary_xlsx(history["batch"], a.city)
-    cell = load_workbook(io.BytesIO(content)).active["B4"]
-    assert cell.data_type == "s"
-    assert cell.value.startswith("=HYPERLINK")
+    sheet = load_workbook(io.BytesIO(content)).active
+    row = [sheet.cell(4, column) for column in range(1, 11)]
+    assert [cell.value for cell in row[1:2] + row[5:8]] == [
+        "'=HYPERLINK(\"http://evil.example\",\"点我\")", "'+1+1", "'@SUM(A1)", "'-2"]
+    assert all(cell.data_type == "s" for cell in row[1:8])
+    assert row[0].value == 1 and row[0].data_type == "n"  # numbers stay numbers
+    assert row[3].value == "琅琊区科学技术协会"  # ordinary text is untouched
 
 
 def test_notice_list_pdf_and_public_page(history, client):
@@ -157,8 +173,9 @@ def test_notice_list_pdf_and_public_page(history, client):
     text = pdf_text(pdf)
     a, b = history["a"], history["b"]
     for expected in (f"关于{batch.name}拟认定名单的公示", "滁州甲智能装备有限公司", "滁州丙新能源科技有限公司",
-                     "安徽省科学技术协会", a.notice_starts_on.isoformat(), b.notice_ends_on.isoformat(),
-                     f"公示期：{cn_date(a.notice_starts_on)}至{cn_date(b.notice_ends_on)}"):
+                     "安徽省科学技术协会", f"{a.notice_starts_on:%Y}.{a.notice_starts_on.month}.{a.notice_starts_on.day}",
+                     f"公示期：{cn_date(a.notice_starts_on)}至{cn_date(b.notice_ends_on)}",
+                     f"皖科协函〔{timezone.localdate().year}〕1号", f"附件：{batch.name}拟认定名单", "联系电话："):
         assert expected in text, expected
     assert "合肥丁" not in text  # still in province check
 
@@ -178,4 +195,8 @@ def test_city_program_form_has_no_city_block(world, django_capture_on_commit_cal
     text = pdf_text(documents.application_form_pdf(application, revision=1))
     assert "市级科协审核意见" in text and "市级科协推荐意见" not in text and "省级科协审查认定意见" in text
     letter = pdf_text(documents.recommendation_letter_pdf(application.batch, world.org["chuzhou"]))
-    assert "滁州市" in letter and "推荐以下1个单位" in letter
+    batch = application.batch
+    assert f"关于申报{batch.name}的函" in letter
+    assert "经滁州市人民政府同意，我会组织编制了申报材料，现申报滁州市创新驱动示范市。" in letter
+    assert "推荐" not in letter and "你单位" not in letter
+    assert f"附件：{batch.name}申报汇总表" in letter

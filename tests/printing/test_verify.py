@@ -140,3 +140,66 @@ def test_certificate_not_yet_rendered_says_so(client, issued):
     Certificate.objects.filter(pk=certificate.pk).update(pdf_sha256="", pdf_size=None, rendered_at=None)
     html = client.get(f"/verify/{certificate.token}/").content.decode()
     assert "证书文件尚在生成中" in html and 'type="file"' not in html
+
+
+@pytest.fixture
+def signed_issued(world, signing_keys, django_capture_on_commit_callbacks):
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    certificate = Certificate.objects.get(application=application)
+    return certificate, services.certificate_pdf_path(certificate).read_bytes()
+
+
+def test_signed_certificate_page_shows_signer_time_and_a_valid_check(client, signed_issued):
+    certificate, pdf = signed_issued
+    url = f"/verify/{certificate.token}/"
+    html = client.get(url).content.decode()
+    assert 'class="banner banner-valid"' in html and "有效证书" in html
+    assert "安徽省科学技术协会" in html.split('id="signed"')[1][:400]
+    assert f"{timezone.localtime(certificate.signed_at):%H:%M:%S}" in html
+    response = upload(client, url, pdf)
+    keep_artifact("verify_signed_valid.html", response.content)
+    html = response.content.decode()
+    assert 'data-result="match"' in html and 'data-signature="valid"' in html
+    assert "有效，由" in html and "签名后文件未被改动" in html
+
+
+def test_a_revoked_certificate_is_never_green_even_for_its_own_file(client, world, signed_issued):
+    certificate, pdf = signed_issued
+    svc.application_revoke(actor=act(world, "anhui_leader"), application_id=certificate.application_id,
+                           comment="材料造假")
+    url = f"/verify/{certificate.token}/"
+    response = upload(client, url, pdf)
+    keep_artifact("verify_signed_revoked.html", response.content)
+    html = response.content.decode()
+    assert 'data-result="revoked"' in html and "该证书已被撤销，不再有效" in html
+    assert 'class="result result-match"' not in html
+    assert 'class="banner banner-revoked"' in html and 'class="banner banner-valid"' not in html
+    assert 'class="card card-revoked"' in html
+
+
+def test_an_expired_certificate_looks_different_from_both(client, signed_issued):
+    certificate, pdf = signed_issued
+    Certificate.objects.filter(pk=certificate.pk).update(status=CertificateStatus.EXPIRED)
+    html = upload(client, f"/verify/{certificate.token}/", pdf).content.decode()
+    assert 'data-result="expired"' in html and "该证书已过期" in html
+    assert 'class="banner banner-expired"' in html and 'class="banner banner-valid"' not in html
+
+
+def test_a_changed_byte_in_a_signed_file_is_reported(client, signed_issued):
+    certificate, pdf = signed_issued
+    index = pdf.index(b"stream", len(pdf) // 4) + 40
+    tampered = pdf[:index] + bytes([pdf[index] ^ 0x01]) + pdf[index + 1:]
+    html = upload(client, f"/verify/{certificate.token}/", tampered).content.decode()
+    assert 'data-result="mismatch"' in html and 'data-signature="invalid"' in html
+
+
+def test_verify_result_table():
+    from printing.views import verify_result
+
+    assert verify_result("valid", same=True, signature="valid")[0] == "match"
+    assert verify_result("valid", same=True, signature="unsigned")[0] == "match"
+    assert verify_result("valid", same=False, signature="valid")[0] == "mismatch"
+    assert verify_result("valid", same=True, signature="invalid")[0] == "mismatch"
+    assert verify_result("revoked", same=True, signature="valid")[0] == "revoked"
+    assert verify_result("expired", same=True, signature="valid")[0] == "expired"
+    assert verify_result("revoked", same=False, signature="valid")[0] == "mismatch"

@@ -34,13 +34,14 @@ def valid(tmp_path, key_file) -> dict:
         "DATABASE_URL": "postgres://kexie:secret@db.example:5432/kexie",
         "CELERY_BROKER_URL": "redis://redis.example:6379/0",
         "PUBLIC_BASE_URL": "https://kexie.example.org", "AUDIT_SIGNING_KEY_FILE": str(key_file),
-        "APP_VAR_DIR": str(tmp_path / "var"),
+        "APP_VAR_DIR": str(tmp_path / "var"), "SIGNING_KEY_PASSPHRASE": "production-test-passphrase",
     }
 
 
 def start(variables: dict) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "PUBLIC_BASE_URL",
-                                                            "AUDIT_SIGNING_KEY_FILE", "DJANGO_SETTINGS_MODULE"}}
+                                                            "AUDIT_SIGNING_KEY_FILE", "SIGNING_KEY_PASSPHRASE",
+                                                            "DJANGO_SETTINGS_MODULE"}}
     env.update({k: v for k, v in variables.items() if v is not None})
     return subprocess.run([sys.executable, "-c", SHOW], cwd=BASE_DIR, env=env, capture_output=True, text=True,
                           timeout=60)

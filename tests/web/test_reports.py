@@ -152,6 +152,20 @@ def test_excel_export(world, stays, client):
     assert stages["省级形式审查"] == (None, 0)
 
 
+def test_excel_export_neutralises_formula_like_names(world, stays, client):
+    """A city whose name starts with "=" is written as text with a leading apostrophe, not a live formula;
+    counts stay numbers."""
+    from orgs.models import Organization
+
+    Organization.objects.filter(pk=world.org["chuzhou"].pk).update(name="=cmd|' /C calc'!A0")
+    client.force_login(_user(world, "anhui_reviewer"))
+    book = load_workbook(io.BytesIO(client.get("/approvals/reports.xlsx").content))
+    city, count = book["按城市"]["A2"], book["按城市"]["B2"]
+    assert city.value == "'=cmd|' /C calc'!A0" and city.data_type == "s"
+    assert count.value == 3 and count.data_type == "n"
+    assert all(cell.data_type != "f" for sheet in book for row in sheet.iter_rows() for cell in row)
+
+
 def test_reports_need_a_login(client):
     assert client.get("/approvals/reports/").status_code == 302
     assert client.get("/approvals/reports.xlsx").status_code == 302

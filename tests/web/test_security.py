@@ -286,6 +286,7 @@ def test_deploy_checks_pass_under_production_settings(tmp_path):
         "CELERY_BROKER_URL": "redis://redis.example.org:6379/0",
         "PUBLIC_BASE_URL": "https://example.org",
         "AUDIT_SIGNING_KEY_FILE": str(key_file),
+        "SIGNING_KEY_PASSPHRASE": secrets.token_urlsafe(32),  # production has no default for it
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

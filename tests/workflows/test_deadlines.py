@@ -87,8 +87,8 @@ def test_due_date_in_a_year_not_yet_published_is_an_estimate(world, clock):
     app = create(world, PROGRAM)
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=app.pk)
     svc.application_sign_off(actor=act(world, "langya_leader"), application_id=app.pk)
-    # chinesecalendar has no 2027: weekends only, flagged.
-    assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 4), True)
+    # chinesecalendar has no 2027: the law's holidays (元旦 on Friday 1/1) on top of weekends, flagged.
+    assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 5), True)
 
 
 @pytest.mark.django_db
@@ -98,13 +98,14 @@ def test_entering_the_next_years_arrangement_recounts_open_due_dates(world, cloc
     app = create(world, PROGRAM)
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=app.pk)
     svc.application_sign_off(actor=act(world, "langya_leader"), application_id=app.pk)
-    # Weekends only until 2027 is entered: 12/22–12/25, 12/28–12/31, Friday 1/1 and Monday 1/4.
-    assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 4), True)
+    # Provisional until 2027 is entered: 12/22–12/25, 12/28–12/31, Monday 1/4 and Tuesday 1/5 (1/1 元旦).
+    assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 5), True)
     csv = tmp_path / "2027.csv"
-    csv.write_text("2027-01-01,0,元旦\n", encoding="utf-8")  # a made-up arrangement, one holiday
+    # A made-up arrangement that also gives Monday 1/4 off.
+    csv.write_text("2027-01-01,0,元旦\n2027-01-04,0,元旦\n", encoding="utf-8")
     import_calendar_year(2027, csv)
     run("2026-12-22", django_capture_on_commit_callbacks)
-    assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 5), False)
+    assert fields(deadline_of(app, ApplicationFlow.review_in_city))[-2:] == (D(2027, 1, 6), False)
 
 
 @pytest.mark.django_db

@@ -140,7 +140,7 @@ def test_email_can_be_switched_off_per_kind(world, draft, django_capture_on_comm
     notification_preference_set(user=leader, kind="reminder", email_enabled=True)
     assert notes.notification_preferences(user=leader) == {
         "task": False, "returned": True, "decided": True, "certificate": True, "reminder": True, "escalation": True,
-        "expired": True}
+        "expired": True, "calendar": True, "divisions": True}
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
     # Still told in the application, but no e-mail: the only callback published the notification effect.
@@ -211,7 +211,7 @@ def test_pages(world, draft, client, django_capture_on_commit_callbacks):
     assert response.status_code == 302
     assert notes.notification_preferences(user=world.user["langya_leader"]) == {
         "task": False, "returned": False, "decided": False, "certificate": False, "reminder": True,
-        "escalation": True, "expired": False}
+        "escalation": True, "expired": False, "calendar": False, "divisions": False}
     assert 'name="email_reminder" checked' in client.get("/notifications/preferences/").content.decode()
 
 

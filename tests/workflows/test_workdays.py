@@ -1,5 +1,5 @@
-"""Working-day calendar: package data for 2026, the weekends-only fallback for 2027, administrator entries,
-the one-query cache, and load_calendar_year.
+"""Working-day calendar: package data for 2026, the provisional days of 2027 (the law's holidays on top of
+weekends), administrator entries, the one-query cache, and load_calendar_year.
 
 Expected 2026 dates are chinesecalendar 1.11.0's data: Spring Festival holidays 2/15–2/23 with 2/14 (Sat)
 and 2/28 (Sat) worked; Mid-Autumn 9/25–9/27; National Day 10/1–10/7 with 9/20 (Sun) and 10/10 (Sat)
@@ -117,36 +117,38 @@ class TestNationalDay2026:
         assert add_workdays(datetime(2026, 9, 30, 17, tzinfo=ZoneInfo("UTC")), 1) == D(2026, 10, 8)
 
 
-# --- 2027: fallback, then administrator entries ---------------------------------------------------------
+# --- 2027: provisional, then administrator entries -------------------------------------------------------
 
 
 @pytest.mark.django_db
-class TestFallback2027:
+class TestProvisional2027:
     def test_status(self):
         assert calendar_status(2026) == "package"
-        assert calendar_status(2027) == "fallback"
+        assert calendar_status(2027) == "provisional"
 
-    def test_weekends_only_and_flagged(self):
-        assert is_workday(D(2027, 1, 1))  # Friday; surely a holiday once published, unknown today
+    def test_law_holidays_on_top_of_weekends_and_flagged(self):
+        assert not is_workday(D(2027, 1, 1))  # 元旦, a Friday
         assert not is_workday(D(2027, 1, 2))
-        assert due_date_info(D(2026, 12, 31), 1) == (D(2027, 1, 1), True)
-        assert due_date_info(D(2026, 12, 25), 5) == (D(2027, 1, 1), True)
-        assert due_date_info(D(2027, 2, 5), 1) == (D(2027, 2, 8), True)
+        assert is_workday(D(2027, 1, 4))
+        assert due_date_info(D(2026, 12, 31), 1) == (D(2027, 1, 4), True)
+        assert due_date_info(D(2026, 12, 25), 5) == (D(2027, 1, 4), True)
+        # 春节 2/5–2/8 with 2/6 and 2/7 made up on 2/9 and 2/10.
+        assert due_date_info(D(2027, 2, 5), 1) == (D(2027, 2, 11), True)
 
-    def test_flag_only_when_a_fallback_day_is_counted(self):
+    def test_flag_only_when_a_provisional_day_is_counted(self):
         assert due_date_info(D(2026, 12, 28), 3) == (D(2026, 12, 31), False)
         assert due_date_info(D(2026, 11, 21), 5) == (D(2026, 11, 27), False)
 
 
 @pytest.mark.django_db
 class TestEntered2027:
-    def test_entered_day_overrides_the_fallback(self):
-        CalendarDay.objects.create(date=D(2027, 2, 8), is_workday=False, name="春节")
+    def test_entered_day_overrides_the_provisional_days(self):
+        CalendarDay.objects.create(date=D(2027, 2, 11), is_workday=False, name="春节")
         clear_cache()
-        assert not is_workday(D(2027, 2, 8))
-        # 2/6 and 2/7 are still weekend-rule guesses, so still an estimate.
-        assert due_date_info(D(2027, 2, 5), 1) == (D(2027, 2, 9), True)
-        assert calendar_status(2027) == "fallback"
+        assert not is_workday(D(2027, 2, 11))
+        # The other days are still provisional, so still an estimate.
+        assert due_date_info(D(2027, 2, 5), 1) == (D(2027, 2, 12), True)
+        assert calendar_status(2027) == "provisional"
         assert CalendarYear.objects.get(year=2027).complete is False  # created with the day
 
     def test_complete_year_is_no_longer_flagged(self):
@@ -167,11 +169,11 @@ class TestEntered2027:
         assert calendar_status(2026) == "package"
 
     def test_cache_holds_until_cleared(self):
-        assert is_workday(D(2027, 2, 8))
-        CalendarDay.objects.create(date=D(2027, 2, 8), is_workday=False, name="春节")
-        assert is_workday(D(2027, 2, 8))  # cached
+        assert is_workday(D(2027, 2, 11))
+        CalendarDay.objects.create(date=D(2027, 2, 11), is_workday=False, name="春节")
+        assert is_workday(D(2027, 2, 11))  # cached
         clear_cache()
-        assert not is_workday(D(2027, 2, 8))
+        assert not is_workday(D(2027, 2, 11))
 
     def test_cache_expires(self, monkeypatch, django_assert_num_queries):
         is_workday(D(2027, 2, 8))
@@ -217,19 +219,19 @@ class TestQueries:
 @pytest.mark.django_db
 class TestAdmin:
     def test_adding_a_day_takes_effect_at_once(self, admin_client):
-        assert is_workday(D(2027, 2, 8))  # cache filled
+        assert is_workday(D(2027, 2, 11))  # cache filled
         response = admin_client.post(
             "/admin/workflows/calendarday/add/",
-            {"date": "2027-02-08", "is_workday": "", "name": "春节", "note": ""},
+            {"date": "2027-02-11", "is_workday": "", "name": "春节", "note": ""},
         )
         assert response.status_code == 302, response.content.decode()
-        assert not is_workday(D(2027, 2, 8))
-        day = CalendarDay.objects.get(date=D(2027, 2, 8))
+        assert not is_workday(D(2027, 2, 11))
+        day = CalendarDay.objects.get(date=D(2027, 2, 11))
         assert day.year_id == 2027
 
         response = admin_client.post(f"/admin/workflows/calendarday/{day.pk}/delete/", {"post": "yes"})
         assert response.status_code == 302
-        assert is_workday(D(2027, 2, 8))
+        assert is_workday(D(2027, 2, 11))
 
     def _year_form(self, year, complete, days):
         data = {
@@ -248,7 +250,7 @@ class TestAdmin:
         return data
 
     def test_year_with_inline_days(self, admin_client):
-        assert due_date_info(D(2027, 2, 5), 1) == (D(2027, 2, 8), True)
+        assert due_date_info(D(2027, 2, 5), 1) == (D(2027, 2, 11), True)
         data = self._year_form(2027, True, [("2027-02-08", False, "春节"), ("2027-02-20", True, "调休上班")])
         response = admin_client.post("/admin/workflows/calendaryear/add/", data)
         assert response.status_code == 302, response.content.decode()
@@ -293,7 +295,7 @@ def write(tmp_path, text, name="2027.csv", encoding="utf-8"):
 @pytest.mark.django_db
 class TestLoadCalendarYear:
     def test_success(self, tmp_path, capsys):
-        assert due_date_info(D(2027, 2, 5), 1) == (D(2027, 2, 8), True)  # cache filled
+        assert due_date_info(D(2027, 2, 5), 1) == (D(2027, 2, 11), True)  # cache filled
         call_command("load_calendar_year", "2027", "--file", write(tmp_path, SAMPLE_2027), "--source", "样例")
         out = capsys.readouterr().out
         assert "放假 8 天" in out and "调休上班 1 天" in out
@@ -352,7 +354,7 @@ class TestLoadCalendarYear:
         assert "第 2 行" not in message.replace("（第 2 行已有）", "")
         assert list(CalendarDay.objects.values_list("date", "is_workday", "name")) == before
         assert CalendarYear.objects.get(year=2027).complete is False
-        assert calendar_status(2027) == "fallback"
+        assert calendar_status(2027) == "provisional"
 
     @pytest.mark.parametrize(
         ("content", "fragment"),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0005_opinion_decisions_live_subjects'),
+        ('approvals', '0006_program_subject_kind'),
     ]
 
     operations = [

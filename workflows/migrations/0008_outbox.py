@@ -46,8 +46,8 @@ def undone_work_to_effects(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0006_move_delegation'),
-        ('approvals', '0006_outbox_effect'),
+        ('workflows', '0007_calendar_provisional_and_admin_notices'),
+        ('approvals', '0007_outbox_effect'),
     ]
 
     operations = [
@@ -55,12 +55,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='notification',
             name='kind',
-            field=models.CharField(choices=[('task', '待办任务'), ('returned', '退回修改'), ('decided', '审批结果'), ('certificate', '证书颁发'), ('reminder', '到期提醒'), ('escalation', '逾期督办'), ('expired', '认定到期')], max_length=16, verbose_name='类型'),
+            field=models.CharField(choices=[('task', '待办任务'), ('returned', '退回修改'), ('decided', '审批结果'), ('certificate', '证书颁发'), ('reminder', '到期提醒'), ('escalation', '逾期督办'), ('expired', '认定到期'), ('calendar', '节假日安排'), ('divisions', '行政区划变更')], max_length=16, verbose_name='类型'),
         ),
         migrations.AlterField(
             model_name='notificationpreference',
             name='kind',
-            field=models.CharField(choices=[('task', '待办任务'), ('returned', '退回修改'), ('decided', '审批结果'), ('certificate', '证书颁发'), ('reminder', '到期提醒'), ('escalation', '逾期督办'), ('expired', '认定到期')], max_length=16, verbose_name='类型'),
+            field=models.CharField(choices=[('task', '待办任务'), ('returned', '退回修改'), ('decided', '审批结果'), ('certificate', '证书颁发'), ('reminder', '到期提醒'), ('escalation', '逾期督办'), ('expired', '认定到期'), ('calendar', '节假日安排'), ('divisions', '行政区划变更')], max_length=16, verbose_name='类型'),
         ),
         migrations.DeleteModel(
             name='NotificationJob',

@@ -1,0 +1,265 @@
+"""PAdES signatures of issued documents with pyHanko: each organization's key signs its certificates,
+letters and notices, and the signature's widget shows the organization's electronic seal exactly in the
+document's seal area.
+
+Keys: an organization has at most one active :class:`~printing.models.SigningKey`. Its private key is
+stored only as encrypted PKCS#8 (scrypt + AES-256-CBC, ``BestAvailableEncryption``) under the passphrase
+in ``settings.SIGNING_KEY_PASSPHRASE``, which production takes from the environment with no default; a
+copy of the database alone cannot sign. Production imports the organization's PKCS#12 file
+(``manage.py import_signing_key``); the demo makes a local CA (``manage.py make_demo_keys``).
+
+Validation (the verification page and the tests) trusts the certificates of the CAs that issued the
+active keys, read from their stored chains; a signature by anything else is reported as untrusted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .models import OrganizationProfile, SigningKey
+from .render import SealArea
+
+logger = logging.getLogger(__name__)
+
+FIELD_NAME = "Seal"
+_cache_lock = threading.Lock()
+_signers: dict[int, object] = {}
+
+
+class NoSigningKey(LookupError):
+    """The organization has no active signing key: its documents are issued unsigned."""
+
+
+def passphrase() -> bytes:
+    value = getattr(settings, "SIGNING_KEY_PASSPHRASE", "")
+    if not value:
+        raise ImproperlyConfigured("SIGNING_KEY_PASSPHRASE is not set: signing keys cannot be stored or used")
+    return value.encode()
+
+
+# ------------------------------------------------------------------------------------------- keys
+
+
+def encrypt_private_key(private_key) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase()),
+    ).decode()
+
+
+def signing_key_store(*, organization, certificate, private_key, chain=()) -> SigningKey:
+    """Store ``certificate`` (a cryptography x509 certificate) and ``private_key`` (encrypted) as the
+    organization's active signing key; an earlier active key is deactivated."""
+    from cryptography.hazmat.primitives import serialization
+    from django.db import transaction
+
+    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    chain_pem = "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in chain)
+    with transaction.atomic():
+        SigningKey.objects.filter(organization=organization, active=True).update(active=False)
+        key = SigningKey.objects.create(
+            organization=organization, certificate_pem=pem, chain_pem=chain_pem,
+            encrypted_key_pem=encrypt_private_key(private_key), subject=certificate.subject.rfc4514_string(),
+            not_before=certificate.not_valid_before_utc, not_after=certificate.not_valid_after_utc,
+        )
+    with _cache_lock:
+        _signers.clear()
+    trust_roots.cache_clear()
+    return key
+
+
+def signing_key_import_pkcs12(*, organization, data: bytes, password: bytes | None) -> SigningKey:
+    """Import an organization's PKCS#12 file (its key, certificate and CA chain)."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    private_key, certificate, chain = pkcs12.load_key_and_certificates(data, password)
+    if private_key is None or certificate is None:
+        raise ValueError("the PKCS#12 file holds no private key and certificate")
+    return signing_key_store(organization=organization, certificate=certificate, private_key=private_key,
+                             chain=chain or ())
+
+
+def active_key(organization_id: int) -> SigningKey | None:
+    return SigningKey.objects.filter(organization_id=organization_id, active=True).first()
+
+
+def _signer(key: SigningKey):
+    """The pyHanko signer of ``key``, decrypted once per process."""
+    with _cache_lock:
+        signer = _signers.get(key.pk)
+        if signer is None:
+            from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+            from pyhanko.sign import signers
+            from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+            certificate = next(iter(load_certs_from_pemder_data(key.certificate_pem.encode())))
+            chain = list(load_certs_from_pemder_data(key.chain_pem.encode())) if key.chain_pem else []
+            private = load_private_key_from_pemder_data(key.encrypted_key_pem.encode(), passphrase())
+            signer = signers.SimpleSigner(certificate, private, SimpleCertificateStore.from_certs(chain))
+            _signers[key.pk] = signer
+        return signer
+
+
+# ------------------------------------------------------------------------------------ seal picture
+
+
+@lru_cache(maxsize=64)
+def _seal_png(organization_id: int, profile_png: bytes, name: str) -> bytes:
+    return profile_png or default_seal_png(name)
+
+
+def default_seal_png(name: str, *, size: int = 496) -> bytes:
+    """A red round electronic seal with ``name`` along the top and a star in the middle, on a transparent
+    background (the picture used where an organization has not uploaded its own)."""
+    import math
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from .checks import CJK_FONT_FAMILY, find_font_faces
+
+    red = (208, 18, 27, 235)
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    ring = size * 0.035
+    draw.ellipse((ring / 2, ring / 2, size - ring / 2, size - ring / 2), outline=red, width=round(ring))
+    centre, radius = size / 2, size * 0.19
+    points = []
+    for i in range(10):
+        r = radius if i % 2 == 0 else radius * 0.382
+        angle = -math.pi / 2 + i * math.pi / 5
+        points.append((centre + r * math.cos(angle), centre + r * math.sin(angle)))
+    draw.polygon(points, fill=red)
+    faces = [f for f in (find_font_faces(CJK_FONT_FAMILY) or []) if f.weight >= 200] or find_font_faces(CJK_FONT_FAMILY)
+    font = ImageFont.truetype(faces[0].path, round(size * 0.105), index=faces[0].index) if faces else None
+    text = name[:16]
+    span = min(250.0, 20.0 * len(text))  # degrees of arc the name takes, centred at the top
+    for i, char in enumerate(text):
+        angle = math.radians(-90 - span / 2 + span * (i + 0.5) / len(text))
+        glyph = Image.new("RGBA", (round(size * 0.14), round(size * 0.14)), (0, 0, 0, 0))
+        ImageDraw.Draw(glyph).text((glyph.width / 2, glyph.height / 2), char, font=font, fill=red, anchor="mm")
+        glyph = glyph.rotate(-math.degrees(angle) - 90, resample=Image.BICUBIC, expand=True)
+        r = size / 2 - size * 0.13
+        x, y = centre + r * math.cos(angle), centre + r * math.sin(angle)
+        image.alpha_composite(glyph, (round(x - glyph.width / 2), round(y - glyph.height / 2)))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def seal_png(organization) -> bytes:
+    profile = OrganizationProfile.objects.filter(organization=organization).only("seal_image").first()
+    return _seal_png(organization.pk, bytes(profile.seal_image) if profile and profile.seal_image else b"",
+                     organization.name)
+
+
+# ------------------------------------------------------------------------------------------ signing
+
+
+@dataclass(frozen=True)
+class SignedPdf:
+    pdf: bytes
+    signer: str
+    signed_at: dt.datetime
+
+
+def sign_pdf(pdf: bytes, *, organization, seal: SealArea | None, reason: str = "") -> SignedPdf:
+    """Sign ``pdf`` with ``organization``'s active key (PAdES B-B, SHA-256), the seal picture drawn in
+    ``seal`` (no visible widget without one). Raises :class:`NoSigningKey` without an active key."""
+    from PIL import Image
+    from pyhanko.pdf_utils.images import PdfImage
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.stamp import StaticStampStyle
+
+    key = active_key(organization.pk)
+    if key is None:
+        raise NoSigningKey(organization.pk)
+    signer = _signer(key)
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    if seal is not None:
+        field_spec = fields.SigFieldSpec(FIELD_NAME, on_page=seal.page, box=(seal.x0, seal.y0, seal.x1, seal.y1))
+        picture = Image.open(io.BytesIO(seal_png(organization)))
+        style = StaticStampStyle(background=PdfImage(picture), border_width=0, background_opacity=1.0)
+    else:
+        field_spec, style = fields.SigFieldSpec(FIELD_NAME), None
+    signed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    meta = signers.PdfSignatureMetadata(
+        field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
+        reason=reason or None, name=organization.name, location=None,
+    )
+    out = signers.PdfSigner(meta, signer=signer, stamp_style=style, new_field_spec=field_spec).sign_pdf(writer)
+    return SignedPdf(out.getvalue(), signer.signing_cert.subject.human_friendly, signed_at)
+
+
+def sign_rendered(rendered, *, organization, reason: str = "") -> bytes:
+    """The signed PDF of a render if ``organization`` has a key, else the render's PDF unchanged."""
+    try:
+        return sign_pdf(rendered.pdf, organization=organization,
+                        seal=rendered.seal_areas[-1] if rendered.seal_areas else None, reason=reason).pdf
+    except NoSigningKey:
+        return rendered.pdf
+
+
+# --------------------------------------------------------------------------------------- validation
+
+
+@lru_cache(maxsize=1)
+def trust_roots() -> tuple:
+    """The CA certificates of every stored key's chain (the self-signed ones): what validation trusts."""
+    from pyhanko.keys import load_certs_from_pemder_data
+
+    roots = {}
+    for chain_pem in SigningKey.objects.exclude(chain_pem="").values_list("chain_pem", flat=True).distinct():
+        for cert in load_certs_from_pemder_data(chain_pem.encode()):
+            if cert.self_signed:
+                roots[cert.sha256] = cert
+    return tuple(roots.values())
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What a signature check found: ``state`` is "valid", "untrusted" (intact, unknown signer),
+    "invalid" (broken or altered after signing) or "unsigned"."""
+
+    state: str
+    signer: str = ""
+    signed_at: dt.datetime | None = None
+    detail: str = ""
+
+
+def validate_pdf(data: bytes) -> SignatureCheck:
+    """Validate the last signature of ``data`` against :func:`trust_roots`; never raises on bad input."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = reader.embedded_signatures
+    except Exception as exc:  # noqa: BLE001 - any unreadable upload is "not a signed PDF"
+        return SignatureCheck("invalid", detail=f"unreadable PDF: {exc.__class__.__name__}")
+    if not signatures:
+        return SignatureCheck("unsigned")
+    signature = signatures[-1]
+    try:
+        status = validate_pdf_signature(signature, ValidationContext(trust_roots=list(trust_roots()),
+                                                                     allow_fetching=False))
+    except Exception as exc:  # noqa: BLE001 - a malformed signature is an invalid one
+        return SignatureCheck("invalid", detail=f"{exc.__class__.__name__}: {exc}"[:200])
+    signer = status.signing_cert.subject.human_friendly if status.signing_cert else ""
+    signed_at = status.signer_reported_dt
+    covers_all = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
+    if not (status.intact and status.valid) or not covers_all:
+        return SignatureCheck("invalid", signer, signed_at, status.summary())
+    if not status.trusted:
+        return SignatureCheck("untrusted", signer, signed_at, status.summary())
+    return SignatureCheck("valid", signer, signed_at, status.summary())

@@ -1,0 +1,105 @@
+"""PAdES signatures with pyHanko: a signed certificate validates (signer, time, trusted chain), the same
+file with one byte changed does not; the electronic seal sits in the seal area; keys are stored only
+encrypted; letters and notices are signed by their issuer; PKCS#12 import."""
+import io
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from printing import documents, services, signing
+from printing.models import Certificate, SigningKey
+
+from .helpers import certified_application
+
+
+@pytest.fixture
+def signed(world, signing_keys, django_capture_on_commit_callbacks):
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    certificate = Certificate.objects.get(application=application)
+    return certificate, services.certificate_pdf_path(certificate).read_bytes()
+
+
+def pyhanko_status(pdf: bytes):
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    context = ValidationContext(trust_roots=list(signing.trust_roots()), allow_fetching=False)
+    return validate_pdf_signature(reader.embedded_signatures[-1], context)
+
+
+def test_signed_certificate_is_valid_and_one_changed_byte_makes_it_invalid(signed):
+    certificate, pdf = signed
+    status = pyhanko_status(pdf)
+    assert status.intact and status.valid and status.trusted
+    assert status.coverage.name == "ENTIRE_FILE"
+    assert status.signing_cert.subject.native["common_name"] == "安徽省科学技术协会"
+    assert certificate.signed_by == status.signing_cert.subject.human_friendly
+    assert certificate.signed_at is not None and certificate.pdf_size == len(pdf) and len(pdf) <= 150 * 1024
+
+    # One byte of the page content (inside the signed range) changed.
+    index = pdf.index(b"stream", len(pdf) // 4) + 40
+    tampered = pdf[:index] + bytes([pdf[index] ^ 0x01]) + pdf[index + 1:]
+    assert len(tampered) == len(pdf) and tampered != pdf
+    status = pyhanko_status(tampered)
+    assert not (status.intact and status.valid)
+    assert signing.validate_pdf(tampered).state == "invalid"
+    assert signing.validate_pdf(pdf).state == "valid"
+
+
+def test_the_seal_widget_is_the_seal_area(signed):
+    _certificate, pdf = signed
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    widget = reader.root["/AcroForm"]["/Fields"][0].get_object()
+    x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+    mm = 72 / 25.4
+    assert round((x1 - x0) / mm, 1) == 42.0 and round((y1 - y0) / mm, 1) == 42.0
+    assert "/AP" in widget  # the electronic seal picture is the widget's appearance
+
+
+def test_private_keys_are_stored_only_encrypted(signing_keys, settings):
+    key = SigningKey.objects.get(pk=signing_keys["anhui"].pk)
+    assert key.encrypted_key_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert "BEGIN PRIVATE KEY" not in key.encrypted_key_pem and "BEGIN RSA PRIVATE KEY" not in key.encrypted_key_pem
+    from cryptography.hazmat.primitives import serialization
+
+    with pytest.raises(ValueError):
+        serialization.load_pem_private_key(key.encrypted_key_pem.encode(), b"wrong passphrase")
+    settings.SIGNING_KEY_PASSPHRASE = ""
+    with pytest.raises(Exception, match="SIGNING_KEY_PASSPHRASE"):
+        signing.passphrase()
+
+
+def test_without_a_key_the_certificate_is_issued_unsigned(world, django_capture_on_commit_callbacks):
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    certificate = Certificate.objects.get(application=application)
+    pdf = services.certificate_pdf_path(certificate).read_bytes()
+    assert signing.validate_pdf(pdf).state == "unsigned"
+    assert certificate.signed_by == "" and certificate.signed_at is None
+
+
+def test_letter_and_notice_are_signed_by_their_issuer(world, signing_keys, django_capture_on_commit_callbacks):
+    application = certified_application(world, django_capture_on_commit_callbacks)
+    batch = application.batch
+    letter = signing.validate_pdf(documents.recommendation_letter_pdf(batch, world.org["chuzhou"]))
+    assert letter.state == "valid" and "滁州市科学技术协会" in letter.signer
+    notice = signing.validate_pdf(documents.notice_pdf(batch))
+    assert notice.state == "valid" and "安徽省科学技术协会" in notice.signer
+
+
+def test_pkcs12_import(world, private_storage):
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+    from printing.demo_ca import demo_ca, demo_signing_key
+
+    demo = demo_signing_key(world.org["hefei"])
+    ca_cert, _ca_key = demo_ca()
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    certificate = x509.load_pem_x509_certificate(demo.certificate_pem.encode())
+    private = serialization.load_pem_private_key(demo.encrypted_key_pem.encode(), signing.passphrase())
+    p12 = pkcs12.serialize_key_and_certificates(b"hefei", private, certificate, [ca_cert],
+                                                BestAvailableEncryption(b"p12-password"))
+    imported = signing.signing_key_import_pkcs12(organization=world.org["hefei"], data=p12, password=b"p12-password")
+    assert imported.active and imported.subject == demo.subject
+    assert list(SigningKey.objects.filter(organization=world.org["hefei"], active=True)) == [imported]
