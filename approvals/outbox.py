@@ -135,13 +135,11 @@ def effects_publish(effects: list[Effect], *, retry_policy: dict | None = None) 
     """Hand effects to the broker, in order; stop at the first broker error (the rest wait for the relay)
     and log it. Returns how many were published.
 
-    They are marked published before the broker has them, and unmarked if it refuses: a worker may run one
-    (and record a failure, which unmarks it for the retry) before this function returns."""
-    if not effects:
-        return 0
-    ids = [effect.pk for effect in effects]
-    Effect.objects.filter(pk__in=ids).update(published_at=timezone.now(), publish_count=F("publish_count") + 1)
-    published = 0
+    Each is marked published after the broker took it: a process that dies in between leaves it unmarked,
+    and the relay publishes it again after its grace period (a duplicate message, a no-op run). The mark
+    is skipped where a worker has meanwhile recorded a failed run (`attempts` moved), so that the retry
+    keeps its backoff instead of waiting for the redelivery delay."""
+    published: list[Effect] = []
     for effect in effects:
         task = import_string(EFFECTS[effect.kind].task)
         try:
@@ -149,12 +147,15 @@ def effects_publish(effects: list[Effect], *, retry_policy: dict | None = None) 
                              retry=True, retry_policy=retry_policy or KICK_RETRY_POLICY)
         except Exception:
             logger.warning("broker unreachable: %d effect(s) wait for the relay (first %s#%s)",
-                           len(effects) - published, effect.kind, effect.pk, exc_info=True)
-            Effect.objects.filter(pk__in=ids[published:], done_at__isnull=True).update(
-                published_at=None, publish_count=F("publish_count") - 1)
+                           len(effects) - len(published), effect.kind, effect.pk, exc_info=True)
             break
-        published += 1
-    return published
+        published.append(effect)
+    now = timezone.now()
+    for attempts in sorted({effect.attempts for effect in published}):
+        Effect.objects.filter(
+            pk__in=[e.pk for e in published if e.attempts == attempts], attempts=attempts,
+        ).update(published_at=now, publish_count=F("publish_count") + 1)
+    return len(published)
 
 
 # ----------------------------------------------------------------------------------------- consuming
