@@ -54,17 +54,18 @@ def granted_application_ids(principal: Principal) -> list[int]:
     )
 
 
-def application_scope_q(principal: Principal) -> Q:
-    """The condition on Application for what the principal sees: one indexed prefix condition per scope
-    path, plus the granted ids as a list (OR-ed with a subquery, PostgreSQL would stop using the index)."""
+def application_scope_q(principal: Principal, prefix: str = "") -> Q:
+    """The condition on Application (or on a model whose `prefix` leads to one, e.g. the task lists'
+    "process__application__") for what the principal sees: one indexed prefix condition per scope path,
+    plus the granted ids as a list (OR-ed with a subquery, PostgreSQL would stop using the index)."""
     if not principal.authenticated:
         return Q(pk__in=[])
     if principal.is_superuser:
         return Q()
     granted = granted_application_ids(principal)
-    condition = Q(pk__in=granted) if granted else Q(pk__in=[])
+    condition = Q(**{f"{prefix}pk__in": granted}) if granted else Q(pk__in=[])
     for path in sorted(principal.scope_paths()):
-        condition |= Q(applicant_path__startswith=path)
+        condition |= Q(**{f"{prefix}applicant_path__startswith": path})
     return condition
 
 

@@ -9,6 +9,9 @@ from approvals.api import ApplicationViewSet, TokenObtainView
 app_name = "api"
 
 router = DefaultRouter()
+# No ".json" twins of every route: the API answers JSON (and files), and a second spelling of each URL
+# is one more door for every rule to cover.
+router.include_format_suffixes = False
 router.register("applications", ApplicationViewSet, basename="application")
 
 urlpatterns = [

@@ -1,4 +1,7 @@
-"""factory_boy factories for the orgs models, and a fast builder for large organization trees."""
+"""factory_boy factories for the orgs models and for the few approvals, workflows and printing rows that tests
+build directly, and a fast builder for large organization trees."""
+import datetime as dt
+
 import factory
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -94,3 +97,60 @@ def organization_tree_build(*, size: int, fanout: int = 10) -> list[Organization
         built += children
         layer = children
     return built
+
+
+# --- approvals, workflows and printing rows that the access tests (tests/access) build directly ---------
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+
+class BatchFactory(factory.django.DjangoModelFactory):
+    """An open batch (ten days open, thirty to go) of a program in a province; pass both."""
+
+    class Meta:
+        model = "approvals.Batch"
+
+    year = factory.LazyFunction(lambda: _today().year)
+    name = factory.Sequence(lambda n: f"批次{n}")
+    opens_on = factory.LazyFunction(lambda: _today() - dt.timedelta(days=10))
+    closes_on = factory.LazyFunction(lambda: _today() + dt.timedelta(days=30))
+
+
+class BatchQuotaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "approvals.BatchQuota"
+
+    quota = 5
+
+
+class DelegationFactory(factory.django.DjangoModelFactory):
+    """A delegation row as stored (no service checks): for periods that the service would refuse to
+    record now, such as one that ended yesterday."""
+
+    class Meta:
+        model = "orgs.Delegation"
+
+    delegate = factory.SubFactory(UserFactory)
+    starts_on = factory.LazyFunction(lambda: _today() - dt.timedelta(days=10))
+    ends_on = factory.LazyFunction(_today)
+    reason = "休假"
+    created_by = factory.SelfAttribute("delegator")
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "workflows.Notification"
+
+    kind = "task"
+    title = factory.Sequence(lambda n: f"通知{n}")
+    dedup_key = factory.Sequence(lambda n: f"test-notification-{n}")
+
+
+class IssueRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "printing.IssueRun"
+
+    application_ids = factory.LazyFunction(list)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals.errors import ApprovalError
 from approvals.services import Actor
+from orgs.admin_scope import ScopedAdminMixin
 from orgs.models import Delegation
 
 from .calendar_notice import calendar_notice_import, notice_diff, notice_parse
@@ -246,8 +247,15 @@ class DelegationForm(forms.ModelForm):
 
 
 @admin.register(Delegation)
-class DelegationAdmin(admin.ModelAdmin):
+class DelegationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Delegations of the administrator's subtree; the service decides who may record or cancel one."""
+
     form = DelegationForm
+    scope_paths = ("organization__path",)
+
+    def scope_of(self, obj):
+        return [obj.organization.path] if obj.organization_id else []
+
     list_display = ("delegate", "delegator", "organization", "role", "starts_on", "ends_on", "cancelled_at")
     list_filter = ("role",)
     search_fields = ("delegate__username", "delegator__username", "organization__name")

@@ -3,6 +3,7 @@ from django.db.models import Q, QuerySet
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from approvals import access
 from orgs.access import principal_of
 
 from .nodes import POOL_PERMISSION
@@ -17,20 +18,24 @@ def pool_condition(user) -> Q:
     return condition
 
 
-def _tasks() -> QuerySet:
-    return Task.objects.filter(flow_task_type="HUMAN").select_related("process", "process__application")
+def _tasks(user) -> QuerySet:
+    """Human tasks of applications the user may see now (approvals.access): a task assigned to someone
+    whose membership has ended leaves their lists with the application."""
+    return Task.objects.filter(
+        access.application_scope_q(principal_of(user), prefix="process__application__"), flow_task_type="HUMAN",
+    ).select_related("process", "process__application")
 
 
 def task_inbox(*, user) -> QuerySet:
-    return _tasks().filter(owner=user, status=STATUS.ASSIGNED).order_by("-created")
+    return _tasks(user).filter(owner=user, status=STATUS.ASSIGNED).order_by("-created")
 
 
 def task_queue(*, user) -> QuerySet:
-    return _tasks().filter(pool_condition(user), status=STATUS.NEW).order_by("-created")
+    return _tasks(user).filter(pool_condition(user), status=STATUS.NEW).order_by("-created")
 
 
 def task_archive(*, user) -> QuerySet:
-    return _tasks().filter(owner=user, finished__isnull=False).order_by("-finished")
+    return _tasks(user).filter(owner=user, finished__isnull=False).order_by("-finished")
 
 
 def user_in_pool(*, user, task) -> bool:
