@@ -1,9 +1,12 @@
-"""Admin pages for programs, batches, quotas, the ban list and (read-only) applications and audit."""
+"""Admin pages for programs, batches, quotas, the ban list and (read-only) applications, audit and the
+outbox."""
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from orgs.admin_scope import ScopedAdminMixin
 
 from .models import Application, AuditEvent, BannedSubject, Batch, BatchQuota, Program
+from .outbox import Effect, effects_retry
 
 
 @admin.register(Program)
@@ -69,3 +72,28 @@ class AuditEventAdmin(ApplicationAdmin):
     list_filter = ("action",)
     search_fields = ("application__subject_name",)
     list_select_related = ("application", "actor")
+
+
+@admin.register(Effect)
+class EffectAdmin(admin.ModelAdmin):
+    """The outbox (approvals.outbox): read-only, with one decision for a person: try set-aside ones again."""
+
+    list_display = ("created_at", "kind", "key", "published_at", "publish_count", "attempts", "done_at",
+                    "failed_at", "note")
+    list_filter = ("kind", ("done_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter))
+    search_fields = ("key",)
+    actions = ["try_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("重新执行所选的未完成操作"))
+    def try_again(self, request, queryset):
+        count = effects_retry(effect_ids=list(queryset.filter(done_at__isnull=True).values_list("pk", flat=True)))
+        self.message_user(request, _("已重新放入队列：%(count)d 项") % {"count": count})

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -25,8 +25,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from orgs.models import Organization
 from workflows.deadlines import application_open_deadlines
 
+from . import drafts, selectors
 from . import errors as E
-from . import selectors
 from . import services as svc
 from .attachments import read_file
 from .models import Application, Attachment, AuditEvent, Batch, Opinion, Revision, Status
@@ -82,7 +82,10 @@ def exception_handler(exc, context):
         errors = {str(field): _plain(message) if isinstance(message, list | dict) else [str(message)]
                   for field, message in exc.errors.items()}
         body = {"code": exc.code, "detail": approval_error_message(exc), "errors": errors}
-        return Response(body, status=exc.http_status)
+        response = Response(body, status=exc.http_status)
+        if isinstance(exc, E.StaleVersion):
+            response["ETag"] = f'"{exc.params["current"]}"'  # the version to start again from
+        return response
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -111,6 +114,10 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="申报不存在或不在权限范围内"),
     409: OpenApiResponse(ErrorSerializer, description="当前状态不允许该操作，或名额已满、并发冲突"),
 }
+
+
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
+                            description="读取申报时响应头中的 ETag，如 \"12\"")
 
 
 class ApiMixin:
@@ -215,12 +222,13 @@ class ApplicationCreateSerializer(serializers.Serializer):
 
 
 class ApplicationEditSerializer(serializers.Serializer):
-    """Only the fields sent are changed; form data may stay half-filled until submission."""
+    """Only the fields sent are changed, and in form_data only the keys sent (null removes a key); form
+    data may stay half-filled until submission. The If-Match header names the version (ETag) edited."""
 
     subject_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     uscc = serializers.CharField(max_length=18, required=False, allow_blank=True)
     division_code = serializers.CharField(max_length=6, required=False)
-    form_data = serializers.DictField(required=False)
+    form_data = serializers.DictField(required=False, child=serializers.JSONField(allow_null=True))
 
 
 class RevisionSerializer(serializers.ModelSerializer):
@@ -417,7 +425,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
 
     def _detail(self, application, status_code=status.HTTP_200_OK, headers=None) -> Response:
         data = ApplicationDetailSerializer(application, context=self.get_serializer_context()).data
-        return Response(data, status=status_code, headers=headers)
+        # The version an edit must name in If-Match (approvals.drafts).
+        return Response(data, status=status_code, headers={**(headers or {}), "ETag": drafts.etag(application)})
 
     def _transition(self, name: Action, request, pk) -> Response:
         body = BODIES[name](data=request.data)
@@ -511,12 +520,19 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
         location = reverse("api:application-detail", args=[application.pk])
         return self._detail(self.get_application(), status.HTTP_201_CREATED, {"Location": location})
 
-    @extend_schema(summary="修改草稿", request=ApplicationEditSerializer,
-                   responses={200: ApplicationDetailSerializer, **ERRORS})
+    @extend_schema(summary="修改草稿（If-Match 填写读取时的 ETag；form_data 按键合并，null 删除该键）",
+                   request=ApplicationEditSerializer, parameters=[IF_MATCH],
+                   responses={200: ApplicationDetailSerializer, **ERRORS,
+                              409: OpenApiResponse(ErrorSerializer, description="草稿在此期间已被修改（未保存）"),
+                              428: OpenApiResponse(ErrorSerializer, description="未提供 If-Match")})
     def partial_update(self, request, pk=None):
         body = ApplicationEditSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        svc.application_edit(actor=self.actor, application_id=int(pk), **body.validated_data)
+        fields = dict(body.validated_data)
+        if "form_data" in fields:
+            fields["form_data_patch"] = fields.pop("form_data")
+        version = drafts.version_from_if_match(request.headers.get("If-Match"))
+        svc.application_edit(actor=self.actor, application_id=int(pk), expected_version=version, **fields)
         return self._detail(self.get_application())
 
     # --- history

@@ -33,6 +33,11 @@ MSG_EXPERTS_ASSIGNED = _("本版本已指派评审专家，不能重复指派")
 MSG_SUBJECT_REQUIRED = _("请填写申报主体名称")
 MSG_FORM_INVALID = _("申报内容有误")
 MSG_CANNOT_EDIT = _("只有草稿状态的申报可以修改")
+MSG_STALE = _("保存未成功：您打开这份草稿之后，它已被修改（%(changes)s）。您这次填写的内容没有保存，也没有丢失，"
+              "请核对标出的项目后再保存。")
+MSG_VERSION_UNKNOWN = _("保存未成功：所依据的版本 %(version)s 不存在（当前为 %(current)s），请刷新后重试")
+MSG_VERSION_REQUIRED = _("修改草稿须说明所依据的版本：请在 If-Match 请求头中填写读取该申报时得到的 ETag")
+MSG_VERSION_INVALID = _("If-Match 请求头“%(value)s”不是本系统的版本标记（应为读取申报时得到的 ETag，如 \"12\"）")
 MSG_NOTICE_START = _("公示开始日期应为今天起至 %(last)s 之间的工作日（最早 %(first)s）")
 MSG_COMMENT_LENGTH = _("意见不能超过 %(max)d 字")
 MSG_DUPLICATE_USCC = _("统一社会信用代码 %(uscc)s 在本批次已有申报“%(name)s”（编号 %(id)s，%(status)s），同一主体每批次只能有一份在办申报")
@@ -74,6 +79,16 @@ class WrongState(ApprovalError):
 
 class Conflict(ApprovalError):
     code, http_status = "conflict", 409
+
+
+class StaleVersion(ApprovalError):
+    """The draft changed since the version the edit was made on."""
+
+    code, http_status = "stale", 409
+
+
+class VersionRequired(ApprovalError):
+    code, http_status = "version_required", 428
 
 
 class RuleViolation(ApprovalError):

@@ -15,10 +15,16 @@ class ApplicationForm(forms.Form):
     uscc = forms.CharField(label=_("统一社会信用代码"), max_length=18, required=False)
     division_code = forms.ChoiceField(label=_("所在区划"))
 
-    def __init__(self, *args, program, applicant, **kwargs):
+    def __init__(self, *args, program, applicant, editing: bool = False, **kwargs):
         kwargs.setdefault("label_suffix", "：")
         super().__init__(*args, **kwargs)
         self.program = program
+        if editing:
+            # The version the page was opened on (approvals.drafts): a save on an older one is refused.
+            self.fields["version"] = forms.IntegerField(
+                widget=forms.HiddenInput, min_value=0,
+                error_messages={"required": _("页面缺少版本信息，请刷新后重新填写"),
+                                "invalid": _("页面缺少版本信息，请刷新后重新填写")})
         divisions = Division.objects.subject_choices(applicant=applicant).order_by("code")
         self.fields["division_code"].choices = [(d.code, f"{d.code} {d.name}") for d in divisions]
         if not program.requires_uscc:
@@ -73,13 +79,39 @@ class ApplicationForm(forms.Form):
     @classmethod
     def initial_from(cls, application) -> dict:
         initial = {"subject_name": application.subject_name, "uscc": application.uscc,
-                   "division_code": application.division_id}
+                   "division_code": application.division_id, "version": application.audit_seq}
         for spec in application.program.form_fields:
             value = application.form_data.get(spec["name"])
             if spec.get("type") == "list":
                 value = json.dumps(value or [], ensure_ascii=False)
             initial[f"f_{spec['name']}"] = value
         return initial
+
+
+def reconciled_after_stale(data, *, current, error, program, applicant) -> ApplicationForm:
+    """The edit form after a stale save (approvals.errors.StaleVersion): what the user typed, except the
+    fields someone else changed since, which show the saved values, with the user's own value named in
+    the field's error; the version is the current one. Saving it again keeps both people's changes."""
+    data = data.copy()
+    saved = ApplicationForm.initial_from(current)
+    probe = ApplicationForm(program=program, applicant=applicant, editing=True)
+    typed = {}
+    for name in error.errors:
+        field = name if name in probe.fields else f"f_{name}"
+        if field in probe.fields:
+            typed[field] = data.get(field, "")
+            value = saved.get(field)
+            data[field] = "" if value is None else value
+    data["version"] = current.audit_seq
+    form = ApplicationForm(data, program=program, applicant=applicant, editing=True)
+    form.is_valid()
+    form.add_error(None, error.message)
+    for field, value in typed.items():
+        messages = list(error.errors.get(field.removeprefix("f_"), []))
+        if str(value) != str(data[field]):
+            messages.append(_("此处已换成保存的内容；您填写的是：%(value)s") % {"value": value or "（空）"})
+        form.add_error(field, messages)
+    return form
 
 
 class AttachmentForm(forms.Form):

@@ -474,7 +474,7 @@ class AuditEvent(models.Model):
             # The stays of the reports, read from the index alone (an index-only scan on PostgreSQL).
             models.Index(fields=["application", "from_status", "stay_workdays"],
                          condition=models.Q(stay_workdays__isnull=False), name="audit_stays_idx"),
-            # Events of the last days whose notifications are not done (workflows.notifications.outbox_flush).
+            # Events by creation time (the last days' events, as the outbox migration read them).
             models.Index(fields=["created_at"], name="audit_created_idx"),
         ]
 
@@ -510,3 +510,7 @@ class ApplicationUserObjectPermission(UserObjectPermissionBase):
 
 class ApplicationGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Application, on_delete=models.CASCADE)
+
+
+# The outbox's table lives in its own module (approvals.outbox); importing it here registers the model.
+from .outbox import Effect  # noqa: E402, F401

@@ -23,7 +23,7 @@ from workflows.flows import ApplicationFlow
 from workflows.notifications import queue_for_transition
 from workflows.workdays import add_workdays, is_workday, workdays_between
 
-from . import access
+from . import access, drafts
 from . import errors as E
 from .attachments import sniff_content_type, store_file
 from .formspec import printable_problem, thresholds_unmet, validate_form_data
@@ -43,6 +43,7 @@ from .models import (
     Revision,
     Status,
 )
+from .outbox import effect_add
 from .stages import (
     ACTIONS,
     COMMENT_MAX_LENGTH,
@@ -236,7 +237,7 @@ def _clean_comment(spec, comment) -> str:
 
 def _transition(
     *, actor: Actor, application_id: int, action: str, comment: str = "", params: dict | None = None,
-    checks=None, completes_task: bool = True, on_commit=None,
+    checks=None, completes_task: bool = True, effects=None,
 ) -> Application:
     """Run one state change in one transaction (the pattern every action below follows): the FSM method of
     the action's name, its opinion and task from the stage table."""
@@ -272,8 +273,8 @@ def _transition(
             _complete_task(application, task, actor.user)
         if spec.notifies and application.status != from_status:
             queue_for_transition(application=application, action=action)
-        if on_commit:
-            transaction.on_commit(lambda: on_commit(application))
+        if effects:
+            effects(application)  # the action's outbox effects, in its transaction
     return application
 
 
@@ -383,12 +384,18 @@ def application_create(
 
 
 def application_edit(
-    *, actor: Actor, application_id: int, subject_name=None, uscc=None, division_code=None, form_data=None
+    *, actor: Actor, application_id: int, subject_name=None, uscc=None, division_code=None, form_data=None,
+    form_data_patch=None, expected_version: int | None = None,
 ) -> Application:
-    """Save changes to a draft (partial form data is allowed until submission)."""
+    """Save changes to a draft (partial form data is allowed until submission). `form_data` replaces the
+    form data; `form_data_patch` merges into it by key (None removes a key). With `expected_version` (the
+    web form and the API always send it) a draft changed since that version is refused (approvals.drafts);
+    the edit event names the fields it changed."""
     with transaction.atomic():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, Action.EDIT)
+        if expected_version is not None:
+            drafts.check_version(application, expected_version, action_label=_action_label)
         changes = {}
         if subject_name is not None or uscc is not None or division_code is not None:
             subject = _clean_subject(
@@ -401,20 +408,27 @@ def application_edit(
                 raise E.InvalidInput(E.MSG_FORM_INVALID, errors=subject["errors"])
             subject.pop("errors")
             changes.update(subject)
+        if form_data_patch is not None:
+            form_data = drafts.form_data_merged(application.form_data or {}, form_data_patch)
         if form_data is not None:
             cleaned, form_errors = validate_form_data(application.program.form_fields, form_data, partial=True)
             if form_errors:
                 raise E.InvalidInput(E.MSG_FORM_INVALID, errors=form_errors)
             changes["form_data"] = cleaned
+        changed = drafts.changed_fields(application, changes)
         for name, value in changes.items():
             setattr(application, name, value)
         if "uscc" in changes or "division_id" in changes:
             _check_duplicate(application)
         event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.EDIT,
-                              from_status=application.status)
+                              from_status=application.status, comment=drafts.changed_fields_comment(changed))
         _save(application, unique=True)
         event.save()
     return application
+
+
+def _action_label(action: str) -> str:
+    return ACTIONS[action].label if action in ACTIONS else action
 
 
 # ---------------------------------------------------------------------------------------- the chain
@@ -684,9 +698,8 @@ def application_object(*, actor: Actor, application_id: int, comment: str, uphel
 
 
 def _queue_certificate(application: Application) -> None:
-    from printing.tasks import issue_certificate_task
-
-    issue_certificate_task.delay(application.pk)
+    """The certificate is issued by a worker: an outbox effect in the approval's transaction."""
+    effect_add(kind="certificate_issue", key=application.pk, args=[application.pk])
 
 
 def _check_notice_published(application: Application) -> None:
@@ -701,11 +714,11 @@ def _check_notice_over(application: Application) -> None:
 
 
 def application_approve(*, actor: Actor, application_id: int, comment: str = "") -> Application:
-    """After the notice period with no upheld objection: the beat task approve_after_notice does this with
-    the system actor when the flow's timer is due; the province leader may do it too. Either way the
-    timer task is fired here, in the same transaction."""
+    """After the notice period with no upheld objection: the sweeper does this with the system actor when
+    the flow's timer is due; the province leader may do it too. Either way the timer task is fired here,
+    and the certificate's outbox effect written, in the same transaction."""
     return _transition(actor=actor, application_id=application_id, action=Action.APPROVE, comment=comment,
-                       checks=_check_notice_over, on_commit=_queue_certificate)
+                       checks=_check_notice_over, effects=_queue_certificate)
 
 
 def application_issue_certificate(*, actor: Actor, application_id: int):
@@ -737,6 +750,8 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
                 activation.run(None)
                 activation.execute()
         queue_for_transition(application=application, action=Action.ISSUE_CERTIFICATE)
+        # The PDF is rendered by a worker after the commit (printing.tasks.render_certificate_task).
+        effect_add(kind="certificate_render", key=certificate.pk, args=[certificate.pk])
     return certificate
 
 

@@ -63,6 +63,7 @@ class Notify(models.TextChoices):
     RETURNED = "returned", _("申报单位（退回）")
     DECIDED = "decided", _("申报单位（审批结果）")
     CERTIFICATE = "certificate", _("申报单位（证书）")
+    EXPIRED = "expired", _("申报单位（认定到期）")
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in (
     ActionSpec(A.REVOKE, (S.CERTIFIED,), opinion_required=True, decision=Decision.REVOKE,
                notifies=(Notify.DECIDED,), buttons=(Button("revoke", _("撤销认定"), "danger"),),
                summary=_("撤销认定（须填写意见）")),
-    ActionSpec(A.EXPIRE, (S.CERTIFIED,), system=True, persons=False, notifies=(Notify.DECIDED,), inputs=()),
+    ActionSpec(A.EXPIRE, (S.CERTIFIED,), system=True, persons=False, notifies=(Notify.EXPIRED,), inputs=()),
 )}
 
 # The transitions a person starts from a button or an API route (the others are part of an edit or the

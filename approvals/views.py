@@ -17,8 +17,8 @@ from workflows.selectors import task_archive, task_inbox, task_queue
 from . import access, selectors
 from . import services as svc
 from .attachments import attachment_path
-from .errors import ApprovalError, NotAllowed, WrongState
-from .forms import ApplicationForm, AttachmentForm
+from .errors import ApprovalError, NotAllowed, StaleVersion, WrongState
+from .forms import ApplicationForm, AttachmentForm, reconciled_after_stale
 from .models import RECOMMENDED_STATUSES, Attachment, Batch, Decision, Status
 from .stages import BUTTONS, Action
 
@@ -149,7 +149,7 @@ class ApplicationEditView(LoginRequiredMixin, View):
         if refused:
             return refused
         form = ApplicationForm(initial=ApplicationForm.initial_from(application), program=application.program,
-                               applicant=application.applicant)
+                               applicant=application.applicant, editing=True)
         return render(request, "approvals/form.html", {"form": form, "application": application,
                                                        "batch": application.batch,
                                                        "applicant": application.applicant})
@@ -158,14 +158,21 @@ class ApplicationEditView(LoginRequiredMixin, View):
         application, refused = _editable(request, pk)
         if refused:
             return refused
-        form = ApplicationForm(request.POST, program=application.program, applicant=application.applicant)
+        form = ApplicationForm(request.POST, program=application.program, applicant=application.applicant,
+                               editing=True)
         if form.is_valid():
             try:
                 svc.application_edit(
                     actor=_actor(request), application_id=pk, subject_name=form.cleaned_data["subject_name"],
                     uscc=form.cleaned_data["uscc"], division_code=form.cleaned_data["division_code"],
-                    form_data=form.form_data(),
+                    form_data=form.form_data(), expected_version=form.cleaned_data["version"],
                 )
+            except StaleVersion as exc:
+                form = reconciled_after_stale(request.POST, current=_visible(request, pk), error=exc,
+                                              program=application.program, applicant=application.applicant)
+                return render(request, "approvals/form.html", {"form": form, "application": application,
+                                                               "batch": application.batch,
+                                                               "applicant": application.applicant}, status=409)
             except ApprovalError as exc:
                 _form_errors(form, exc)
             else:

@@ -14,9 +14,10 @@ scratch PostgreSQL database created (and dropped afterwards) on the server of --
 BATCH approved applications directly (bench setup only: bulk-created rows in status "approved", without
 a viewflow process), starts ``celery -A config worker --concurrency 2`` with a real broker (Redis at
 redis://127.0.0.1:6379/14 if it answers, else the embedded filesystem broker in the scratch folder),
-queues one ``printing.tasks.issue_certificate_task`` per application (the real task: gap-free
-reservation, render, atomic store, conditional update) and times from the first task queued until every
-certificate has its pdf_sha256. Then it reads VmRSS of the worker's child processes from /proc, stops the
+writes one ``certificate_issue`` outbox effect per application in one transaction, as the bulk issue
+does (published when it commits; the issue task makes the gap-free reservation and writes the render
+effect, whose task renders, stores atomically and records the hash) and times from the first effect
+written until every certificate has its pdf_sha256. Then it reads VmRSS of the worker's child processes from /proc, stops the
 worker, and checks the result: numbers 1..BATCH without gap or duplicate, one stored file per certificate
 with the recorded SHA-256.
 
@@ -359,12 +360,13 @@ def stop_worker(process: subprocess.Popen) -> None:
 
 def bench_celery(count: int, scratch: Scratch) -> tuple[float, float, float]:
     """Returns (seconds for the batch, largest child VmRSS in MB, parent VmRSS in MB)."""
+    from django.db import transaction
     from django.db.models import Count, Max, Min
 
+    from approvals.outbox import effects_add
     from config.celery_app import app
     from printing.models import Certificate
     from printing.services import certificate_pdf_path
-    from printing.tasks import issue_certificate_task
 
     start = time.perf_counter()
     application_ids = create_approved_applications(count)
@@ -378,8 +380,9 @@ def bench_celery(count: int, scratch: Scratch) -> tuple[float, float, float]:
     process, log = start_worker(scratch)
     try:
         start = time.perf_counter()
-        for application_id in application_ids:
-            issue_certificate_task.delay(application_id)
+        # As the bulk issue does: one outbox effect each, published when the transaction commits.
+        with transaction.atomic():
+            effects_add(kind="certificate_issue", items=[(pk, [pk], {}) for pk in application_ids])
         queued = time.perf_counter() - start
         done, last_report = 0, start
         while done < count:

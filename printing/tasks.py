@@ -1,17 +1,21 @@
 """Celery tasks of printing: they take ids, call services, and are safe to run twice.
 
-``issue_certificate_task`` is queued on commit by ``application_approve`` (the flow) and by the bulk issue
-of a batch. Exactly once is held by the database, not by Celery: the certificate is a unique one-to-one
-row reserved in the same transaction as its gap-free number, and the PDF is recorded by a conditional
-update (see ``printing.services.certificate_render_and_store``). A redelivered or repeated task finds
-the certificate and only renders what is missing. Transient failures (a locked row, a lost database
-connection, a render error) are retried with exponential backoff; refusals that a retry cannot change
-(the application is gone, not approved, or the person may not issue) are logged and not retried.
+Both are consumers of outbox effects (approvals.outbox): ``issue_certificate_task`` of the effect that
+``application_approve`` (the flow) and the bulk issue of a batch write, ``render_certificate_task`` of
+the one that the issue writes. Exactly once is held by the database, not by Celery: each runs in the
+transaction that marks its effect done (a second delivery waits, then finds it done); the certificate
+is a unique one-to-one row reserved in the same transaction as its gap-free number, and the PDF is
+recorded by a conditional update (see ``printing.services.certificate_render_and_store``). A failed run
+(a locked row, a lost database connection, a render error) rolls back and is tried again by the outbox
+with backoff; refusals that a retry cannot change (the application is gone, not approved, or the person
+may not issue) are noted on the effect and not retried.
 """
 import logging
 
 from celery import shared_task
 from celery.signals import worker_init
+
+from approvals.outbox import Outcome, effect_run, test_pause
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +50,10 @@ def _existing_certificate(application_id: int):
     return Certificate.objects.filter(application_id=application_id).only("pk", "number").first()
 
 
-@shared_task(
-    bind=True, autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=300, retry_jitter=True,
-    max_retries=8, acks_late=True,
-)
-def issue_certificate_task(self, application_id: int, actor_id: int | None = None) -> str | None:
-    """The flow's issue step: reserve the certificate (once), then render and store its PDF (once).
+@shared_task(acks_late=True)
+def issue_certificate_task(application_id: int, actor_id: int | None = None,
+                           effect_id: int | None = None) -> str | None:
+    """The flow's issue step: reserve the certificate (once), certify, and write the render effect.
 
     ``actor_id`` is the officer who asked for it (bulk issue); without it the system issues, as after
     the public notice. Returns the certificate number, or None when the application cannot be issued.
@@ -59,11 +61,10 @@ def issue_certificate_task(self, application_id: int, actor_id: int | None = Non
     from approvals import errors as E
     from approvals.services import application_issue_certificate
 
-    from .render import MissingGlyphs
-    from .services import certificate_render_and_store
-
-    certificate = _existing_certificate(application_id)
-    if certificate is None:
+    def work():
+        certificate = _existing_certificate(application_id)
+        if certificate is not None:
+            return Outcome(certificate.number, "issued already")
         try:
             certificate = application_issue_certificate(actor=_actor(actor_id), application_id=application_id)
         except (E.NotFound, E.NotAllowed, E.WrongState) as exc:
@@ -71,12 +72,34 @@ def issue_certificate_task(self, application_id: int, actor_id: int | None = Non
             certificate = _existing_certificate(application_id)
             if certificate is None:
                 logger.warning("Certificate for application %s not issued: %s", application_id, exc.message)
-                return None
-    try:
-        certificate_render_and_store(certificate_id=certificate.pk)
-    except MissingGlyphs as exc:
-        # A retry draws the same box; the name must be corrected first (input refuses such characters,
-        # so this is a name that came in another way).
-        logger.error("Certificate %s not rendered: %s", certificate.number, exc)
-        return None
-    return certificate.number
+                return Outcome(None, f"not issued: {exc.message}")
+            return Outcome(certificate.number, "issued already")
+        test_pause("issue", application_id)
+        return certificate.number
+
+    result = effect_run(effect_id, work)
+    return result if isinstance(result, str) else None
+
+
+@shared_task(acks_late=True)
+def render_certificate_task(certificate_id: int, effect_id: int | None = None) -> str | None:
+    """Render and store the issued certificate's PDF (once); returns its SHA-256, or None if there is none
+    to make (revoked or expired before it was rendered, or a name the print faces cannot draw)."""
+    from .render import MissingGlyphs
+    from .services import certificate_render_and_store
+
+    def work():
+        try:
+            certificate = certificate_render_and_store(certificate_id=certificate_id)
+        except MissingGlyphs as exc:
+            # A retry draws the same box; the name must be corrected first (input refuses such characters,
+            # so this is a name that came in another way). Noted on the effect, not retried.
+            logger.error("Certificate %s not rendered: %s", certificate_id, exc)
+            return Outcome(None, f"not rendered: {exc}")
+        test_pause("render", certificate_id)
+        if not certificate.pdf_sha256:
+            return Outcome(None, f"no PDF made: the certificate is {certificate.status}")
+        return certificate.pdf_sha256
+
+    result = effect_run(effect_id, work)
+    return result if isinstance(result, str) else None

@@ -34,6 +34,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from approvals import access
 from approvals.models import Application, Batch, Status
+from approvals.outbox import effects_add
 from approvals.selectors import application_get
 from orgs.access import principal_of
 from orgs.models import Level, Organization
@@ -290,7 +291,7 @@ def _officer_batch(request, batch_id: int) -> Batch:
 
 @method_decorator(never_cache, name="dispatch")
 class BatchIssueAllView(LoginRequiredMixin, View):
-    """GET: how many approved applications wait for a certificate; POST: queue one issue task for each."""
+    """GET: how many approved applications wait for a certificate; POST: an issue effect for each."""
 
     def get(self, request, batch_id: int):
         batch = _officer_batch(request, batch_id)
@@ -303,21 +304,16 @@ class BatchIssueAllView(LoginRequiredMixin, View):
         })
 
     def post(self, request, batch_id: int):
-        from .tasks import issue_certificate_task
-
         batch = _officer_batch(request, batch_id)
         with transaction.atomic():
             ids = list(
                 Application.objects.filter(batch=batch, status=Status.APPROVED).order_by("pk").values_list("pk", flat=True)
             )
             run = IssueRun.objects.create(batch=batch, requested_by=request.user, application_ids=ids)
-            user_id = request.user.pk
-
-            def queue():
-                for application_id in ids:
-                    issue_certificate_task.delay(application_id, actor_id=user_id)
-
-            transaction.on_commit(queue)
+            # One outbox effect per application, in this transaction; one already pending (the flow's own,
+            # after the notice) is kept and does the work.
+            effects_add(kind="certificate_issue",
+                        items=[(pk, [pk], {"actor_id": request.user.pk}) for pk in ids])
         return redirect(reverse("printing:issue_run", args=[batch.pk, run.pk]))
 
 

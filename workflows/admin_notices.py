@@ -16,7 +16,7 @@ from django.utils import timezone
 from orgs.models import Organization
 
 from .models import Notification, NotificationKind
-from .notifications import Message, _safe_reverse, notifications_create, queue_emails_on_commit
+from .notifications import Message, _safe_reverse, notifications_create, queue_emails
 from .workdays import PROVISIONAL, calendar_status
 
 DEFAULT_REMINDER_DATE = "11-01"
@@ -49,7 +49,7 @@ def _not_told(users: QuerySet, kind: str, key: str) -> QuerySet:
 def _tell(users: QuerySet, message: Message, key: str) -> int:
     with transaction.atomic():
         ids = notifications_create(batches=[(_not_told(users, message.kind, key), message)], key=key)
-        queue_emails_on_commit(ids)
+        queue_emails(ids)
     return Notification.objects.filter(kind=message.kind, dedup_key__startswith=f"{message.kind}:{key}:").count()
 
 

@@ -24,7 +24,7 @@ from orgs.models import Role
 from orgs.selectors import person_label
 
 from .models import NotificationKind, TaskDeadline
-from .notifications import Message, application_url, notifications_create, queue_emails_on_commit
+from .notifications import Message, application_url, notifications_create, queue_emails
 from .workdays import WEEKDAY_NAMES, add_workdays, due_date_info, workdays_between
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def _notify_once(deadline: TaskDeadline, *, field: str, users, message: Message)
             # The notifications exist already (the claim was cleared by hand): nothing more to send.
             logger.warning("deadline %s: %s notifications existed already", deadline.pk, field)
             return False
-        queue_emails_on_commit(ids)
+        queue_emails(ids)
     return True
 
 

@@ -104,9 +104,9 @@ class ApplicationFlow(flow.Flow):
     )
     # Whichever comes first: the end of the notice period, or an objection that is upheld.
     notice_period = flow.SplitFirst().Annotation(title=_("公示期")).Next(this.wait_notice).Next(this.uphold_objection)
-    # The timer's due time is the end of the notice in working days. The beat task
-    # workflows.tasks.approve_after_notice fires it through the approve service (status, audit, timer and
-    # the certificate's queueing in one transaction), so no node of the flow sets a status.
+    # The timer's due time is the end of the notice in working days. The sweeper (workflows.sweeper, beat)
+    # fires it through the approve service (status, audit, timer and the certificate's outbox effect in one
+    # transaction), so no node of the flow sets a status.
     wait_notice = flow.Timer(this.notice_due).Annotation(title=_("公示期满")).Next(this.issue_certificate)
     uphold_objection = (
         StageView(StageTaskView.as_view(), pool=ACTIONS[Action.OBJECT].owner_at(S.PUBLIC_NOTICE))

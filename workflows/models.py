@@ -47,6 +47,7 @@ class NotificationKind(models.TextChoices):
     CERTIFICATE = "certificate", _("证书颁发")
     REMINDER = "reminder", _("到期提醒")
     ESCALATION = "escalation", _("逾期督办")
+    EXPIRED = "expired", _("认定到期")
     # To administrators: next year's holiday arrangement missing; organizations whose division was retired.
     CALENDAR = "calendar", _("节假日安排")
     DIVISIONS = "divisions", _("行政区划变更")
@@ -129,21 +130,3 @@ class EmailOutbox(models.Model):
         return f"{self.to_email}: {self.subject}"
 
 
-class NotificationJob(models.Model):
-    """That the notifications of an action (its audit event) are done. The worker that works them out
-    inserts it in the same transaction, so each event is told once; events without one are found by
-    outbox_flush (workflows.notifications.notification_event_run)."""
-
-    application = models.ForeignKey("approvals.Application", on_delete=models.CASCADE, related_name="+")
-    audit_seq = models.PositiveIntegerField()  # the event: what, who and when are on it
-    done_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = _("已发通知")
-        verbose_name_plural = _("已发通知")
-        constraints = [
-            models.UniqueConstraint(fields=["application", "audit_seq"], name="one_notification_job_per_event")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.application_id}#{self.audit_seq}"

@@ -1,24 +1,23 @@
-"""Notifications: in-app messages and their e-mails. An action's audit event is its durable record:
-after the commit a Celery task reads the event, works out the recipients and creates the notifications
-and their e-mails, marking the event done with a NotificationJob row in the same transaction (so once),
-and another task sends the e-mails. The action's own transaction writes nothing for notifications.
+"""Notifications: in-app messages and their e-mails. An action's audit event is its durable record, and
+the action writes one outbox effect for it (approvals.outbox, `notify_event`) in its transaction. A worker
+carries the effect out: it reads the event, works out the recipients and creates the notifications and
+their e-mails in the transaction that marks the effect done (so once), and writes the e-mails' own effect
+(`email_send`), whose task sends them.
 
-Delivery guarantees (see docs/deadlines-notifications.md):
+Delivery guarantees (see docs/outbox.md and docs/deadlines-notifications.md):
 
-* nothing is lost when the broker is down: the audit event commits with the action (and each
-  `EmailOutbox` row with its notification), and `outbox_flush` (beat, or `manage.py flush_outbox`)
-  queues the events of the last NOTIFY_RECOVERY_DAYS that no task has done, and the rows no task picked up;
+* nothing is lost when the broker is down: the effects commit with the action (and each `EmailOutbox`
+  row with its notification), and the relay publishes whatever the broker could not take at commit time;
 * an e-mail is never sent twice: a worker sends only after a conditional UPDATE set `sending_started_at`
   on a row where it was empty. A worker killed before that claim leaves the row untouched, and the
   redelivered task sends it. A worker killed between the claim and recording `sent_at` (the SMTP
-  conversation itself) leaves a row that is never sent again automatically (at most once): the flush
-  marks it for an administrator and logs an error.
+  conversation itself) leaves a row that is never sent again automatically (at most once): the sweeper
+  marks it for an administrator and logs an error (`emails_in_doubt_set_aside`).
 """
 import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from functools import partial
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -30,11 +29,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from approvals.models import Application, AuditEvent, ExpertAssignment, Stage, Status
+from approvals.outbox import effect_add
 from approvals.stages import STAGES, Action, Notify, actions_notifying
 from orgs.access import pool_members
 from orgs.models import Role
 
-from .models import EmailOutbox, Notification, NotificationJob, NotificationKind, NotificationPreference
+from .models import EmailOutbox, Notification, NotificationKind, NotificationPreference
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +44,16 @@ S = Status
 EMAIL_SUBJECT_PREFIX = "【科协试点申报】"
 # Give up on an address after this many refusals by the mail server.
 MAX_ATTEMPTS = 8
-# Rows younger than this are left to the task queued on commit.
-FLUSH_GRACE_SECONDS = 300
-# A claim older than this belongs to a dead worker: Celery's hard time limit killed any live one before.
+# A claim older than this belongs to a dead worker: Celery's hard time limit (120 s) killed any live one
+# long before.
 IN_DOUBT_AFTER_SECONDS = 900
-FLUSH_BATCH = 50
 
 # Actions after which the pool of the new stage has a task (a score only when it was the last one), and the
 # others by whom they tell: read from the stage table.
 TASK_ACTIONS = actions_notifying(Notify.POOL)
 NOTIFIED_ACTIONS = actions_notifying()
-# How far back outbox_flush looks for events whose notifications a broker outage left undone.
-NOTIFY_RECOVERY_DAYS = 7
 DECISION_ACTIONS = actions_notifying(Notify.DECIDED)
+EXPIRED_ACTIONS = actions_notifying(Notify.EXPIRED)
 
 SENT, ALREADY_SENT, IN_DOUBT, GAVE_UP, MISSING, TAKEN = (
     "sent", "already_sent", "in_doubt", "gave_up", "missing", "taken",
@@ -150,7 +147,7 @@ def notifications_create(
 
     `key` names the occasion (the same occasion never notifies the same user twice). Costs one query per
     batch for the recipients and their preference, then one insert of notifications and one of e-mails.
-    Returns the ids of the outbox rows; queue them with `queue_emails_on_commit`.
+    Returns the ids of the outbox rows; queue them with `queue_emails` in the same transaction.
     """
     now = timezone.now()
     notifications, emails = [], []
@@ -179,23 +176,12 @@ def notifications_create(
     return [row.pk for row in rows]
 
 
-def _enqueue(outbox_ids: list[int]) -> None:
-    from .tasks import send_notification_emails
-
-    try:
-        # A short publish retry: the request must not hang on a dead broker; the outbox keeps the work.
-        send_notification_emails.apply_async(
-            (outbox_ids,), retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
-        )
-    except Exception:  # the broker is unreachable: the rows stay in the outbox for outbox_flush
-        logger.warning("broker unreachable: %d e-mail(s) stay in the outbox until the next flush",
-                       len(outbox_ids), exc_info=True)
-
-
-def queue_emails_on_commit(outbox_ids: list[int]) -> None:
+def queue_emails(outbox_ids: list[int]) -> None:
+    """Have these outbox rows sent by a worker: one `email_send` effect, written in the caller's
+    transaction (the one that created the rows) and published once it commits."""
     if outbox_ids:
-        transaction.on_commit(partial(_enqueue, list(outbox_ids)))
+        ids = sorted(outbox_ids)
+        effect_add(kind="email_send", key=ids[0], args=[ids])
 
 
 def _stage_message(application, status: str) -> Message:
@@ -212,49 +198,37 @@ def _stage_message(application, status: str) -> Message:
 
 
 def queue_for_transition(*, application, action: str) -> None:
-    """Have the action's event told to the people it concerns, by a worker after the commit. Nothing is
-    written here: the audit event the action has just appended is the record (see outbox_flush)."""
+    """Have the action's event told to the people it concerns, by a worker after the commit: one
+    `notify_event` effect in the action's transaction (the audit event it has just appended is the
+    record of what to tell)."""
     if action not in NOTIFIED_ACTIONS:
         raise ValueError(f"{action!r} is not in NOTIFIED_ACTIONS")
-    transaction.on_commit(partial(_enqueue_event, application.pk, application.audit_seq))
-
-
-def _enqueue_event(application_id: int, seq: int) -> None:
-    from .tasks import notify_event
-
-    try:
-        notify_event.apply_async(
-            (application_id, seq), retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
-        )
-    except Exception:  # the broker is unreachable: the event waits for outbox_flush
-        logger.warning("broker unreachable: the notifications of event %s#%s wait for the next flush",
-                       application_id, seq, exc_info=True)
+    effect_add(kind="notify_event", key=f"{application.pk}:{application.audit_seq}",
+               args=[application.pk, application.audit_seq])
 
 
 def notification_event_run(*, application_id: int, seq: int) -> list[int]:
-    """Create the notifications and e-mails of one audit event, once: the NotificationJob row that marks
-    it done is inserted first, in the same transaction, so a second worker on the same event waits on its
-    unique key and then skips it. E-mails are queued after this commits."""
-    with transaction.atomic():
-        event = AuditEvent.objects.filter(application_id=application_id, seq=seq).select_related("actor").first()
-        if event is None:
-            return []
-        try:
-            with transaction.atomic():
-                NotificationJob.objects.create(application_id=application_id, audit_seq=seq)
-        except IntegrityError:
-            return []  # done already
-        current = Application.objects.select_related("program").get(pk=application_id)
-        # Tell of the application as the action left it (it may have moved on since).
-        application = SimpleNamespace(
-            pk=current.pk, program=current.program, subject_name=current.subject_name,
-            applicant_id=current.applicant_id, city_id=current.city_id, province_id=current.province_id,
-            status=event.to_status, revision=event.revision, audit_seq=seq, stage_entered_at=event.created_at,
-        )
-        ids = _notify_for_action(application=application, action=event.action, actor_user=event.actor,
-                                 comment=event.comment)
-        queue_emails_on_commit(ids)
+    """Create the notifications and e-mails of one audit event, in the caller's transaction (the notify
+    effect's, which marks it done: so once). Run again without the effect (by hand), it finds the
+    notifications made already (their unique keys) and makes nothing."""
+    event = AuditEvent.objects.filter(application_id=application_id, seq=seq).select_related("actor").first()
+    if event is None:
+        return []
+    current = Application.objects.select_related("program").get(pk=application_id)
+    # Tell of the application as the action left it (it may have moved on since).
+    application = SimpleNamespace(
+        pk=current.pk, program=current.program, subject_name=current.subject_name,
+        applicant_id=current.applicant_id, city_id=current.city_id, province_id=current.province_id,
+        status=event.to_status, revision=event.revision, audit_seq=seq, stage_entered_at=event.created_at,
+    )
+    try:
+        with transaction.atomic():
+            ids = _notify_for_action(application=application, action=event.action, actor_user=event.actor,
+                                     comment=event.comment)
+    except IntegrityError:
+        logger.info("event %s#%s: its notifications exist already", application_id, seq)
+        return []
+    queue_emails(ids)
     return ids
 
 
@@ -284,6 +258,9 @@ def _notify_for_action(*, application, action: str, actor_user, comment: str = "
     elif action == Action.ISSUE_CERTIFICATE:
         body = f"“{program}”申报“{subject}”已颁发证书" + (f"，证书编号：{comment}。" if comment else "。")
         batches.append((clerks(), Message(K.CERTIFICATE, f"证书已颁发：{subject}", body, url)))
+    elif action in EXPIRED_ACTIONS:
+        body = f"“{program}”“{subject}”的认定有效期已满，证书自今日起失效（已到期）。如需继续，请按规定申请复核。"
+        batches.append((clerks(), Message(K.EXPIRED, f"认定已到期：{subject}", body, url)))
 
     if action == Action.ASSIGN_EXPERTS:
         experts = get_user_model().objects.filter(
@@ -379,45 +356,10 @@ def outbox_send_many(*, outbox_ids: list[int]) -> dict[str, int]:
     return results
 
 
-def events_not_notified(*, now, grace_seconds: int = FLUSH_GRACE_SECONDS) -> QuerySet:
-    """(application id, seq) of the notified events of the last NOTIFY_RECOVERY_DAYS, older than the
-    grace period, that no task has done, oldest first."""
-    done = NotificationJob.objects.filter(application_id=OuterRef("application_id"), audit_seq=OuterRef("seq"))
-    return (
-        AuditEvent.objects.filter(
-            created_at__gte=now - dt.timedelta(days=NOTIFY_RECOVERY_DAYS),
-            created_at__lte=now - dt.timedelta(seconds=grace_seconds),
-            action__in=NOTIFIED_ACTIONS,
-        )
-        # An objection that is not upheld changes nothing and tells no one (the upheld one is a transition).
-        .exclude(action="object", from_status=F("to_status"))
-        .exclude(Exists(done))
-        .order_by("created_at", "pk")
-        .values_list("application_id", "seq")
-    )
-
-
-def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
-                 in_doubt_after_seconds: int = IN_DOUBT_AFTER_SECONDS) -> tuple[int, int]:
-    """Queue the events and e-mails no task has done (broker down at commit time, retries exhausted),
-    and set aside e-mails a dead worker left half-sent. Returns (events and e-mails queued, e-mails set
-    aside). Raises if the broker is down."""
-    from .tasks import send_notification_emails
-
+def emails_in_doubt_set_aside(*, now=None, in_doubt_after_seconds: int = IN_DOUBT_AFTER_SECONDS) -> int:
+    """Set aside e-mails a dead worker left half-sent (claimed, never recorded as sent), for an
+    administrator, and log each as an error. Returns how many."""
     now = now or timezone.now()
-    pending = list(
-        EmailOutbox.objects.filter(
-            sent_at__isnull=True, failed_at__isnull=True, sending_started_at__isnull=True,
-            created_at__lte=now - dt.timedelta(seconds=grace_seconds),
-        ).order_by("pk").values_list("pk", flat=True)[:1000]
-    )
-    for start in range(0, len(pending), FLUSH_BATCH):
-        send_notification_emails.apply_async((pending[start:start + FLUSH_BATCH],))
-    from .tasks import notify_event
-
-    events = list(events_not_notified(now=now, grace_seconds=grace_seconds)[:1000])
-    for application_id, seq in events:
-        notify_event.apply_async((application_id, seq))
     in_doubt = list(
         EmailOutbox.objects.filter(
             sent_at__isnull=True, failed_at__isnull=True,
@@ -431,13 +373,14 @@ def outbox_flush(*, now=None, grace_seconds: int = FLUSH_GRACE_SECONDS,
         EmailOutbox.objects.filter(pk__in=[pk for pk, _to, _s in in_doubt], sent_at__isnull=True).update(
             failed_at=now, last_error="发送中断：工作进程在与邮件服务器通信时终止，无法确认是否送达，未自动重发"
         )
-    return len(pending) + len(events), len(in_doubt)
+    return len(in_doubt)
 
 
 def outbox_retry(*, outbox_ids: list[int]) -> int:
     """An administrator's decision to send set-aside rows again (they may arrive twice)."""
-    count = EmailOutbox.objects.filter(pk__in=outbox_ids, sent_at__isnull=True).update(
-        failed_at=None, sending_started_at=None, attempts=0
-    )
-    queue_emails_on_commit(outbox_ids)
+    with transaction.atomic():
+        count = EmailOutbox.objects.filter(pk__in=outbox_ids, sent_at__isnull=True).update(
+            failed_at=None, sending_started_at=None, attempts=0
+        )
+        queue_emails(outbox_ids)
     return count

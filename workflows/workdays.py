@@ -36,6 +36,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from approvals.outbox import effects_add
+
 from .holidays import provisional_weekdays_off
 
 logger = logging.getLogger(__name__)
@@ -158,22 +160,11 @@ def clear_cache() -> None:
 
 
 def calendar_changed(years) -> None:
-    """The arrangement of these years was edited: forget the cache and, once the edit is committed,
-    have a worker count again the open due dates, the running notices' ends and the reports' stays that
-    touch those years (workflows.tasks.recount_stays)."""
+    """The arrangement of these years was edited: forget the cache and have a worker count again the open
+    due dates, the running notices' ends and the reports' stays that touch those years (a `stays_recount`
+    effect in the edit's transaction; workflows.tasks.recount_stays)."""
     clear_cache()
-    for year in sorted(set(years)):
-        transaction.on_commit(functools.partial(_queue_recount, year))
-
-
-def _queue_recount(year: int) -> None:
-    from .tasks import recount_stays
-
-    try:
-        recount_stays.delay(year)
-    except Exception:  # the broker is down: the figures stay as they were until the next edit or a
-        # manual `manage.py recount_stays <year>`
-        logger.warning("broker unreachable: the stays of %s are not recounted", year, exc_info=True)
+    effects_add(kind="stays_recount", items=[(year, [year], {}) for year in sorted(set(years))])
 
 
 @functools.lru_cache(maxsize=256)

@@ -138,17 +138,25 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# An SMTP call that hangs is cut off well inside the send task's time limit (110 s).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@kexie.example")
 
-# Celery: settings for real brokers (see docs and FIELD-NOTES): late ack, reject on worker loss,
-# prefetch 1, a visibility timeout longer than any task or retry countdown.
+# Celery: settings for real brokers, chosen together (docs/outbox.md, "Timing"): late ack and reject on
+# worker loss, so a dead worker's task is delivered again; prefetch 1, so a worker holds only what it
+# runs; every task killed at TASK_TIME_LIMIT; no task waits in the broker with an ETA or a countdown
+# (retries are scheduled by the outbox, not by Celery), so Redis's visibility timeout only has to outlast
+# the longest run: 180 s > 120 s, and a killed worker's task is handed on within three minutes.
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 120
+CELERY_TASK_SOFT_TIME_LIMIT = 100
+REDIS_VISIBILITY_TIMEOUT = 180
+# A publish gives up on a broker that does not answer within this (a request's kick retries once).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
@@ -162,7 +170,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -185,13 +193,19 @@ LOGGING = {
 }
 AXES_VERBOSE = False
 
+# The outbox relay and the sweeper for stranded work (docs/outbox.md): intervals in seconds.
+OUTBOX_RELAY_INTERVAL_SECONDS = 30
+STRANDED_SWEEP_INTERVAL_SECONDS = 60
 CELERY_BEAT_SCHEDULE = {
-    # The flow's notice timers (midnight after the last notice day): approve through the service.
-    "approve-after-notice": {"task": "workflows.tasks.approve_after_notice", "schedule": 60.0},
-    # Idempotent sweeps (docs/deadlines-notifications.md): reminders and escalations once per task, and the
-    # e-mails that no task picked up (a broker outage at commit time).
+    # Effects the broker could not take at commit time, failed runs whose backoff is over, lost messages.
+    "outbox-relay": {"task": "workflows.tasks.outbox_relay", "schedule": float(OUTBOX_RELAY_INTERVAL_SECONDS)},
+    # Due notice timers (approved through the service), approved without a certificate, certified without
+    # a PDF, half-sent e-mails.
+    "sweep-stranded": {"task": "workflows.tasks.sweep_stranded", "schedule": float(STRANDED_SWEEP_INTERVAL_SECONDS)},
+    # Designations past their validity become 已到期, just after midnight Beijing time.
+    "expire-designations": {"task": "workflows.tasks.expire_designations", "schedule": crontab(minute=0, hour=0)},
+    # Reminders and escalations, once per task (docs/deadlines-notifications.md).
     "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
-    "flush-email-outbox": {"task": "workflows.tasks.flush_email_outbox", "schedule": 300.0},
     # From CALENDAR_REMINDER_DATE on, administrators are told (once each) that next year's holiday
     # arrangement is not loaded yet (docs/calendar.md).
     "remind-missing-calendar": {"task": "workflows.tasks.remind_missing_calendar",

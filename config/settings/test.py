@@ -21,6 +21,18 @@ if env.str("EMAIL_FILE_PATH", default=""):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
 NOTIFY_TEST_DELAY_SECONDS = env.float("NOTIFY_TEST_DELAY_SECONDS", default=0)
+# A file that, while it exists, says where to pause inside an effect's transaction (approvals.outbox.test_pause).
+OUTBOX_TEST_PAUSE_FILE = env.str("OUTBOX_TEST_PAUSE_FILE", default="")
+# Integration tests on the shared RabbitMQ use a queue of their own; they may run beat's sweeps faster.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+if env.str("BEAT_SECONDS", default=""):
+    # "outbox-relay=3,sweep-stranded=5": entry name = seconds
+    _seconds = {name: float(value) for name, value in
+                (item.split("=") for item in env.str("BEAT_SECONDS").split(","))}
+    CELERY_BEAT_SCHEDULE = {  # noqa: F405
+        name: {**entry, "schedule": _seconds.get(name, entry["schedule"])}
+        for name, entry in CELERY_BEAT_SCHEDULE.items()  # noqa: F405
+    }
 NOTIFY_TEST_DELAY_AFTER_SEND_SECONDS = env.float("NOTIFY_TEST_DELAY_AFTER_SEND_SECONDS", default=0)
 if env.int("CELERY_VISIBILITY_TIMEOUT", default=0):
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -382,13 +382,15 @@ def test_create_refuses_bad_fields_with_400_and_other_roles_with_403(world):
 
 def test_patch_edits_a_draft_and_refuses_after_submission(world):
     application = build(world, "draft")
-    response = client(world, "langya_clerk").patch(f"/api/applications/{application.pk}/",
-                                                   {"subject_name": "滁州新名称有限公司"}, format="json")
+    api = client(world, "langya_clerk")
+    etag = api.get(f"/api/applications/{application.pk}/")["ETag"]
+    response = api.patch(f"/api/applications/{application.pk}/", {"subject_name": "滁州新名称有限公司"},
+                         format="json", HTTP_IF_MATCH=etag)
     assert (response.status_code, response.json()["subject_name"]) == (200, "滁州新名称有限公司")
     post(world, "langya_clerk", application, "submit")
-    response = client(world, "langya_clerk").patch(f"/api/applications/{application.pk}/",
-                                                   {"subject_name": "又改"}, format="json")
-    assert response.status_code == 409
+    response = api.patch(f"/api/applications/{application.pk}/", {"subject_name": "又改"}, format="json",
+                         HTTP_IF_MATCH=response["ETag"])
+    assert (response.status_code, response.json()["code"]) == (409, "conflict")
     assert Application.objects.get(pk=application.pk).subject_name == "滁州新名称有限公司"
 
 
@@ -557,7 +559,9 @@ def test_revisions_diff_opinions_and_events(world):
     application = build(world, "city_review")
     post(world, "chuzhou_reviewer", application, "return", {"comment": "请修改名称"})
     api = client(world, "langya_clerk")
-    api.patch(f"/api/applications/{application.pk}/", {"subject_name": "滁州改名有限公司"}, format="json")
+    etag = api.get(f"/api/applications/{application.pk}/")["ETag"]
+    api.patch(f"/api/applications/{application.pk}/", {"subject_name": "滁州改名有限公司"}, format="json",
+              HTTP_IF_MATCH=etag)
     assert post(world, "langya_clerk", application, "submit").json()["revision"] == 2
     base = f"/api/applications/{application.pk}"
     assert [r["number"] for r in api.get(f"{base}/revisions/").json()] == [1, 2]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.utils import timezone
 from pypdf import PdfReader
+from stdnum.cn import uscc as uscc_checker
 
 from approvals import services as svc
 from approvals.models import Application, Status
@@ -67,6 +68,11 @@ def certified_application(world, capture, program="society-service-station", cou
     return approve(world, application, capture, province=province)
 
 
+def _uscc(n: int) -> str:
+    base = f"91341100MA{n:07d}"
+    return base + uscc_checker.calc_check_digit(base)
+
+
 def bulk_approved(world, count, *, program="collaborative-innovation-base", province="anhui", city="chuzhou",
                   county="langya", batch=None, name="并发测试单位"):
     """``count`` applications created directly in status approved, without a viewflow process (the issue
@@ -75,10 +81,13 @@ def bulk_approved(world, count, *, program="collaborative-innovation-base", prov
     batch = batch or world.batch(program, province)
     today = timezone.localdate()
     applicant = world.org[county]
+    # Each its own subject (one live application per batch and subject): a valid USCC per row.
+    start = Application.objects.filter(batch=batch).count()
     rows = [
         Application(
             program=batch.program, batch=batch, applicant=applicant, applicant_path=applicant.path,
             city=world.org[city], province=world.org[province], subject_name=f"{name}{index:03d}",
+            uscc=_uscc(start + index),
             division=world.division[county], form_data={}, status=Status.APPROVED,
             created_by=world.user[f"{county}_clerk"], notice_starts_on=today - dt.timedelta(days=20),
             notice_ends_on=today - dt.timedelta(days=10), decided_at=timezone.now(),

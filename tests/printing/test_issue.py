@@ -1,19 +1,20 @@
-"""Issuing on approval: the task reserves the number, renders the PDF, stores it atomically and records its
-SHA-256 once; repeated or interrupted runs never make a second certificate, a gap or a second file."""
+"""Issuing on approval: the issue effect reserves the number, the render effect renders the PDF, stores it
+atomically and records its SHA-256 once; repeated or interrupted runs never make a second certificate, a
+gap or a second file."""
+import datetime as dt
 import hashlib
 import os
 
-import pytest
-from celery.exceptions import Retry
 from django.utils import timezone
 
 from approvals import services as svc
-from approvals.models import Application, AuditEvent, Status
+from approvals.models import Application, AuditEvent, Effect, Status
 from printing import services
 from printing.models import Certificate, CertificateSequence, CertificateStatus
 from printing.qr import qr_svg_data_uri
-from printing.tasks import issue_certificate_task
+from printing.tasks import issue_certificate_task, render_certificate_task
 from tests.approvals.chain import act, create, to_province_check
+from workflows.relay import outbox_relay
 
 from .helpers import approve, certified_application, keep_artifact, page_size, pdf_text, to_public_notice
 
@@ -79,8 +80,8 @@ def test_rendering_is_deterministic(world, django_capture_on_commit_callbacks):
 
 def test_worker_killed_before_recording_leaves_nothing_half_done(world, django_capture_on_commit_callbacks,
                                                                  private_storage, monkeypatch):
-    """The rename fails (as if the worker died there): no hash recorded, no final file, no temporary file;
-    the retry then finishes the same certificate."""
+    """The rename fails (as if the worker died there): no hash recorded, no final file, no temporary file,
+    and the render effect waits out its backoff; the relay's next run then finishes the same certificate."""
     application = create(world, "society-service-station")
     application = to_public_notice(world, to_province_check(world, application, "langya"))
     real_replace = os.replace
@@ -89,20 +90,26 @@ def test_worker_killed_before_recording_leaves_nothing_half_done(world, django_c
         raise OSError("worker killed")
 
     monkeypatch.setattr(services.os, "replace", crash)
-    # Eager Celery turns the autoretry into a Retry exception; a worker would retry with backoff.
-    with pytest.raises((OSError, Retry), match="worker killed"):
-        with django_capture_on_commit_callbacks(execute=True):
-            svc.application_approve(actor=act(world, "anhui_leader"), application_id=application.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.application_approve(actor=act(world, "anhui_leader"), application_id=application.pk)
     certificate = Certificate.objects.get(application=application)  # the reservation committed
     assert Application.objects.get(pk=application.pk).status == Status.CERTIFIED
     assert certificate.pdf_sha256 == "" and certificate.rendered_at is None
     assert stored_files(private_storage) == []
+    render = Effect.objects.get(kind="certificate_render")
+    assert (render.key, render.attempts, render.done_at, render.published_at, render.note) == (
+        str(certificate.pk), 1, None, None, "OSError('worker killed')")
+    assert render.available_at > timezone.now() + dt.timedelta(seconds=25)  # the first backoff: 30 s
 
     monkeypatch.setattr(services.os, "replace", real_replace)
-    assert issue_certificate_task.apply(args=[application.pk]).get() == certificate.number
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_relay()
+        assert Effect.objects.get(pk=render.pk).done_at is None  # not before its time
+        outbox_relay(now=timezone.now() + dt.timedelta(seconds=31))
     certificate.refresh_from_db()
     assert certificate.pdf_sha256 and stored_files(private_storage) == [f"{certificate.token}.pdf"]
     assert Certificate.objects.count() == 1 and certificate.seq == 1
+    assert Effect.objects.get(pk=render.pk).done_at is not None
 
 
 def test_a_file_left_without_a_recorded_hash_is_replaced(world, django_capture_on_commit_callbacks,
@@ -112,7 +119,7 @@ def test_a_file_left_without_a_recorded_hash_is_replaced(world, django_capture_o
     certificate = Certificate.objects.get(application=application)
     Certificate.objects.filter(pk=certificate.pk).update(pdf_sha256="", pdf_size=None, rendered_at=None)
     services.certificate_pdf_path(certificate).write_bytes(b"%PDF-1.4 partial")
-    issue_certificate_task.apply(args=[application.pk]).get()
+    render_certificate_task.apply(args=[certificate.pk]).get()
     certificate.refresh_from_db()
     stored = services.certificate_pdf_path(certificate).read_bytes()
     assert hashlib.sha256(stored).hexdigest() == certificate.pdf_sha256
@@ -130,7 +137,7 @@ def test_revoked_certificate_is_not_rendered(world, django_capture_on_commit_cal
     certificate = Certificate.objects.get(application=application)
     assert certificate.status == CertificateStatus.REVOKED
 
-    issue_certificate_task.apply(args=[application.pk]).get()
+    assert render_certificate_task.apply(args=[certificate.pk]).get() is None
     certificate.refresh_from_db()
     assert certificate.pdf_sha256 == "" and stored_files(private_storage) == []
 
@@ -139,7 +146,7 @@ def test_revocation_keeps_the_issued_file(world, django_capture_on_commit_callba
     application = certified_application(world, django_capture_on_commit_callbacks)
     before = Certificate.objects.get(application=application)
     svc.application_revoke(actor=act(world, "anhui_leader"), application_id=application.pk, comment="材料造假")
-    issue_certificate_task.apply(args=[application.pk]).get()
+    render_certificate_task.apply(args=[before.pk]).get()
     after = Certificate.objects.get(application=application)
     assert after.status == CertificateStatus.REVOKED
     assert after.pdf_sha256 == before.pdf_sha256 and after.rendered_at == before.rendered_at

@@ -15,26 +15,27 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
 from approvals import services as svc
-from approvals.models import Application, AuditEvent
+from approvals.models import Application, Effect
 from tests.approvals.chain import act, create, publish_and_wait, to_province_check
 from tests.factories import TEST_PASSWORD
 from workflows import notifications as notes
-from workflows.models import EmailOutbox, Notification, NotificationJob, NotificationPreference
+from workflows.models import EmailOutbox, Notification, NotificationPreference
 from workflows.notifications import (
     ALREADY_SENT,
     GAVE_UP,
     IN_DOUBT,
     MAX_ATTEMPTS,
     SENT,
-    events_not_notified,
+    emails_in_doubt_set_aside,
     notification_event_run,
     notification_mark_all_read,
     notification_mark_read,
     notification_preference_set,
     notification_unread_count,
-    outbox_flush,
     outbox_send,
 )
+from workflows.relay import outbox_relay
+from workflows.tasks import notify_event
 
 PROGRAM = "society-service-station"
 SUBJECT = "滁州某某智能装备有限公司"
@@ -61,16 +62,19 @@ def draft(world):
 def test_submit_tells_the_signoff_pool_and_emails_after_commit(world, draft, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
-    # Nothing is written, worked out or sent before the commit: the audit event is the record.
-    assert (mail.outbox, Notification.objects.count(), NotificationJob.objects.count()) == ([], 0, 0)
+    # Nothing is worked out or sent before the commit: the action wrote one outbox effect for its event.
+    app = Application.objects.get(pk=draft.pk)
+    assert (mail.outbox, Notification.objects.count()) == ([], 0)
+    assert list(Effect.objects.values_list("kind", "key", "args", "done_at")) == [
+        ("notify_event", f"{draft.pk}:{app.audit_seq}", [draft.pk, app.audit_seq], None)]
     assert len(callbacks) == 1
     with django_capture_on_commit_callbacks(execute=False) as email_callbacks:
-        callbacks[0]()  # the worker runs the job: notifications and outbox rows, e-mails queued on commit
+        callbacks[0]()  # the kick: a worker tells the event, writing the notifications and the e-mails' effect
     callbacks = email_callbacks
     title = f"待办：{SUBJECT}（本级审核）"
     assert received() == [("langya_leader", "task", title)]
     note = Notification.objects.get()
-    app = Application.objects.get(pk=draft.pk)
+    assert Effect.objects.get(kind="notify_event").done_at is not None
     due = app.task_deadlines.get().due_on
     assert note.body == f"“学会服务站”申报“{SUBJECT}”已进入“本级审核”环节，请及时办理。办理期限：{due:%Y-%m-%d}（5 个工作日）。"
     assert (note.url, note.application_id, note.dedup_key) == (
@@ -80,6 +84,8 @@ def test_submit_tells_the_signoff_pool_and_emails_after_commit(world, draft, dja
     assert mails() == [("langya_leader@test.kexie.example", f"【科协试点申报】{title}")]
     assert mail.outbox[0].body.startswith(note.body + "\n\n查看详情：http://127.0.0.1:8000/approvals/applications/")
     assert EmailOutbox.objects.get().sent_at is not None
+    email = Effect.objects.get(kind="email_send")
+    assert (email.args, email.done_at is not None) == ([[EmailOutbox.objects.get().pk]], True)
 
 
 @pytest.mark.django_db
@@ -134,10 +140,10 @@ def test_email_can_be_switched_off_per_kind(world, draft, django_capture_on_comm
     notification_preference_set(user=leader, kind="reminder", email_enabled=True)
     assert notes.notification_preferences(user=leader) == {
         "task": False, "returned": True, "decided": True, "certificate": True, "reminder": True, "escalation": True,
-        "calendar": True, "divisions": True}
+        "expired": True, "calendar": True, "divisions": True}
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
-    # Still told in the application, but no e-mail: the only callback queued the notification job.
+    # Still told in the application, but no e-mail: the only callback published the notification effect.
     assert received() == [("langya_leader", "task", f"待办：{SUBJECT}（本级审核）")]
     assert (EmailOutbox.objects.count(), len(mail.outbox), len(callbacks)) == (0, 0, 1)
 
@@ -205,7 +211,7 @@ def test_pages(world, draft, client, django_capture_on_commit_callbacks):
     assert response.status_code == 302
     assert notes.notification_preferences(user=world.user["langya_leader"]) == {
         "task": False, "returned": False, "decided": False, "certificate": False, "reminder": True,
-        "escalation": True, "calendar": False, "divisions": False}
+        "escalation": True, "expired": False, "calendar": False, "divisions": False}
     assert 'name="email_reminder" checked' in client.get("/notifications/preferences/").content.decode()
 
 
@@ -240,11 +246,12 @@ def test_a_send_cut_short_by_a_dead_worker_is_not_repeated(world, caplog):
     assert outbox_send(outbox_id=row.pk) == IN_DOUBT
     assert mail.outbox == []
     with caplog.at_level(logging.ERROR, logger="workflows.notifications"):
-        assert outbox_flush(grace_seconds=0) == (0, 1)
+        assert emails_in_doubt_set_aside(now=started + dt.timedelta(seconds=899)) == 0  # not yet in doubt
+        assert emails_in_doubt_set_aside() == 1
     assert "is not resent automatically" in caplog.text
     row.refresh_from_db()
     assert (row.sent_at, row.failed_at is not None) == (None, True)
-    assert outbox_flush(grace_seconds=0) == (0, 0)  # reported once
+    assert emails_in_doubt_set_aside() == 0  # reported once
     # An administrator may decide to send it again.
     assert notes.outbox_retry(outbox_ids=[row.pk]) == 1
     assert outbox_send(outbox_id=row.pk) == SENT
@@ -272,48 +279,47 @@ def test_a_refused_send_is_released_for_the_retry_then_given_up(world):
 @pytest.mark.django_db
 def test_broker_down_at_commit_loses_nothing(world, draft, django_capture_on_commit_callbacks, caplog):
     with mock.patch("workflows.tasks.send_notification_emails.apply_async", side_effect=BrokerDown("refused")):
-        with caplog.at_level(logging.WARNING, logger="workflows.notifications"):
+        with caplog.at_level(logging.WARNING, logger="approvals.outbox"):
             with django_capture_on_commit_callbacks(execute=True):
                 svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
     assert Application.objects.get(pk=draft.pk).status == "applicant_signoff"
-    assert "broker unreachable: 1 e-mail(s) stay in the outbox" in caplog.text
+    assert "broker unreachable: 1 effect(s) wait for the relay (first email_send#" in caplog.text
     assert (EmailOutbox.objects.filter(sent_at__isnull=True).count(), len(mail.outbox)) == (1, 0)
-    # Young rows are left to their own task; the flush picks up the older ones.
-    assert outbox_flush() == (0, 0)
-    assert outbox_flush(now=timezone.now() + dt.timedelta(minutes=10)) == (1, 0)
+    effect = Effect.objects.get(kind="email_send")
+    assert (effect.published_at, effect.publish_count, effect.done_at) == (None, 0, None)
+    # A young row is left to its kick (the grace period); then the relay publishes it.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox_relay().due == 0
+        assert outbox_relay(now=timezone.now() + dt.timedelta(seconds=11)).published == 1
     assert mails() == [("langya_leader@test.kexie.example", f"【科协试点申报】待办：{SUBJECT}（本级审核）")]
+    effect.refresh_from_db()
+    assert (effect.publish_count, effect.done_at is not None) == (1, True)
 
 
 @pytest.mark.django_db
-def test_an_event_whose_task_was_lost_is_told_by_the_flush_once(world, draft, django_capture_on_commit_callbacks,
+def test_an_event_whose_task_was_lost_is_told_by_the_relay_once(world, draft, django_capture_on_commit_callbacks,
                                                                caplog):
-    """The broker is down when the action commits: its event has no NotificationJob; the flush finds it
-    (after the grace period, within the recovery window), the worker tells it, and then never again."""
+    """The broker is down when the action commits: its notify effect stays unpublished; the relay publishes
+    it (after the grace period), the worker tells it, and a second delivery tells nothing more."""
     with mock.patch("workflows.tasks.notify_event.apply_async", side_effect=BrokerDown("refused")):
-        with caplog.at_level(logging.WARNING, logger="workflows.notifications"):
+        with caplog.at_level(logging.WARNING, logger="approvals.outbox"):
             with django_capture_on_commit_callbacks(execute=True):
                 svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
     seq = Application.objects.get(pk=draft.pk).audit_seq
-    assert f"the notifications of event {draft.pk}#{seq} wait for the next flush" in caplog.text
-    assert (Notification.objects.count(), NotificationJob.objects.count()) == (0, 0)
-    later = timezone.now() + dt.timedelta(minutes=10)
-    # Events that are never told (creation, attachments) are not picked up; the submission is.
-    assert list(events_not_notified(now=later)) == [(draft.pk, seq)]
-    assert outbox_flush() == (0, 0)  # still within the grace period
+    effect = Effect.objects.get(kind="notify_event", key=f"{draft.pk}:{seq}")
+    assert f"effect(s) wait for the relay (first notify_event#{effect.pk})" in caplog.text
+    assert Notification.objects.count() == 0
+    later = timezone.now() + dt.timedelta(seconds=11)
     with django_capture_on_commit_callbacks(execute=True):
-        assert outbox_flush(now=later) == (1, 0)
+        assert outbox_relay().due == 0  # still within the grace period
+        assert outbox_relay(now=later).published == 1
     assert received() == [("langya_leader", "task", f"待办：{SUBJECT}（本级审核）")]
-    job = NotificationJob.objects.get()
-    event = AuditEvent.objects.get(application_id=job.application_id, seq=job.audit_seq)
-    assert (job.application_id, job.audit_seq, event.action, event.to_status) == (draft.pk, seq, "submit",
-                                                                                  "applicant_signoff")
-    assert list(events_not_notified(now=later)) == []
-    # Run again (a redelivered task): nothing more.
+    effect.refresh_from_db()
+    assert effect.done_at is not None and outbox_relay(now=later).due == 0
+    # Delivered again (a redelivered message), or run by hand: nothing more.
+    assert notify_event.apply(args=[draft.pk, seq], kwargs={"effect_id": effect.pk}).get() is None
     assert notification_event_run(application_id=draft.pk, seq=seq) == []
     assert Notification.objects.count() == 1
-    # Beyond the recovery window an event is no longer looked for.
-    NotificationJob.objects.all().delete()
-    assert list(events_not_notified(now=timezone.now() + dt.timedelta(days=8))) == []
 
 
 # ------------------------------------------------------------------------------------------ the cost
@@ -330,9 +336,9 @@ def _count(call) -> tuple[int, int]:
 
 @pytest.mark.django_db
 def test_queries_a_transition_pays_for_notifications(world, draft):
-    """sign_off pays no query for its notifications (its audit event is the record; the recipients,
-    notifications and e-mails are worked out by a worker after the commit); the new task's deadline is
-    one insert."""
+    """sign_off pays one insert for its notifications, the outbox effect (its audit event is the record;
+    the recipients, notifications and e-mails are worked out by a worker after the commit); the new task's
+    deadline is one insert."""
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=draft.pk)
     other = create(world, PROGRAM)
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=other.pk)
@@ -342,10 +348,16 @@ def test_queries_a_transition_pays_for_notifications(world, draft):
         leader = type(world.user["langya_leader"]).objects.get(username="langya_leader")
         return lambda: svc.application_sign_off(actor=svc.Actor(user=leader), application_id=app.pk)
 
-    with_notes, note_queries = _count(sign_off(draft))
+    call = sign_off(draft)
+    with CaptureQueriesContext(connection) as ctx:
+        call()
+    with_notes = len(ctx.captured_queries)
+    effect_queries = [q["sql"].split()[0] for q in ctx.captured_queries if "approvals_effect" in q["sql"]]
+    note_queries = [q for q in ctx.captured_queries
+                    if "workflows_notification" in q["sql"] or "workflows_emailoutbox" in q["sql"]]
     with mock.patch("approvals.services.queue_for_transition"):
         without, _none = _count(sign_off(other))
-    assert (with_notes - without, note_queries) == (0, 0)
+    assert (with_notes - without, effect_queries, note_queries) == (1, ["INSERT"], [])
 
     third = create(world, PROGRAM)
     svc.application_submit(actor=act(world, "langya_clerk"), application_id=third.pk)

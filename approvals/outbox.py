@@ -1,0 +1,275 @@
+"""The transactional outbox: every effect that must follow a committed action is a row written in the
+action's own transaction, so that the effect exists exactly when the action does.
+
+Effects are: issuing a certificate, rendering its PDF, telling people of an audit event, sending the
+e-mails of notifications, counting the reports' stays again (the table EFFECTS). After the commit the row
+is handed to the broker at once (the kick); if the broker cannot take it, the error is logged and the
+action stands, and the relay (workflows.relay, every 30 s from beat) hands it over later. Each effect's
+Celery task takes the effect's arguments and `effect_id`, and runs its work through `effect_run`, which
+marks the effect done in the same transaction as the work: a task delivered twice, or run by two
+workers at once, does the work once (the second waits on the row lock, then finds it done). A failed
+run is not retried by Celery: the effect gets a later `available_at` (exponential backoff) and the relay
+publishes it again then; after MAX_ATTEMPTS it is set aside (`failed_at`) for an administrator.
+
+See docs/outbox.md for why this is our own small table rather than django-celery-outbox or
+django-outbox-pattern, and for the timing of kick, relay, redelivery and the sweeper.
+"""
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EffectSpec:
+    label: str
+    # The Celery task (dotted path) that carries the effect out; it takes the effect's args, its kwargs and
+    # `effect_id`, and calls effect_run.
+    task: str
+
+
+EFFECTS = {
+    "certificate_issue": EffectSpec(_("颁发证书"), "printing.tasks.issue_certificate_task"),
+    "certificate_render": EffectSpec(_("生成证书 PDF"), "printing.tasks.render_certificate_task"),
+    "notify_event": EffectSpec(_("发送办理通知"), "workflows.tasks.notify_event"),
+    "email_send": EffectSpec(_("发送通知邮件"), "workflows.tasks.send_notification_emails"),
+    "stays_recount": EffectSpec(_("重算办理用时"), "workflows.tasks.recount_stays"),
+}
+
+# A failed run is tried again after 30 s, 1, 2, 4 … minutes, at most an hour apart; after this many
+# failed runs (about 8.5 hours in all) the effect is set aside for an administrator.
+MAX_ATTEMPTS = 12
+BACKOFF_FIRST_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+# The kick waits this long for a broker at most (one retry): the request must not hang on a dead broker.
+KICK_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+class Effect(models.Model):
+    """One effect of a committed action, pending until its task marks it done."""
+
+    kind = models.CharField(_("类型"), max_length=32, choices=[(k, s.label) for k, s in EFFECTS.items()])
+    # What the effect is about (an application, a certificate, an event): a second effect of the same kind
+    # and key is not written while one is pending, so queueing twice does the work once.
+    key = models.CharField(_("对象"), max_length=100)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    # Not handed to the broker before this (a failed run waits out its backoff).
+    available_at = models.DateTimeField(_("可执行时间"), default=timezone.now)
+    published_at = models.DateTimeField(_("最近发布"), null=True, blank=True)
+    publish_count = models.PositiveIntegerField(_("发布次数"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("失败次数"), default=0)
+    done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("需人工处理"), null=True, blank=True)
+    # The outcome of the last run: an error to retry, or why the work had nothing to do.
+    note = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        verbose_name = _("待办后续操作")
+        verbose_name_plural = _("待办后续操作")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], condition=Q(done_at__isnull=True),
+                                    name="one_pending_effect"),
+        ]
+        indexes = [
+            # What the relay reads every 30 s: the pending effects, oldest first.
+            models.Index(fields=["available_at"], condition=Q(done_at__isnull=True, failed_at__isnull=True),
+                         name="effect_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+def effects_add(*, kind: str, items: list[tuple[str, list, dict]]) -> None:
+    """Write effects of one kind, (key, args, kwargs) each, in the caller's transaction, and hand them to
+    the broker once it commits. A key with an effect still pending is skipped (that one does the work)."""
+    if kind not in EFFECTS:
+        raise ValueError(f"unknown effect {kind!r}")
+    if not items:
+        return
+    now = timezone.now()
+    Effect.objects.bulk_create(
+        [Effect(kind=kind, key=str(key), args=list(args), kwargs=dict(kwargs or {}), created_at=now,
+                available_at=now) for key, args, kwargs in items],
+        ignore_conflicts=True,
+    )
+    transaction.on_commit(partial(_kick, kind, [str(key) for key, _a, _k in items]))
+
+
+def effect_add(*, kind: str, key, args=(), kwargs=None) -> None:
+    effects_add(kind=kind, items=[(str(key), list(args), kwargs or {})])
+
+
+# ---------------------------------------------------------------------------------------- publishing
+
+
+def _kick(kind: str, keys: list[str]) -> None:
+    """After the commit: publish the effects just written (never raises: the relay catches up)."""
+    try:
+        effects = list(Effect.objects.filter(kind=kind, key__in=keys, done_at__isnull=True,
+                                             published_at__isnull=True, failed_at__isnull=True))
+        effects_publish(effects, retry_policy=KICK_RETRY_POLICY)
+    except Exception:  # the database or the broker: the relay finds the rows later
+        logger.warning("outbox: %d %s effect(s) not published after the commit; the relay will",
+                       len(keys), kind, exc_info=True)
+
+
+def effects_publish(effects: list[Effect], *, retry_policy: dict | None = None) -> int:
+    """Hand effects to the broker, in order; stop at the first broker error (the rest wait for the relay)
+    and log it. Returns how many were published.
+
+    Each is marked published after the broker took it: a process that dies in between leaves it unmarked,
+    and the relay publishes it again after its grace period (a duplicate message, a no-op run). The mark
+    is skipped where a worker has meanwhile recorded a failed run (`attempts` moved), so that the retry
+    keeps its backoff instead of waiting for the redelivery delay."""
+    published: list[Effect] = []
+    for effect in effects:
+        task = import_string(EFFECTS[effect.kind].task)
+        try:
+            task.apply_async(args=effect.args, kwargs={**effect.kwargs, "effect_id": effect.pk},
+                             retry=True, retry_policy=retry_policy or KICK_RETRY_POLICY)
+        except Exception:
+            logger.warning("broker unreachable: %d effect(s) wait for the relay (first %s#%s)",
+                           len(effects) - len(published), effect.kind, effect.pk, exc_info=True)
+            break
+        published.append(effect)
+    now = timezone.now()
+    for attempts in sorted({effect.attempts for effect in published}):
+        Effect.objects.filter(
+            pk__in=[e.pk for e in published if e.attempts == attempts], attempts=attempts,
+        ).update(published_at=now, publish_count=F("publish_count") + 1)
+    return len(published)
+
+
+# ----------------------------------------------------------------------------------------- consuming
+
+
+class Skipped:
+    """What effect_run returns for an effect that was done already (or is gone)."""
+
+    def __repr__(self) -> str:
+        return "SKIPPED"
+
+
+SKIPPED = Skipped()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A work function's result with a note for the effect (why there was nothing to do, say)."""
+
+    value: object = None
+    note: str = ""
+
+
+def backoff_seconds(attempts: int) -> int:
+    return min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** max(0, attempts - 1))
+
+
+def effect_run(effect_id: int | None, work: Callable[[], object], *, atomic: bool = True):
+    """Do the work of one effect once and mark the effect done.
+
+    With `atomic` the work runs in the transaction that locks the effect row and marks it done: a second
+    delivery waits for the first and then returns SKIPPED. Without it (work that must commit as it goes,
+    such as an e-mail's send claim) the work's own writes make it safe to repeat, and the effect is marked
+    done afterwards. Without an effect id (a direct call) the work simply runs.
+
+    An error rolls the work back and schedules the effect's next attempt (or sets it aside after
+    MAX_ATTEMPTS); it is logged, not raised, so that Celery does not retry on its own.
+    """
+    try:
+        if effect_id is None:
+            if not atomic:
+                return _value(work())
+            with transaction.atomic():
+                return _value(work())
+        if atomic:
+            with transaction.atomic():
+                effect = Effect.objects.select_for_update().filter(pk=effect_id).first()
+                if effect is None or effect.done_at is not None:
+                    return SKIPPED
+                result = work()
+                _mark_done(effect_id, result)
+                return _value(result)
+        if Effect.objects.filter(pk=effect_id, done_at__isnull=True).exists() is False:
+            return SKIPPED
+        result = work()
+        _mark_done(effect_id, result)
+        return _value(result)
+    except Exception as exc:
+        if effect_id is None:
+            raise
+        effect_failed(effect_id=effect_id, error=exc)
+        return None
+
+
+def _value(result):
+    return result.value if isinstance(result, Outcome) else result
+
+
+def _mark_done(effect_id: int, result) -> None:
+    note = result.note if isinstance(result, Outcome) else ""
+    Effect.objects.filter(pk=effect_id, done_at__isnull=True).update(done_at=timezone.now(), note=note[:2000])
+
+
+def effect_failed(*, effect_id: int, error: BaseException, now=None) -> None:
+    """Record a failed run: try again after the backoff, or set the effect aside after MAX_ATTEMPTS."""
+    now = now or timezone.now()
+    effect = Effect.objects.filter(pk=effect_id, done_at__isnull=True).first()
+    if effect is None:
+        return
+    attempts = effect.attempts + 1
+    give_up = attempts >= MAX_ATTEMPTS
+    Effect.objects.filter(pk=effect_id, done_at__isnull=True).update(
+        attempts=attempts, note=repr(error)[:2000], published_at=None,
+        available_at=now + dt.timedelta(seconds=backoff_seconds(attempts)),
+        failed_at=now if give_up else None,
+    )
+    if give_up:
+        logger.error("outbox: %s failed %d times and is set aside for an administrator: %r",
+                     effect, attempts, error, exc_info=error)
+    else:
+        logger.warning("outbox: %s failed (attempt %d), next try in %d s: %r", effect, attempts,
+                       backoff_seconds(attempts), error, exc_info=error)
+
+
+def effects_retry(*, effect_ids: list[int]) -> int:
+    """An administrator's decision to try set-aside effects again: they are published now."""
+    now = timezone.now()
+    count = Effect.objects.filter(pk__in=effect_ids, done_at__isnull=True).update(
+        failed_at=None, attempts=0, available_at=now, published_at=None, note="")
+    effects = list(Effect.objects.filter(pk__in=effect_ids, done_at__isnull=True))
+    transaction.on_commit(partial(effects_publish, effects))
+    return count
+
+
+def test_pause(point: str, ident) -> None:
+    """Integration tests kill a worker here, inside the effect's transaction: OUTBOX_TEST_PAUSE_FILE names
+    a file that, while it exists, holds "point=seconds" (point "issue" or "render"). Unset outside them."""
+    path = getattr(settings, "OUTBOX_TEST_PAUSE_FILE", "")
+    if not path:
+        return
+    try:
+        armed, _sep, seconds = open(path, encoding="utf-8").read().strip().partition("=")
+    except FileNotFoundError:
+        return
+    if armed == point:
+        logger.warning("outbox test pause: %s %s, pausing %s s", point, ident, seconds)
+        time.sleep(float(seconds))
