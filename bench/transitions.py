@@ -137,14 +137,14 @@ class EngineChain:
         self.notice_start = timezone.localdate() - dt.timedelta(days=30)
 
     def prepare(self):
-        from tests.approvals.chain import SUBJECTS
-        from tests.approvals.conftest import USCC, base_form, minimal_pdf
+        from tests.approvals.chain import SUBJECTS, fresh_uscc
+        from tests.approvals.conftest import base_form, minimal_pdf
 
         svc, pks = self.svc, []
         for _ in range(self.n):
             application = svc.application_create(
                 actor=self.clerk, batch=self.batch, applicant=self.world.org["langya"],
-                subject_name=SUBJECTS[self.code], uscc=USCC, division_code=self.world.division["langya"].code,
+                subject_name=SUBJECTS[self.code], uscc=fresh_uscc(), division_code=self.world.division["langya"].code,
                 form_data=base_form(),
             )
             for kind in self.batch.program.attachment_kinds:
