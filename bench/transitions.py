@@ -195,6 +195,7 @@ class BareFsm:
 
     def prepare(self):
         from approvals.models import Application, Program
+        from tests.approvals.chain import fresh_uscc
 
         world = self.world
         program = Program.objects.get(code="society-service-station")
@@ -203,7 +204,7 @@ class BareFsm:
         Application.objects.bulk_create([
             Application(program=program, batch=self.batch, applicant=langya, applicant_path=langya.path,
                         city=world.org["chuzhou"], province=world.org["anhui"], subject_name=f"基线{i}",
-                        division=world.division["langya"], created_by=world.user["langya_clerk"])
+                        uscc=fresh_uscc(), division=world.division["langya"], created_by=world.user["langya_clerk"])
             for i in range(self.n)
         ])
         drafts = list(Application.objects.filter(batch=self.batch, status="draft").order_by("pk"))
