@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -171,13 +172,17 @@ def report_build(*, user) -> Report:
     from .selectors import application_list
 
     applications = application_list(user=user)  # the scope (memberships) is read once, here
-    by_program, by_status, by_city = application_counts(applications)
+    try:
+        by_program, by_status, by_city = application_counts(applications)
+        stage_days = median_stage_days(applications)
+    except EmptyResultSet:  # a scope that is empty by construction (no role in force): nothing to count
+        by_program, by_status, by_city, stage_days = [], [], [], []
     return Report(
         total=sum(r.value for r in by_status),
         by_program=by_program,
         by_status=by_status,
         by_city=by_city,
-        stage_days=median_stage_days(applications),
+        stage_days=stage_days,
     )
 
 
