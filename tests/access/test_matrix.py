@@ -386,6 +386,7 @@ ADMIN_MODELS = {
     "approvals/bannedsubject": "superuser-only",
     "approvals/application": "superuser-only",
     "approvals/auditevent": "superuser-only",
+    "approvals/effect": "superuser-only",
     "workflows/calendaryear": "superuser-only",
     "workflows/calendarday": "superuser-only",
     "workflows/taskdeadline": "superuser-only",
