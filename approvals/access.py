@@ -20,7 +20,7 @@ from enum import Enum
 
 from django.db.models import Q, QuerySet
 
-from orgs.access import Principal
+from orgs.access import SCOPE_ROLES, Principal
 from orgs.models import Level, Organization, Role
 
 from . import errors as E
@@ -244,9 +244,16 @@ def may_see_batch(principal: Principal, batch: Batch) -> bool:
 
 
 def may_see_city_documents(principal: Principal, city: Organization) -> bool:
-    """A city's recommendation letter and summary table list every county's applications: the city's own
-    staff and those above it, never a county under it, a sibling city or an expert."""
-    return principal.is_superuser or principal.sees_path(city.path)
+    """A city's recommendation letter and summary table list every county's applications with their
+    contacts: the city's own staff, and the reviewers and leaders above it (the province that receives
+    them); never a county under it, a sibling city, an expert, or the province's other roles."""
+    if principal.is_superuser:
+        return True
+    return any(
+        (seat.organization_id == city.pk and seat.role in SCOPE_ROLES)
+        or (seat.role in (Role.REVIEWER, Role.LEADER) and city.path.startswith(seat.path))
+        for seat in principal.seats
+    )
 
 
 def may_issue_certificates(principal: Principal, batch: Batch) -> bool:

@@ -137,14 +137,14 @@ class EngineChain:
         self.notice_start = timezone.localdate() - dt.timedelta(days=30)
 
     def prepare(self):
-        from tests.approvals.chain import SUBJECTS
-        from tests.approvals.conftest import USCC, base_form, minimal_pdf
+        from tests.approvals.chain import SUBJECTS, fresh_uscc
+        from tests.approvals.conftest import base_form, minimal_pdf
 
         svc, pks = self.svc, []
         for _ in range(self.n):
             application = svc.application_create(
                 actor=self.clerk, batch=self.batch, applicant=self.world.org["langya"],
-                subject_name=SUBJECTS[self.code], uscc=USCC, division_code=self.world.division["langya"].code,
+                subject_name=SUBJECTS[self.code], uscc=fresh_uscc(), division_code=self.world.division["langya"].code,
                 form_data=base_form(),
             )
             for kind in self.batch.program.attachment_kinds:
@@ -195,6 +195,7 @@ class BareFsm:
 
     def prepare(self):
         from approvals.models import Application, Program
+        from tests.approvals.chain import fresh_uscc
 
         world = self.world
         program = Program.objects.get(code="society-service-station")
@@ -203,7 +204,7 @@ class BareFsm:
         Application.objects.bulk_create([
             Application(program=program, batch=self.batch, applicant=langya, applicant_path=langya.path,
                         city=world.org["chuzhou"], province=world.org["anhui"], subject_name=f"基线{i}",
-                        division=world.division["langya"], created_by=world.user["langya_clerk"])
+                        uscc=fresh_uscc(), division=world.division["langya"], created_by=world.user["langya_clerk"])
             for i in range(self.n)
         ])
         drafts = list(Application.objects.filter(batch=self.batch, status="draft").order_by("pk"))

@@ -1,5 +1,7 @@
 """The viewflow Material site: the approvals pages and the workflow inbox/queue/archive, scoped by the
 organization pools (viewflow's own queue would look for guardian permissions instead)."""
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -13,8 +15,10 @@ from viewflow.workflow.flow.views.list import (
     WorkflowInboxListView,
     WorkflowQueueListView,
 )
+from viewflow.workflow.flow.viewset import NestedFlowsApp
 
-from approvals import audit_views, report_views, views
+from approvals import access, audit_views, report_views, views
+from orgs.access import principal_of
 from workflows import selectors
 from workflows.flows import ApplicationFlow
 
@@ -107,11 +111,31 @@ class ArchiveView(PoolTaskColumns, WorkflowArchiveListView):
         return _tasks(selectors.task_archive(user=self.request.user))
 
 
+def engine_index(request):
+    """The index of viewflow's own process pages: system administrators go on to the flow's pages, anyone
+    else is refused (viewflow's own index would fail with a 500 when no flow lets the user in)."""
+    if not access.may_use_engine_pages(principal_of(request.user)):
+        raise PermissionDenied
+    return redirect(ApplicationFlow.instance.reverse("index"))
+
+
+class EngineFlowsApp(NestedFlowsApp):
+    @property
+    def index_path(self):
+        return path("", engine_index, name="index")
+
+
 class TasksApp(WorkflowAppViewset):
     """待办, 可领取 and 已办 for everyone logged in, each scoped by workflows.selectors. The flow's own
     pages under flows/ ask the flow, which lets only system administrators in (approvals.access)."""
 
     title = _("任务")
+
+    def __init__(self, flow_viewsets, **kwargs):
+        # As WorkflowAppViewset sets itself up, with the engine pages' index of EngineFlowsApp.
+        self.flow_classes = [viewset._flow_class for viewset in flow_viewsets]
+        kwargs["viewsets"] = [*kwargs.get("viewsets", []), EngineFlowsApp(viewsets=flow_viewsets)]
+        super(WorkflowAppViewset, self).__init__(**kwargs)
 
     def has_view_permission(self, user, obj=None):
         return user.is_authenticated

@@ -318,7 +318,8 @@ class BatchIssueAllView(LoginRequiredMixin, View):
 
 
 def _run_in_scope(request, batch_id: int, run_id: int) -> IssueRun:
-    batch = _batch_in_scope(request, batch_id)
+    """A bulk issue's progress is for the officers who may issue the batch's certificates."""
+    batch = _officer_batch(request, batch_id)
     return get_object_or_404(IssueRun.objects.select_related("batch", "requested_by"), pk=run_id, batch=batch)
 
 
