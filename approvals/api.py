@@ -531,7 +531,7 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
         fields = dict(body.validated_data)
         if "form_data" in fields:
             fields["form_data_patch"] = fields.pop("form_data")
-        version = drafts.version_from_if_match(request.headers.get("If-Match"))
+        version = drafts.IfMatch(request.headers.get("If-Match"))  # read by the service after its checks
         svc.application_edit(actor=self.actor, application_id=int(pk), expected_version=version, **fields)
         return self._detail(self.get_application())
 

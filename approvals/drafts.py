@@ -12,6 +12,7 @@ their own.
 a key sent as null is removed, keys not sent are kept.
 """
 import re
+from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +34,18 @@ _ETAG = re.compile(r'^"(\d{1,10})"$')
 
 def etag(application) -> str:
     return f'"{application.audit_seq}"'
+
+
+@dataclass(frozen=True)
+class IfMatch:
+    """A version as a client sent it (the If-Match header, or None). The service reads it only after it
+    has checked who may edit, so that a missing or malformed header never tells an outsider more than the
+    404 the same request gets with a good one."""
+
+    header: str | None
+
+    def version(self) -> int:
+        return version_from_if_match(self.header)
 
 
 def version_from_if_match(header: str | None) -> int:
@@ -126,9 +139,11 @@ def changes_since(application, version: int, action_label) -> tuple[str, dict[st
     return "；".join(told), fields
 
 
-def check_version(application, expected_version: int, *, action_label) -> None:
+def check_version(application, expected_version: "int | IfMatch", *, action_label) -> None:
     """Refuse a save made on another version than the current one (nothing is changed). `action_label`
     names a transition for the message (the engine's action table)."""
+    if isinstance(expected_version, IfMatch):
+        expected_version = expected_version.version()
     if expected_version == application.audit_seq:
         return
     if expected_version > application.audit_seq:

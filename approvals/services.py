@@ -385,7 +385,7 @@ def application_create(
 
 def application_edit(
     *, actor: Actor, application_id: int, subject_name=None, uscc=None, division_code=None, form_data=None,
-    form_data_patch=None, expected_version: int | None = None,
+    form_data_patch=None, expected_version: "int | drafts.IfMatch | None" = None,
 ) -> Application:
     """Save changes to a draft (partial form data is allowed until submission). `form_data` replaces the
     form data; `form_data_patch` merges into it by key (None removes a key). With `expected_version` (the

@@ -298,6 +298,13 @@ class Runner:
             kwargs["content_type"] = "application/json"
         elif case.method in ("PATCH", "DELETE") and case.data is not None:
             kwargs["content_type"] = "application/json"
+        edited = re.match(r"^/api/applications/(\d+)/$", case.url) if case.method == "PATCH" else None
+        if edited:
+            # A client edits the version it read: the current ETag (approvals.drafts).
+            seq = (apps.get_model("approvals", "Application").objects.filter(pk=int(edited.group(1)))
+                   .values_list("audit_seq", flat=True).first())
+            kwargs["HTTP_IF_MATCH"] = f'"{seq}"'
+
         result = None
         started = time.perf_counter()
         with transaction.atomic():
