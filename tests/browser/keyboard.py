@@ -83,5 +83,11 @@ class KeyboardUser:
                                      f"{violation['id']}: {violation['help']} at {targets}")
         width = self.page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         if width[0] > width[1] + 1:
+            wide = self.page.evaluate("""() => [...document.querySelectorAll("body *")]
+                .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1
+                              && !el.closest(".kx-scroll, .vf-page__menu"))
+                .filter((el, _i, all) => !all.some(other => other !== el && el.contains(other)))
+                .slice(0, 3).map(el => el.tagName.toLowerCase() + (el.className ? "." + el.className : "")
+                                       + " " + Math.round(el.getBoundingClientRect().right))""")
             self.problems.append(f"{self.label} {name} ({self.page.url}): the page is {width[0]} px wide "
-                                 f"on a {width[1]} px screen")
+                                 f"on a {width[1]} px screen, by {wide}")
