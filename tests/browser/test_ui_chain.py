@@ -327,3 +327,97 @@ def test_station_chain_through_the_ui(world, live_server, browser, shoot, tmp_pa
     assert application.status == "certified"
     assert application.revision >= 2
     assert not problems, "\n".join(problems)
+
+
+CITY_SUBJECT = "滁州市"
+
+
+def fill_city_application(keys, page, world):
+    keys.type(page.get_by_label(label("申报主体名称")), CITY_SUBJECT)
+    keys.choose(page.get_by_label(label("所在区划")), value=world.division["chuzhou"].code)
+    texts = {
+        "地址": "滁州市琅琊区龙蟠大道 1 号", "负责人": "王五", "联系人": "赵六", "联系电话": "0550-7654321",
+        "电子邮箱": "city@example.com", "工作基础": "创新基础扎实。", "工作计划与目标": "三年建成创新驱动示范市。",
+        "市基本情况": "基本情况介绍。", "R&D 经费投入强度（%）": "2.5", "高新技术企业数（家）": "120",
+        "建设方案摘要": "建设方案摘要。",
+    }
+    for name, value in texts.items():
+        keys.type(page.get_by_label(label(name)), value)
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_city_chain_through_the_ui(world, live_server, browser, shoot, tmp_path, width):
+    """创新驱动示范市: the city applies itself (its clerk and leader), then the province as for every
+    program; by keyboard alone."""
+    world.batch("innovation-driven-city")
+    base = live_server.url
+    problems = []
+
+    def person(username):
+        return Person(browser, base, username, shoot, problems, width).login()
+
+    clerk = person("chuzhou_clerk")
+    page = clerk.page
+    clerk.keys.press(page.get_by_role("link", name=re.compile(r"以滁州市科学技术协会名义申报")))
+    fill_city_application(clerk.keys, page, world)
+    clerk.shot("city-form")
+    clerk.keys.press(page.get_by_role("button", name="保存草稿"))
+    expect(page).to_have_url(re.compile(r"/approvals/applications/\d+/$"))
+    pk = int(re.search(r"/applications/(\d+)/$", page.url).group(1))
+    form = page.locator("#upload-form")
+    kinds = [v for v in form.locator("select[name=kind] option").evaluate_all("os => os.map(o => o.value)") if v]
+    for code in kinds:
+        clerk.keys.choose(form.locator("select[name=kind]"), value=code)
+        clerk.keys.pick_file(form.locator("input[name=file]"), small_pdf(tmp_path / f"{code}.pdf"))
+        with page.expect_navigation():
+            clerk.keys.press(form.get_by_role("button", name="上传附件"))
+    clerk.shot("city-detail")
+    clerk.act("submit")
+    assert clerk.status() == "本级审核中"
+    clerk.close()
+
+    def open_city_application(who):
+        who.keys.press(who.page.get_by_role("link", name=CITY_SUBJECT).first)
+        expect(who.page).to_have_url(re.compile(rf"/approvals/applications/{pk}/$"))
+
+    leader = person("chuzhou_leader")
+    open_city_application(leader)
+    leader.act("sign_off", comment="同意申报")
+    assert leader.status() == "省级形式审查中"
+    leader.close()
+
+    officer = person("anhui_reviewer")
+    open_city_application(officer)
+    officer.act("accept", comment="材料齐全")
+
+    def both_experts(form):
+        officer.keys.tick(form.get_by_label(world.user["anhui_expert"].first_name))
+        officer.keys.tick(form.get_by_label(world.user["anhui_expert2"].first_name))
+
+    officer.act("assign_experts", fill=both_experts)
+    officer.close()
+    for username in ("anhui_expert", "anhui_expert2"):
+        expert = person(username)
+        open_city_application(expert)
+        expert.act("score", comment="方案可行", fill=lambda form, e=expert: e.keys.type(form.locator("input[name=score]"), "90"))
+        expert.close()
+    head = person("anhui_leader")
+    open_city_application(head)
+    head.act("decide_approve", comment="予以认定")
+    head.shot("city-decided")
+    head.close()
+    officer = person("anhui_reviewer")
+    open_city_application(officer)
+    officer.act("publish_notice")
+    officer.close()
+    today = timezone.localdate()
+    Application.objects.filter(pk=pk).update(notice_starts_on=today - dt.timedelta(days=30),
+                                             notice_ends_on=today - dt.timedelta(days=10))
+    head = person("anhui_leader")
+    open_city_application(head)
+    head.act("approve")
+    head.page.reload()
+    head.shot("city-certified")
+    head.close()
+    assert Application.objects.get(pk=pk).status == "certified"
+    assert not problems, "\n".join(problems)
