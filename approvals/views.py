@@ -4,7 +4,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -305,26 +305,38 @@ class ApplicationActionView(LoginRequiredMixin, View):
 
 
 class AttachmentUploadView(LoginRequiredMixin, View):
+    """An attachment from the detail page's upload form. The page's script posts it by XHR (to show its
+    progress) and asks for JSON: a refusal comes back as the message to show next to the file, and the
+    page reloads only after a success. Without the script the form posts as usual and the message shows
+    on the page it is redirected to."""
+
     def post(self, request, pk):
         application = _visible(request, pk)
+        wants_json = "application/json" in request.headers.get("Accept", "")
         form = AttachmentForm(request.POST, request.FILES, program=application.program)
+        refusals = []
         if not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
-            return redirect(_url("detail", pk))
-        upload = form.cleaned_data["file"]
-        if upload.size > svc.ATTACHMENT_MAX_BYTES:
-            messages.error(request, _("附件“%(name)s”超过大小上限 %(limit)d MB") % {
-                "name": upload.name, "limit": svc.ATTACHMENT_MAX_BYTES // (1024 * 1024)})
-            return redirect(_url("detail", pk))
-        try:
-            svc.attachment_add(actor=_actor(request), application_id=pk, kind=form.cleaned_data["kind"],
-                               name=upload.name, content=upload.read())
-        except ApprovalError as exc:
-            messages.error(request, exc.message)
+            refusals = [str(error) for errors in form.errors.values() for error in errors]
         else:
-            messages.success(request, _("附件已上传"))
+            upload = form.cleaned_data["file"]
+            if upload.size > svc.ATTACHMENT_MAX_BYTES:
+                refusals = [_("附件“%(name)s”超过大小上限 %(limit)d MB") % {
+                    "name": upload.name, "limit": svc.ATTACHMENT_MAX_BYTES // (1024 * 1024)}]
+            else:
+                try:
+                    svc.attachment_add(actor=_actor(request), application_id=pk, kind=form.cleaned_data["kind"],
+                                       name=upload.name, content=upload.read())
+                except ApprovalError as exc:
+                    refusals = [str(exc.message)]
+        if refusals:
+            if wants_json:
+                return JsonResponse({"ok": False, "errors": refusals}, status=400)
+            for refusal in refusals:
+                messages.error(request, refusal)
+            return redirect(_url("detail", pk))
+        messages.success(request, _("附件已上传"))
+        if wants_json:
+            return JsonResponse({"ok": True}, status=201)
         return redirect(_url("detail", pk))
 
 

@@ -67,8 +67,12 @@ class KeyboardUser:
     def pick_file(self, locator, path):
         """Open the file picker from the keyboard (Space on the focused input) and choose the file."""
         self.focus(locator)
-        with self.page.expect_file_chooser() as chooser:
-            self.page.keyboard.press("Space")
+        try:
+            with self.page.expect_file_chooser(timeout=3000) as chooser:
+                self.page.keyboard.press("Space")
+        except Exception:  # noqa: BLE001 - Chromium opens a file input with Enter as well
+            with self.page.expect_file_chooser() as chooser:
+                self.page.keyboard.press("Enter")
         chooser.value.set_files(str(path))
 
     # ----------------------------------------------------------------------------------------- checks

@@ -421,3 +421,39 @@ def test_city_chain_through_the_ui(world, live_server, browser, shoot, tmp_path,
     head.close()
     assert Application.objects.get(pk=pk).status == "certified"
     assert not problems, "\n".join(problems)
+
+
+def test_an_upload_refusal_is_shown_next_to_the_file(world, live_server, browser, shoot, tmp_path):
+    """A refused upload (a program renamed .pdf, a file over the limit) says why beside the form, and the
+    page keeps the form; an accepted one reloads the page with the file listed."""
+    from approvals import services as svc
+    from tests.approvals.chain import create
+
+    application = create(world, "society-service-station")
+    application.attachments.all().delete()
+    problems = []
+    clerk = Person(browser, live_server.url, "langya_clerk", shoot, problems).login()
+    page = clerk.page
+    page.goto(f"{live_server.url}/approvals/applications/{application.pk}/")
+    form = page.locator("#upload-form")
+    fake = tmp_path / "说明.pdf"
+    fake.write_bytes(b"MZ\x90\x00" + b"\x00" * 2048)  # a Windows program's header
+    big = tmp_path / "大文件.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * (svc.ATTACHMENT_MAX_BYTES + 1024))
+    error = page.locator("#upload-error")
+    for path, says in ((fake, "PDF"), (big, "MB")):
+        clerk.keys.choose(form.locator("select[name=kind]"), value=form.locator("select[name=kind] option")
+                          .nth(1).get_attribute("value"))
+        clerk.keys.pick_file(form.locator("input[name=file]"), path)
+        clerk.keys.press(form.get_by_role("button", name="上传附件"))
+        expect(error).to_be_visible()
+        expect(error).to_contain_text(says)
+        clerk.shot(f"upload-refused-{path.stem}")
+        assert application.attachments.count() == 0
+    problems[:] = [p for p in problems if "400" not in p]  # the refusals themselves (HTTP 400, logged)
+    with page.expect_navigation():
+        clerk.keys.pick_file(form.locator("input[name=file]"), small_pdf(tmp_path / "申请表.pdf"))
+        clerk.keys.press(form.get_by_role("button", name="上传附件"))
+    expect(page.locator(".kx-msg--success")).to_contain_text("附件已上传")
+    assert application.attachments.count() == 1
+    assert not problems, "\n".join(problems)
