@@ -61,7 +61,24 @@ def revision_diff(*, application: Application, old: int, new: int) -> list[dict]
     for kind in list(kinds) + sorted((set(a.attachments) | set(b.attachments)) - set(kinds)):
         if a.attachments.get(kind) != b.attachments.get(kind):
             changes.append({"field": f"attachment:{kind}", "label": _("附件：%s") % kinds.get(kind, kind),
-                            "old": a.attachments.get(kind), "new": b.attachments.get(kind)})
+                            "old": a.attachments.get(kind), "new": b.attachments.get(kind),
+                            "files": attachment_changes(a.attachments.get(kind), b.attachments.get(kind))})
+    return changes
+
+
+def attachment_changes(old: list | None, new: list | None) -> list[dict]:
+    """The files of one attachment kind between two revisions, as a reader wants them: each added,
+    removed or replaced file with its name and size (a file is the same when its SHA-256 is). A removed
+    and an added file of the kind pair up as a replacement, in order."""
+    old, new = list(old or []), list(new or [])
+    kept = {f["sha256"] for f in old} & {f["sha256"] for f in new}
+    removed = [f for f in old if f["sha256"] not in kept]
+    added = [f for f in new if f["sha256"] not in kept]
+    changes = [{"change": "replaced", "name": n["name"], "size": n["size"], "old_name": o["name"],
+                "old_size": o["size"]} for o, n in zip(removed, added, strict=False)]
+    paired = min(len(removed), len(added))
+    changes += [{"change": "removed", "name": f["name"], "size": f["size"]} for f in removed[paired:]]
+    changes += [{"change": "added", "name": f["name"], "size": f["size"]} for f in added[paired:]]
     return changes
 
 

@@ -210,13 +210,39 @@ def _form_rows(application) -> list[dict]:
     return rows
 
 
+def _diff_text(value) -> str:
+    """A changed value as a person reads it: a list of rows one row per line, a row's cells joined."""
+    if isinstance(value, list):
+        return "\n".join("；".join(str(v) for v in row.values() if v not in (None, "")) if isinstance(row, dict)
+                         else str(row) for row in value)
+    return "" if value is None else str(value)
+
+
+def _compared_revisions(request, revisions: list[int]) -> tuple[int, int]:
+    """The two revisions the detail page compares: ?old=&new= when both are revisions of the application
+    (any two, in either order), else the last two; a number that is not a revision says so."""
+    default = (revisions[-2], revisions[-1])
+    if "old" not in request.GET and "new" not in request.GET:
+        return default
+    try:
+        old, new = int(request.GET.get("old", "")), int(request.GET.get("new", ""))
+    except ValueError:
+        old = new = None
+    if old not in revisions or new not in revisions or old == new:
+        messages.error(request, _("请选择两个不同的已有版本进行比较（共 %(n)d 版）") % {"n": len(revisions)})
+        return default
+    return (min(old, new), max(old, new))
+
+
 class ApplicationDetailView(LoginRequiredMixin, View):
     def get(self, request, pk):
         application = _visible(request, pk)
-        revisions = list(application.revisions.values_list("number", flat=True))
-        diff = None
+        revisions = list(application.revisions.order_by("number").values_list("number", flat=True))
+        diff, compared = None, None
         if len(revisions) >= 2:
-            diff = selectors.revision_diff(application=application, old=revisions[-2], new=revisions[-1])
+            compared = _compared_revisions(request, revisions)
+            diff = [dict(d, old_text=_diff_text(d["old"]), new_text=_diff_text(d["new"]))
+                    for d in selectors.revision_diff(application=application, old=compared[0], new=compared[1])]
         principal = principal_of(request.user)
         actions = set(access.actions_allowed(principal, application))
         buttons = [(spec, button) for spec, button in BUTTONS.values() if spec.action in actions]
@@ -247,6 +273,7 @@ class ApplicationDetailView(LoginRequiredMixin, View):
             "experts": experts,
             "diff": diff,
             "revisions": revisions,
+            "compared": compared,
             "assignments": assignments,
             "certificate": getattr(application, "certificate", None) if application.status in
             (Status.CERTIFIED, Status.REVOKED, Status.EXPIRED) else None,

@@ -325,7 +325,9 @@ def _replace_agreement_and_resubmit(world, app, applicant="langya"):
     new_entry = {"name": "建站协议（修订）.docx", "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
     assert revision_diff(application=app, old=1, new=2) == [
         {"field": "work_plan", "label": "工作计划与目标", "old": "三年内攻关五项关键技术。", "new": "修改后的工作计划。"},
-        {"field": "attachment:agreement", "label": "附件：建站协议", "old": [old_entry], "new": [new_entry]},
+        {"field": "attachment:agreement", "label": "附件：建站协议", "old": [old_entry], "new": [new_entry],
+         "files": [{"change": "replaced", "name": new_entry["name"], "size": new_entry["size"],
+                    "old_name": old_entry["name"], "old_size": old_entry["size"]}]},
     ]
     # The file of the replaced attachment stays for the frozen revision 1.
     old.refresh_from_db()
