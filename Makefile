@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-hanazono poppler-utils chromium python3-venv gettext
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: setup demo test test-postgres test-integration lint check clean
@@ -29,10 +30,11 @@ demo: setup
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py open_demo_batches
 	$(BIN)/python manage.py make_demo_keys
-	@echo "Starting the web server on http://127.0.0.1:8000/ and a Celery worker (embedded broker). Ctrl-C stops both."
+	$(BIN)/python manage.py seed_demo_applications
+	@echo "Starting the web server on http://127.0.0.1:$(PORT)/ and a Celery worker (embedded broker). Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker -B -l warning --concurrency 2 & \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload; wait
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload; wait
 
 test: setup
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)

@@ -231,3 +231,4 @@ AUDIT_DIGEST_MARGIN_SECONDS = env.int("AUDIT_DIGEST_MARGIN_SECONDS", default=600
 CELERY_BEAT_SCHEDULE["write-audit-digest"] = {
     "task": "approvals.tasks.write_audit_digest", "schedule": crontab(minute=40, hour=0),
 }
+DEMO_TOOLS = False  # demo-only tools (seed_demo_applications, demo_end_notice); never in production

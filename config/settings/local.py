@@ -11,3 +11,5 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # A development key for the audit digests, made under var/ on first use (production requires its own).
 AUDIT_SIGNING_KEY_CREATE = True
+# The demo-only tools (end a 公示 now, applications in every stage): local only, never production.
+DEMO_TOOLS = env.bool("DEMO_TOOLS", default=True)

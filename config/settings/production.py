@@ -13,6 +13,8 @@ from .base import *  # noqa: E402, F403
 from .base import database_config, env  # noqa: E402
 
 DEBUG = False
+# The demo-only tools never run in production, whatever the environment says.
+DEMO_TOOLS = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": database_config(_DATABASE_URL)}

@@ -20,7 +20,7 @@ def _resubmit(world, app, *, work_plan, replace=None, add=None, remove=None):
     svc.application_return(actor=act(world, "langya_leader"), application_id=app.pk, comment="请修改")
     app.refresh_from_db()
     svc.application_edit(actor=clerk, application_id=app.pk, form_data=dict(app.form_data, work_plan=work_plan))
-    for kind, name in filter(None, [replace, remove]):
+    for kind, _name in filter(None, [replace, remove]):
         old = app.attachments.get(kind=kind, removed_in__isnull=True)
         svc.attachment_remove(actor=clerk, attachment_id=old.pk)
     for kind, name in filter(None, [replace, add]):

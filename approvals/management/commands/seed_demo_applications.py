@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from approvals.demo import DemoToolsOff, demo_applications
+
+
+class Command(BaseCommand):
+    help = "Demo only: applications of the 安徽 学会服务站 batch in every stage, made through the services."
+
+    def handle(self, *args, **options):
+        try:
+            made = demo_applications()
+        except DemoToolsOff as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(_("已生成演示申报 %(n)d 件") % {"n": made} if made else _("演示申报已存在，未重复生成"))
