@@ -66,14 +66,19 @@ class KeyboardUser:
 
     def pick_file(self, locator, path):
         """Open the file picker from the keyboard (Space on the focused input) and choose the file."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         self.focus(locator)
-        try:
-            with self.page.expect_file_chooser(timeout=3000) as chooser:
-                self.page.keyboard.press("Space")
-        except Exception:  # noqa: BLE001 - Chromium opens a file input with Enter as well
-            with self.page.expect_file_chooser() as chooser:
-                self.page.keyboard.press("Enter")
-        chooser.value.set_files(str(path))
+        for key in ("Space", "Enter", "Space", "Enter"):  # Chromium opens a file input with either key
+            try:
+                with self.page.expect_file_chooser(timeout=5000) as chooser:
+                    self.page.keyboard.press(key)
+            except PlaywrightTimeout:
+                self.focus(locator)
+                continue
+            chooser.value.set_files(str(path))
+            return
+        raise AssertionError(f"{self.label}: the file picker did not open from the keyboard on {self.page.url}")
 
     # ----------------------------------------------------------------------------------------- checks
 
