@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from dataclasses import dataclass, field
 
 from django.db.models import Max, Q
@@ -24,6 +25,7 @@ from approvals.models import (
     Application,
     Attachment,
     Batch,
+    ExpertAssignment,
     Opinion,
     Revision,
     Stage,
@@ -34,7 +36,7 @@ from orgs.models import Division, Level, Organization
 
 from . import signing, wording
 from .models import DocumentKind, OrganizationProfile
-from .render import render_pdf, render_template_document
+from .render import render_fitted, render_html, render_pdf, render_template_document
 
 NOTICE_STATUSES = (Status.PUBLIC_NOTICE, Status.APPROVED, Status.CERTIFIED)
 
@@ -100,6 +102,39 @@ class FormField:
     value: str = ""
     columns: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
+    chunks: list[str] = field(default_factory=list)
+
+
+# A long text field is printed as rows of at most this many characters (about five lines of the value
+# column), each row unbreakable: the field fills the page it starts on and continues on the next, where
+# the first row carries the label again with （续） (see application_form_pdf). Short rows would waste less
+# of a page's foot but add rows; five lines waste at most five.
+CHUNK_CHARACTERS = 170
+_SENTENCE_ENDS = "。！？；!?;"
+
+
+def text_chunks(text: str, size: int = CHUNK_CHARACTERS) -> list[str]:
+    """``text`` cut into pieces of at most ``size`` characters: short paragraphs together (kept apart by
+    a line break), a long paragraph cut after the last sentence end in the second half of a piece (else
+    at ``size``)."""
+    chunks: list[str] = []
+    for paragraph in (text or "").splitlines() or [""]:
+        first = True
+        while True:
+            if len(paragraph) > size:
+                cut = max(paragraph.rfind(mark, size // 2, size) for mark in _SENTENCE_ENDS)
+                piece, paragraph = (paragraph[:cut + 1], paragraph[cut + 1:]) if cut >= 0 else \
+                    (paragraph[:size], paragraph[size:])
+            else:
+                piece, paragraph = paragraph, ""
+            if first and chunks and len(chunks[-1]) + len(piece) < size:
+                chunks[-1] = f"{chunks[-1]}\n{piece}"
+            else:
+                chunks.append(piece)
+            first = False
+            if not paragraph:
+                break
+    return chunks
 
 
 @dataclass
@@ -119,8 +154,32 @@ def _form_fields(program, form_data: dict) -> list[FormField]:
             fields.append(FormField(spec.get("label", spec["name"]), "list",
                                     columns=[item.get("label", item["name"]) for item in items], rows=rows))
         else:
-            fields.append(FormField(spec.get("label", spec["name"]), spec.get("type", "text"), _display(spec, value)))
+            text = _display(spec, value)
+            fields.append(FormField(spec.get("label", spec["name"]), spec.get("type", "text"), text,
+                                    chunks=text_chunks(text)))
     return fields
+
+
+def form_field_rows(fields: list[FormField], located: dict[str, int]) -> list[dict]:
+    """The rows of the 申报内容 table: one per chunk of each non-list field. A chunk that begins a page
+    (``located``: page of each row, from a previous layout) carries the label again with （续）; rows of one
+    field share their cell borders except at a page's foot and head."""
+    rows = []
+    for index, item in enumerate(fields):
+        if item.kind == "list":
+            continue
+        last = len(item.chunks) - 1
+        for number, chunk in enumerate(item.chunks):
+            key = f"f{index}c{number}"
+            page, before, after = (located.get(f"f{index}c{n}") for n in (number, number - 1, number + 1))
+            starts_page = number > 0 and page is not None and before is not None and page != before
+            ends_page = number < last and page is not None and after is not None and page != after
+            label = item.label if number == 0 else (f"{item.label}（续）" if starts_page else "")
+            classes = [name for name, on in (("joined-above", number > 0 and not starts_page),
+                                             ("joined-below", number < last and not ends_page),
+                                             ("continued", starts_page)) if on]
+            rows.append({"key": key, "label": label, "text": chunk, "classes": " ".join(classes)})
+    return rows
 
 
 def _attachment_rows(program, attachments: dict[str, list[dict]]) -> list[dict]:
@@ -210,8 +269,37 @@ def application_form_context(application: Application, revision: int | None = No
     }
 
 
-def application_form_pdf(application: Application, revision: int | None = None) -> bytes:
-    return render_pdf("printing/application_form.html", application_form_context(application, revision))
+def expert_score_rows(application: Application, revision: int) -> list[dict]:
+    """The experts' scores and comments of ``revision``, for the province's copy of the 申报书 only."""
+    rows = []
+    assignments = (ExpertAssignment.objects.filter(application=application, revision=revision)
+                   .select_related("expert").order_by("pk"))
+    for assignment in assignments:
+        rows.append({"expert": person_name(assignment.expert),
+                     "score": "" if assignment.score is None else f"{assignment.score:.1f}",
+                     "comment": assignment.comment,
+                     "date": cn_date(assignment.scored_at) if assignment.scored_at else "未评分"})
+    return rows
+
+
+def application_form_pdf(application: Application, revision: int | None = None, *,
+                         province_copy: bool = False) -> bytes:
+    """The 申报书; ``province_copy`` adds the experts' scores (the caller checks who may see them).
+
+    Long fields are cut into rows (form_field_rows) and laid out until the rows that begin a page carry
+    their label with （续） (printing.render.render_fitted: one layout when no field crosses a page)."""
+    context = application_form_context(application, revision)
+    if province_copy:
+        scores = expert_score_rows(application, context["revision"])
+        given = [Decimal(row["score"]) for row in scores if row["score"]]
+        context.update(province_copy=True, expert_scores=scores,
+                       score_average=f"{sum(given) / len(given):.1f}" if given else "")
+
+    def build(located: dict[str, int]) -> str:
+        return render_html("printing/application_form.html",
+                           {**context, "field_rows": form_field_rows(context["fields"], located)})
+
+    return render_fitted(build).pdf
 
 
 # --------------------------------------------------------------------------- 推荐函 and 推荐汇总表

@@ -8,6 +8,8 @@ Public (no login, never cached, so a revocation shows on the very next request):
 Logged in, 404 outside the user's scope (the organization tree, as for applications):
     /certificates/<pk>/pdf                                   the issued certificate PDF
     /print/applications/<pk>/form.pdf?revision=N             申报书 of revision N
+        &copy=province                                       the province's copy, with the experts' scores
+                                                             (403 to whoever does not see every score)
     /print/batches/<id>/recommendation.pdf?city=<org id>     推荐函 of a city
     /print/batches/<id>/summary.pdf?city= , summary.xlsx?city=   推荐汇总表
     /print/batches/<id>/notice.pdf                           公示名单
@@ -223,12 +225,19 @@ class ApplicationFormPdfView(LoginRequiredMixin, View):
         raw = request.GET.get("revision", "").strip()
         if raw and not raw.isdigit():
             raise Http404("版本号无效")
+        copy = request.GET.get("copy", "").strip()
+        if copy not in ("", "province"):
+            raise Http404(_("参数 copy 只能为 province（省级科协存档联）"))
+        province_copy = copy == "province"
+        if province_copy and not access.may_see_province_copy(principal_of(request.user), application):
+            raise PermissionDenied(_("省级科协存档联载有专家评分，仅省级科协审核人和负责人可以打印"))
         try:
-            pdf = documents.application_form_pdf(application, int(raw) if raw else None)
+            pdf = documents.application_form_pdf(application, int(raw) if raw else None, province_copy=province_copy)
         except documents.RevisionNotFound:
             raise Http404("该版本不存在") from None
         revision = raw or application.revision
-        return _pdf_response(pdf, f"申报书-{application.subject_name}-第{revision}版.pdf")
+        suffix = "-省级存档联" if province_copy else ""
+        return _pdf_response(pdf, f"申报书-{application.subject_name}-第{revision}版{suffix}.pdf")
 
 
 @method_decorator(never_cache, name="dispatch")
