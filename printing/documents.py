@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Max, Q
 from django.utils import timezone

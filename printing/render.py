@@ -24,10 +24,10 @@ import logging
 import mimetypes
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured

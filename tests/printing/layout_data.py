@@ -4,19 +4,13 @@ scores), the city's letter and summary, the province's notice and a certificate,
 that every date printed is the same on every run."""
 import datetime as dt
 
-import pytest
-import time_machine
-from django.utils import timezone
-
 from approvals import services as svc
 from approvals.models import Application
 from printing import documents, services
 from printing.models import Certificate
 from printing.render import render_pdf
-from tests.approvals.chain import act, create
+from tests.approvals.chain import act, create, publish_and_wait
 from tests.approvals.conftest import station_form
-
-from .helpers import to_public_notice
 
 FIXED_NOW = dt.datetime(2026, 6, 15, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 # A work plan of 2,000 characters in sentences of 40, as an applicant writes it (no line breaks).
@@ -27,13 +21,7 @@ CITY_OPINION = "经审核，该单位申报材料真实完整，技术基础扎�
 PROVINCE_DECISION = "经专家评审和省级科协党组会议研究，予以认定。" * 12
 
 
-@pytest.fixture
-def frozen():
-    with time_machine.travel(FIXED_NOW, tick=False):
-        yield
-
-
-def long_application(world, capture):
+def long_application(world, capture, decision: str = PROVINCE_DECISION):
     """Station with a 2,000-character work plan, certified through the real chain with long opinions."""
     form = station_form()
     form["work_plan"], form["work_basis"] = WORK_PLAN, WORK_BASIS.strip()
@@ -54,9 +42,7 @@ def long_application(world, capture):
     svc.application_score(actor=act(world, "anhui_expert2"), application_id=application.pk, score="91.5",
                           comment="基础扎实。")
     svc.application_decide(actor=act(world, "anhui_leader"), application_id=application.pk, approve=True,
-                           comment=PROVINCE_DECISION)
-    from tests.approvals.chain import publish_and_wait
-
+                           comment=decision)
     application = publish_and_wait(world, Application.objects.get(pk=application.pk), days_ago=30)
     with capture(execute=True):
         svc.application_approve(actor=act(world, "anhui_leader"), application_id=application.pk)
@@ -77,6 +63,3 @@ def every_document(world, capture) -> dict[str, bytes]:
         "notice": documents.notice_pdf(batch),
         "certificate": render_pdf("printing/certificate.html", services.certificate_context(certificate)),
     }
-
-
-__all__ = ["FIXED_NOW", "WORK_PLAN", "every_document", "frozen", "long_application", "timezone", "to_public_notice"]
