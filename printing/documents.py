@@ -36,7 +36,7 @@ from orgs.models import Division, Level, Organization
 
 from . import signing, wording
 from .models import DocumentKind, OrganizationProfile
-from .render import render_fitted, render_html, render_pdf, render_template_document
+from .render import render_fitted, render_html, render_pdf
 
 NOTICE_STATUSES = (Status.PUBLIC_NOTICE, Status.APPROVED, Status.CERTIFIED)
 
@@ -394,10 +394,24 @@ def recommendation_letter_context(batch: Batch, city: Organization) -> dict:
     }
 
 
+def gongwen_document(template_name: str, context: dict):
+    """A letter or notice (GB/T 9704 layout), laid out again with a tighter line pitch when its signature
+    (with the seal area) would not be on the page where the body before the closing group ends; once
+    tight it stays tight (a looser pass would move the signature again)."""
+    tight = False
+
+    def build(located: dict[str, int]) -> str:
+        nonlocal tight
+        signature, body_end = located.get("signature"), located.get("body-end")
+        tight = tight or (signature is not None and body_end is not None and signature != body_end)
+        return render_html(template_name, {**context, "tight": tight})
+
+    return render_fitted(build)
+
+
 def recommendation_letter_pdf(batch: Batch, city: Organization) -> bytes:
     """The letter, signed with the city's key when it has one (the seal in its seal area)."""
-    rendered = render_template_document("printing/recommendation_letter.html",
-                                        recommendation_letter_context(batch, city))
+    rendered = gongwen_document("printing/recommendation_letter.html", recommendation_letter_context(batch, city))
     return signing.sign_rendered(rendered, organization=city, reason="推荐函")
 
 
@@ -509,5 +523,5 @@ def notice_document_context(batch: Batch) -> dict:
 
 def notice_pdf(batch: Batch) -> bytes:
     """The notice, signed with the province's key when it has one."""
-    rendered = render_template_document("printing/notice_list.html", notice_document_context(batch))
+    rendered = gongwen_document("printing/notice_list.html", notice_document_context(batch))
     return signing.sign_rendered(rendered, organization=batch.province, reason="公示")
