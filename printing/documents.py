@@ -13,6 +13,7 @@ Everything here reads; nothing writes. Scope checks belong to the views.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -282,8 +283,35 @@ def expert_score_rows(application: Application, revision: int) -> list[dict]:
     return rows
 
 
-def application_form_pdf(application: Application, revision: int | None = None, *,
-                         province_copy: bool = False) -> bytes:
+# A 申报书 weighing more than this (characters of its fields, plus LIST_ROW_WEIGHT for each list row) is
+# rendered by the worker (render_form_task), not in the request: a layout takes about 70 µs a
+# character and a long field needs a second one (its （续） labels), so up to this weight a print stays
+# within about 1.5 s in the web process (measured on the 2-core test machine). The form's own limits (approvals.formspec) bound the worker's
+# render too.
+LARGE_FORM_WEIGHT = 10_000
+LIST_ROW_WEIGHT = 20
+
+
+@dataclass
+class FormDocument:
+    """A 申报书 ready to lay out: ``build(located)`` makes its HTML (see render_fitted), ``digest`` names
+    what it prints (the SHA-256 of its first HTML: the data, the opinions, the scores of a province's
+    copy and the print date), ``weight`` estimates its layout time."""
+
+    build: object
+    digest: str
+    weight: int
+
+    @property
+    def large(self) -> bool:
+        return self.weight > LARGE_FORM_WEIGHT
+
+    def pdf(self) -> bytes:
+        return render_fitted(self.build).pdf
+
+
+def application_form_document(application: Application, revision: int | None = None, *,
+                              province_copy: bool = False) -> FormDocument:
     """The 申报书; ``province_copy`` adds the experts' scores (the caller checks who may see them).
 
     Long fields are cut into rows (form_field_rows) and laid out until the rows that begin a page carry
@@ -299,7 +327,16 @@ def application_form_pdf(application: Application, revision: int | None = None, 
         return render_html("printing/application_form.html",
                            {**context, "field_rows": form_field_rows(context["fields"], located)})
 
-    return render_fitted(build).pdf
+    weight = sum(len(f.value) + sum(sum(map(len, row)) + LIST_ROW_WEIGHT for row in f.rows) for f in context["fields"])
+    weight += sum(len(o["text"]) for block in context["opinion_blocks"] for o in block.opinions)
+    first = build({})
+    return FormDocument(build=lambda located: first if not located else build(located),
+                        digest=hashlib.sha256(first.encode()).hexdigest(), weight=weight)
+
+
+def application_form_pdf(application: Application, revision: int | None = None, *,
+                         province_copy: bool = False) -> bytes:
+    return application_form_document(application, revision, province_copy=province_copy).pdf()
 
 
 # --------------------------------------------------------------------------- 推荐函 and 推荐汇总表
