@@ -19,6 +19,7 @@ from viewflow.workflow.status import STATUS
 from orgs.access import principal_of
 from orgs.models import Division, Level, Organization, Role
 from orgs.selectors import users_with_role
+from printing.services import certificate_reserve, certificate_set_status
 from workflows.flows import ApplicationFlow
 from workflows.notifications import queue_for_transition
 from workflows.workdays import add_workdays, is_workday, workdays_between
@@ -724,8 +725,6 @@ def application_approve(*, actor: Actor, application_id: int, comment: str = "")
 def application_issue_certificate(*, actor: Actor, application_id: int):
     """Reserve the certificate (number from the gap-free sequence) and complete the flow's issue step.
     Safe to run twice: an application that is already certified returns its certificate."""
-    from printing.services import certificate_reserve
-
     with transaction.atomic():
         application = _lock(application_id, actor)
         # Only the system's retried task gets the issued certificate back; a person is checked (scope, state).
@@ -757,8 +756,6 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
 
 def application_revoke(*, actor: Actor, application_id: int, comment: str) -> Application:
     def revoke_certificate(application):
-        from printing.services import certificate_set_status
-
         certificate_set_status(application=application, status="revoked")
 
     return _transition(actor=actor, application_id=application_id, action=Action.REVOKE, comment=comment,
@@ -767,8 +764,6 @@ def application_revoke(*, actor: Actor, application_id: int, comment: str) -> Ap
 
 def application_expire(*, application_id: int) -> Application:
     def expire_certificate(application):
-        from printing.services import certificate_set_status
-
         cert = getattr(application, "certificate", None)
         if cert is None or cert.valid_until >= timezone.localdate():
             raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(),

@@ -22,11 +22,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=2000)
     parser.add_argument("--per-run", type=int, default=250)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=50)
     args = parser.parse_args()
-    total = violations = steps = 0
+    total = violations = steps = deliveries = 0
     started = time.monotonic()
-    print(f"{'run':>4} {'examples':>9} {'steps':>7} {'seconds':>8}  result")
+    print(f"{'run':>4} {'examples':>9} {'steps':>7} {'effects':>8} {'seconds':>8}  result")
     run = 0
     while total < args.examples:
         run += 1
@@ -41,12 +41,14 @@ def main() -> int:
                                                                               "violation": "the run did not report"}
         total += result["examples"]
         steps += result["steps"]
+        deliveries += result.get("deliveries", 0)
         violations += result["violation"] is not None
-        print(f"{run:>4} {result['examples']:>9} {result['steps']:>7} {time.monotonic() - t0:>8.1f}  "
+        print(f"{run:>4} {result['examples']:>9} {result['steps']:>7} {result.get('deliveries', 0):>8} "
+              f"{time.monotonic() - t0:>8.1f}  "
               f"{result['violation'] or 'ok'}")
         if result["examples"] == 0:
             break
-    print(f"total: {total} examples, {steps} steps in {time.monotonic() - started:.0f} s")
+    print(f"total: {total} examples, {steps} steps, {deliveries} effect deliveries in {time.monotonic() - started:.0f} s")
     print(f"stateful_examples={total}")
     print(f"invariant_violations={violations}")
     return 1 if violations else 0

@@ -134,7 +134,7 @@ class EngineChain:
         self.city, self.province = act(world, "chuzhou_reviewer"), act(world, "anhui_reviewer")
         self.boss = act(world, "anhui_leader")
         self.expert1, self.expert2 = act(world, "anhui_expert"), act(world, "anhui_expert2")
-        self.notice_start = timezone.localdate() - dt.timedelta(days=30)
+        self.over = (timezone.localdate() - dt.timedelta(days=40), timezone.localdate() - dt.timedelta(days=30))
 
     def prepare(self):
         from tests.approvals.chain import SUBJECTS, fresh_uscc
@@ -161,6 +161,8 @@ class EngineChain:
         return type(actor)(user=user, ip=actor.ip)
 
     def run(self, pk, meter):
+        from approvals.models import Application
+
         svc, fresh = self.svc, self.fresh
         meter("submit", svc.application_submit, actor=fresh(self.clerk), application_id=pk)
         meter("sign_off", svc.application_sign_off, actor=fresh(self.leader), application_id=pk,
@@ -174,8 +176,10 @@ class EngineChain:
         meter("score (last)", svc.application_score, actor=fresh(self.expert2), application_id=pk, score="91.5")
         meter("decide", svc.application_decide, actor=fresh(self.boss), application_id=pk, approve=True,
               comment="予以认定")
-        meter("publish_notice", svc.application_publish_notice, actor=fresh(self.province), application_id=pk,
-              starts_on=self.notice_start)
+        meter("publish_notice", svc.application_publish_notice, actor=fresh(self.province), application_id=pk)
+        # A notice starts on the day it is published at the earliest: its period is moved into the past
+        # (not timed), as if it had been published a month ago and were over now.
+        Application.objects.filter(pk=pk).update(notice_starts_on=self.over[0], notice_ends_on=self.over[1])
         meter("approve", svc.application_approve, actor=fresh(self.boss), application_id=pk)
         certificate = meter("issue_certificate", svc.application_issue_certificate, actor=svc.SYSTEM_ACTOR,
                             application_id=pk)

@@ -136,14 +136,17 @@ def pool_members(*, organization_id: int, role: str, on: dt.date | None = None) 
     return get_user_model().objects.filter(Q(pk__in=members) | Q(pk__in=delegates), is_active=True).order_by("pk")
 
 
-def may_manage_delegation(principal: Principal | None, *, delegator_id: int, organization_id: int) -> bool:
-    """Record or cancel a delegation (代办): the delegator, the organization's leader or administrator (own
-    membership), or a system administrator."""
+def may_manage_delegation(principal: Principal | None, *, delegator_id: int, organization: Organization) -> bool:
+    """Record or cancel a delegation (代办): the delegator, the organization's leader (own membership), an
+    administrator of the organization or of one above it (the admin pages' scope), or a system
+    administrator."""
     if principal is None or not principal.authenticated:
         return False
     if principal.user_id == delegator_id or principal.is_superuser:
         return True
-    return any(principal.holds(role, organization_id=organization_id, own=True) for role in (Role.LEADER, Role.ADMIN))
+    if principal.holds(Role.LEADER, organization_id=organization.pk, own=True):
+        return True
+    return any(organization.path.startswith(p) for p in principal.admin_paths())
 
 
 def organization_in_scope(principal: Principal, organization: Organization) -> bool:

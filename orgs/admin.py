@@ -40,6 +40,15 @@ class MembershipInline(ScopedAdminMixin, admin.TabularInline):
         return _membership_paths(obj)
 
 
+class UserMembershipInline(MembershipInline):
+    """A user's memberships; a scoped administrator adds an account with at least one."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        if obj is None and self._scoped(request):
+            kwargs.update(min_num=1, validate_min=True)
+        return super().get_formset(request, obj, **kwargs)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_paths = ("path",)
@@ -84,12 +93,13 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class ScopedUserAdmin(ScopedAdminMixin, UserAdmin):
-    """Users whose every membership lies in the administrator's subtree (and users without any, so that
-    a new account can be given its first membership). Superusers, staff flags, groups and permissions are
-    for system administrators only."""
+    """Users whose every membership lies in the administrator's subtree. A user without any membership
+    (never given one, or whose last one was deleted) belongs to nobody's subtree and is for system
+    administrators; so a scoped administrator creates an account together with its first membership.
+    Superusers, staff flags, groups and permissions are for system administrators only."""
 
     scope_paths = ("memberships__organization__path",)
-    inlines = [MembershipInline]
+    inlines = [UserMembershipInline]
 
     def get_queryset(self, request):
         qs = super(ScopedAdminMixin, self).get_queryset(request)
@@ -99,7 +109,7 @@ class ScopedUserAdmin(ScopedAdminMixin, UserAdmin):
         outside = Membership.objects.exclude(
             self._membership_condition(paths)
         ).values("user_id")
-        return qs.filter(is_superuser=False).exclude(pk__in=outside)
+        return qs.filter(is_superuser=False, memberships__isnull=False).exclude(pk__in=outside).distinct()
 
     @staticmethod
     def _membership_condition(paths) -> Q:
@@ -112,18 +122,19 @@ class ScopedUserAdmin(ScopedAdminMixin, UserAdmin):
         if obj.is_superuser:
             return []
         if not obj.pk:
-            return ["/"]  # a new account: checked again when its first membership is added
-        return [m.organization.path for m in obj.memberships.select_related("organization")] or ["/"]
+            return ["/"]  # a new account: its first membership (required) is checked by the inline
+        return [m.organization.path for m in obj.memberships.select_related("organization")]
 
     def in_scope(self, request, obj) -> bool:
         if not self._scoped(request):
             return True
         if obj.is_superuser:
             return False
-        if not obj.pk or not obj.memberships.exists():
+        if not obj.pk:
             return True
         admin_paths = self._admin_paths(request)
-        return all(any(p.startswith(a) for a in admin_paths) for p in self.scope_of(obj))
+        paths = self.scope_of(obj)
+        return bool(paths) and all(any(p.startswith(a) for a in admin_paths) for p in paths)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

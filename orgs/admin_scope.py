@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .access import principal_of
+from .models import Organization
 
 MSG_OUT_OF_SCOPE = _("只能管理本组织及下级组织范围内的数据")
 
@@ -75,6 +76,20 @@ class ScopedAdminMixin:
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         return _scoped_form(form, self, request)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Every organization list of a scoped page offers the administrator's subtrees only. A raw id field
+        # lists nothing (its lookup is the scoped changelist) and keeps its value, such as an organization's
+        # parent above the subtree; the form's scope check refuses a number outside it.
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Organization and self._scoped(request) \
+                and db_field.name not in self.raw_id_fields and hasattr(field, "queryset"):
+            paths = self._admin_paths(request)
+            condition = Q(pk__in=[])
+            for path in paths:
+                condition |= Q(path__startswith=path)
+            field.queryset = field.queryset.filter(condition)
+        return field
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)

@@ -14,8 +14,11 @@ import logging
 
 from celery import shared_task
 from celery.signals import worker_init
+from django.contrib.auth import get_user_model
 
+from approvals import errors as E
 from approvals.outbox import Outcome, effect_run, test_pause
+from approvals.services import SYSTEM_ACTOR, Actor, application_issue_certificate
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +34,6 @@ def _prepare_print_fonts(sender=None, **kwargs):
 
 
 def _actor(actor_id):
-    from django.contrib.auth import get_user_model
-
-    from approvals import errors as E
-    from approvals.services import SYSTEM_ACTOR, Actor
-
     if actor_id is None:
         return SYSTEM_ACTOR
     user = get_user_model().objects.filter(pk=actor_id).first()
@@ -58,9 +56,6 @@ def issue_certificate_task(application_id: int, actor_id: int | None = None,
     ``actor_id`` is the officer who asked for it (bulk issue); without it the system issues, as after
     the public notice. Returns the certificate number, or None when the application cannot be issued.
     """
-    from approvals import errors as E
-    from approvals.services import application_issue_certificate
-
     def work():
         certificate = _existing_certificate(application_id)
         if certificate is not None:

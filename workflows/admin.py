@@ -268,6 +268,10 @@ class DelegationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         form.request_user = request.user
         return form
 
+    def has_delete_permission(self, request, obj=None):
+        # Who acted for whom stays on record: a delegation is cancelled, never deleted.
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         # A delegation is recorded, then only cancelled: its terms stay as they were granted.
         return DelegationForm.Meta.fields if obj else ()

@@ -52,7 +52,7 @@ def delegation_check(
 ) -> None:
     """Raise the first reason why this delegation may not be recorded (the admin form shows it too)."""
     principal = principal_of(actor.user, fresh=True) if actor.user else None
-    if not may_manage_delegation(principal, delegator_id=delegator.pk, organization_id=organization.pk):
+    if not may_manage_delegation(principal, delegator_id=delegator.pk, organization=organization):
         raise E.NotAllowed(MSG_DELEGATION_FORBIDDEN)
     role_label = Role(role).label if role in Role.values else role
     if role not in DELEGABLE_ROLES:
@@ -88,12 +88,12 @@ def delegation_create(
 
 def delegation_cancel(*, actor, delegation_id: int) -> Delegation:
     """End a delegation now; cancelling twice changes nothing."""
-    delegation = Delegation.objects.filter(pk=delegation_id).first()
+    delegation = Delegation.objects.select_related("organization").filter(pk=delegation_id).first()
     if delegation is None:
         raise E.NotFound(MSG_DELEGATION_NOT_FOUND)
     principal = principal_of(actor.user, fresh=True) if actor.user else None
     if not may_manage_delegation(principal, delegator_id=delegation.delegator_id,
-                                 organization_id=delegation.organization_id):
+                                 organization=delegation.organization):
         raise E.NotAllowed(MSG_DELEGATION_FORBIDDEN)
     now = timezone.now()
     Delegation.objects.filter(pk=delegation.pk, cancelled_at__isnull=True).update(

@@ -94,7 +94,9 @@ class StageView(View):
     def can_assign(self, user, task):
         from .selectors import user_in_pool
 
-        return not task.owner_id and user.is_authenticated and user_in_pool(user=user, task=task)
+        # Only a task that still waits in its pool: a cancelled or finished one is nobody's to take.
+        return (task.status == STATUS.NEW and not task.owner_id and user.is_authenticated
+                and user_in_pool(user=user, task=task))
 
     def can_execute(self, user, task):
         return task.owner_id == user.pk

@@ -9,6 +9,7 @@ relay and run through approvals.outbox.effect_run: no Celery retries, the outbox
 from celery import shared_task
 from django.db import OperationalError
 
+from approvals.expiry import designations_expire
 from approvals.outbox import effect_run
 from approvals.reports import stays_recount
 
@@ -40,8 +41,6 @@ def sweep_stranded() -> dict:
 @shared_task(acks_late=True)
 def expire_designations() -> dict:
     """Daily: designations whose certificate's validity has run out become 已到期 (approvals.expiry)."""
-    from approvals.expiry import designations_expire
-
     result = designations_expire()
     if result.more:
         expire_designations.apply_async(countdown=1)  # the time budget ran out: go on in a fresh task

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.messages import constants as message_levels
 from django.db import connection, transaction
 from django.test import Client
@@ -349,6 +350,9 @@ class Runner:
                     if case.expected == "A":
                         result.missing = [m for m in case.required if m not in text]
             transaction.set_rollback(True)
+        # What the request left in the client is rolled back too: a success message of a write (kept in a
+        # cookie) would otherwise show on the next page this subject opens.
+        client.cookies.pop(getattr(settings, "MESSAGE_COOKIE_NAME", "messages"), None)
         result.seconds = time.perf_counter() - started
         self.seconds[case.route] += result.seconds
         return result

@@ -132,6 +132,83 @@ def test_a_province_admin_cannot_edit_another_provinces_user_nor_make_a_superuse
         username="mx_superuser_z").exists()
 
 
+def admin_refused(response) -> bool:
+    """The admin answers an object outside the list with a redirect to its index ("does not exist")."""
+    return refused(response) or (response.status_code == 302 and response["Location"] == "/admin/")
+
+
+def test_a_scoped_admin_sees_no_user_without_a_membership(world):
+    """Every province's 管理员 listed and opened the accounts that had no membership (never given one, or
+    whose last one was deleted): such an account belongs to nobody's subtree."""
+    client = client_for(world, "admin@P")
+    listing = body(client.get("/admin/auth/user/?q=mx_"))
+    for key in ("nobody", "expert@P:removed"):
+        user = world.user(key)
+        assert user.username not in listing
+        assert admin_refused(client.get(f"/admin/auth/user/{user.pk}/change/")), key
+    assert world.user("clerk@K1").username in listing
+    assert world.user("clerk@QK").username not in listing
+    superuser = body(client_for(world, "superuser").get("/admin/auth/user/?q=mx_nobody"))
+    assert "mx_nobody_z" in superuser
+
+
+def test_a_scoped_admin_adds_an_account_with_its_first_membership_in_the_subtree(world):
+    """The membership rows of the user form listed every organization of every province, and an account
+    could be made without one (and then vanished from its maker's list)."""
+    client = client_for(world, "admin@C")
+    page = body(client.get("/admin/auth/user/add/"))
+    for key in ("Q", "QC", "P"):
+        assert f">{world.org[key].name}<" not in page, key
+    assert f">{world.org['K1'].name}<" in page
+    form = {"username": "mx_new_z", "password1": "Matrix-pass-2026", "password2": "Matrix-pass-2026",
+            "usable_password": "true", "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000"}
+    User = get_user_model()
+    before = fingerprint()
+    response = client.post("/admin/auth/user/add/", form)
+    assert response.status_code == 200 and not User.objects.filter(username="mx_new_z").exists()
+    response = client.post("/admin/auth/user/add/", {
+        **form, "memberships-0-organization": world.org["Q"].pk, "memberships-0-role": "clerk"})
+    assert response.status_code == 200 and fingerprint_diff(before, fingerprint()) == ""
+    response = client.post("/admin/auth/user/add/", {
+        **form, "memberships-0-organization": world.org["K1"].pk, "memberships-0-role": "clerk"})
+    assert response.status_code == 302, body(response)[:2000]
+    user = User.objects.get(username="mx_new_z")
+    assert list(user.memberships.values_list("organization_id", flat=True)) == [world.org["K1"].pk]
+    assert client.get(f"/admin/auth/user/{user.pk}/change/").status_code == 200
+
+
+def test_an_administrator_above_manages_the_delegations_of_the_subtree(world):
+    """The admin pages showed a city's delegations to its province's 管理员, but the service refused them
+    anything: scope and rule now agree (and nobody deletes a delegation, it is cancelled)."""
+    from orgs.models import Delegation
+
+    client = client_for(world, "admin@P")
+    delegation = Delegation.objects.filter(organization=world.org["K1"]).order_by("pk").first()
+    assert client.get(f"/admin/orgs/delegation/{delegation.pk}/change/").status_code == 200
+    assert client.get(f"/admin/orgs/delegation/{delegation.pk}/delete/").status_code == 403
+    response = client.post("/admin/orgs/delegation/", {"action": "cancel", "_selected_action": [delegation.pk]})
+    assert response.status_code == 302
+    delegation.refresh_from_db()
+    assert delegation.cancelled_at is not None
+    other = client_for(world, "admin@QC")
+    assert admin_refused(other.get(f"/admin/orgs/delegation/{delegation.pk}/change/"))
+
+
+def test_a_cancelled_pool_task_cannot_be_taken(world):
+    """A reviewer of the province opened the assign page of a cancelled 复核异议 task of the pool."""
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    task = Task.objects.filter(status=STATUS.CANCELED, owner__isnull=True).exclude(owner_permission="").first()
+    assert task is not None, "the world has a cancelled pool task"
+    process = task.process
+    url = f"/workflow/flows/application/{process.pk}/{task.flow_task.name}/{task.pk}/assign/"
+    for key in ("reviewer@P", "leader@P", "clerk@K1", "reviewer@C"):
+        response = client_for(world, key).get(url)
+        assert refused(response) or response.status_code == 405, (key, response.status_code)
+
+
 # ------------------------------------------------------------------------------- expert scores
 
 

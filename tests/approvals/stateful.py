@@ -8,17 +8,24 @@ every step the invariants that must hold whatever happened:
 - every audit chain is valid, its head is its last event and its status is the last event's;
 - no city's quota is exceeded;
 - certificate numbers are unique and gap-free in each sequence;
-- a refused action changed nothing (the tables it could touch are compared before and after).
+- a refused action changed nothing (the tables it could touch are compared before and after);
+- every outbox effect is delivered exactly once: the worker's rule hands pending effects to their Celery
+  tasks (in process), some of them twice as a redelivered message would; a second delivery changes
+  nothing, a done effect stays done as it was, no two effects of one kind and key are pending at once,
+  and what a done effect did exists exactly once (one certificate per application, one notification job
+  per event, a stored PDF per rendered certificate).
 
 tests/approvals/test_stateful.py runs a bounded number of examples in CI; bench/stateful.py runs thousands
 and prints `stateful_examples=` and `invariant_violations=`.
 """
 import datetime as dt
+import hashlib
 
 import time_machine
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, precondition, rule
 from viewflow.workflow.status import STATUS
@@ -34,10 +41,12 @@ from approvals.models import (
     Opinion,
     Status,
 )
+from approvals.outbox import EFFECTS, Effect
 from approvals.selectors import audit_verify
 from approvals.stages import STAGES
 from orgs.models import Membership, Role
 from printing.models import Certificate
+from printing.services import certificate_pdf_path
 from workflows.delegations import delegation_create
 from workflows.flows import ApplicationFlow
 from workflows.timers import notice_timers_fire
@@ -102,6 +111,36 @@ def snapshot() -> tuple:
     )
 
 
+def _next_step(application) -> tuple[str, str] | None:
+    """(who, action) that moves the application on in its stage, as its owner would."""
+    county = next(c for c in COUNTIES if WORLD.org[c].pk == application.applicant_id)
+    if application.status == Status.EXPERT_REVIEW:
+        assignments = ExpertAssignment.objects.filter(application=application, revision=application.revision)
+        unscored = assignments.filter(scored_at__isnull=True).select_related("expert").first()
+        if not assignments.exists():
+            return "anhui_reviewer", "assign_experts"
+        return (unscored.expert.username, "score") if unscored else None
+    if application.status == Status.PUBLIC_NOTICE:
+        return ("anhui_leader", "approve") if application.notice_starts_on else ("anhui_reviewer", "publish_notice")
+    return {
+        Status.DRAFT: (f"{county}_clerk", "submit"), Status.APPLICANT_SIGNOFF: (f"{county}_leader", "sign_off"),
+        Status.CITY_REVIEW: ("chuzhou_reviewer", "recommend"), Status.PROVINCE_CHECK: ("anhui_reviewer", "accept"),
+        Status.DECISION: ("anhui_leader", "decide"),
+    }.get(application.status)
+
+
+def _effects() -> tuple:
+    """The outbox and what its effects make: notifications, e-mails, certificates and their PDFs."""
+    from workflows.models import EmailOutbox, Notification
+
+    return (
+        sorted(Effect.objects.values_list("pk", "kind", "key", "done_at", "attempts", "failed_at")),
+        sorted(Notification.objects.values_list("pk", "dedup_key")),
+        sorted(EmailOutbox.objects.values_list("pk", "sent_at")),
+        sorted(Certificate.objects.values_list("pk", "status", "pdf_sha256")),
+    )
+
+
 WORLD = None  # set by the test: the organizations, users and programs, built once
 
 
@@ -109,6 +148,7 @@ class EngineMachine(RuleBasedStateMachine):
     applications = Bundle("applications")
     examples_run = 0  # counted across the examples of one run (bench/stateful.py reports it)
     steps_run = 0
+    deliveries = 0  # effects handed to their tasks, redeliveries included
 
     def __init__(self):
         super().__init__()
@@ -120,6 +160,7 @@ class EngineMachine(RuleBasedStateMachine):
         WORLD.batches = {}  # batches made by an earlier example were rolled back with it
         self.refused = 0
         self.done = 0
+        self.effects_done = {}  # effect id → (kind, key, done_at) when first seen done
 
     def teardown(self):
         EngineMachine.examples_run += 1
@@ -152,6 +193,15 @@ class EngineMachine(RuleBasedStateMachine):
             self.refused += 1
         else:
             self.done += 1
+
+    @rule(application_id=applications, data=st.data())
+    def owner_advances(self, application_id, data):
+        """The stage's owner does what the stage asks (random people alone seldom get far)."""
+        step = _next_step(Application.objects.select_related("applicant").get(pk=application_id))
+        if step is None:
+            return
+        who, action = step
+        self.act(application_id, who, action, data)
 
     @rule(who=st.sampled_from(PEOPLE))
     def membership_expires(self, who):
@@ -186,6 +236,23 @@ class EngineMachine(RuleBasedStateMachine):
     def worker_issues_certificates(self):
         for pk in Application.objects.filter(status=Status.APPROVED).values_list("pk", flat=True):
             svc.application_issue_certificate(actor=svc.SYSTEM_ACTOR, application_id=pk)
+
+    @precondition(lambda self: Effect.objects.filter(done_at__isnull=True, failed_at__isnull=True).exists())
+    @rule(data=st.data())
+    def worker_delivers_effects(self, data):
+        """The relay hands up to three pending effects to their tasks; a message may come twice."""
+        pending = list(Effect.objects.filter(done_at__isnull=True, failed_at__isnull=True).order_by("pk")[:3])
+        for effect in pending:
+            task = import_string(EFFECTS[effect.kind].task)
+            task(*effect.args, **effect.kwargs, effect_id=effect.pk)
+            EngineMachine.deliveries += 1
+            if data.draw(st.booleans(), label=f"redeliver {effect.kind}"):
+                effect.refresh_from_db()
+                before = (snapshot(), _effects())
+                task(*effect.args, **effect.kwargs, effect_id=effect.pk)
+                EngineMachine.deliveries += 1
+                if effect.done_at is not None:
+                    assert (snapshot(), _effects()) == before, f"a second delivery of {effect} did the work again"
 
     @precondition(lambda self: Application.objects.filter(status=Status.CERTIFIED).exists())
     @rule()
@@ -236,6 +303,25 @@ class EngineMachine(RuleBasedStateMachine):
         quotas = {(q.batch_id, q.city_id): q.quota for q in BatchQuota.objects.all()}
         for row in used:
             assert row["n"] <= quotas[(row["batch_id"], row["city_id"])], row
+
+    @invariant()
+    def every_effect_is_delivered_once(self):
+        pending = (Effect.objects.filter(done_at__isnull=True).values("kind", "key").annotate(n=Count("pk"))
+                   .filter(n__gt=1))
+        assert not pending.exists(), list(pending)
+        done = {pk: (kind, key, at) for pk, kind, key, at in
+                Effect.objects.filter(done_at__isnull=False).values_list("pk", "kind", "key", "done_at")}
+        for pk, seen in self.effects_done.items():
+            assert done.get(pk) == seen, f"effect {pk} {seen} was done again or is gone: {done.get(pk)}"
+        self.effects_done.update(done)
+        for kind, key, _at in done.values():
+            if kind == "certificate_issue":
+                assert Certificate.objects.filter(application_id=int(key)).count() <= 1, key
+            elif kind == "certificate_render":
+                certificate = Certificate.objects.get(pk=int(key))
+                if certificate.pdf_sha256:
+                    stored = certificate_pdf_path(certificate).read_bytes()
+                    assert hashlib.sha256(stored).hexdigest() == certificate.pdf_sha256, key
 
     @invariant()
     def certificate_numbers_are_gap_free(self):

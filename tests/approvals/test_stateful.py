@@ -11,8 +11,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from . import stateful
 from .conftest import World
 
-EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "8"))
-STEPS = int(os.environ.get("STATEFUL_STEPS", "20"))
+EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "15"))
+STEPS = int(os.environ.get("STATEFUL_STEPS", "50"))
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +23,7 @@ def _private_storage(settings, tmp_path):
 @pytest.mark.django_db
 def test_random_sequences_keep_every_invariant():
     stateful.WORLD = World()
-    stateful.EngineMachine.examples_run = stateful.EngineMachine.steps_run = 0
+    stateful.EngineMachine.examples_run = stateful.EngineMachine.steps_run = stateful.EngineMachine.deliveries = 0
     failure = None
     try:
         run_state_machine_as_test(stateful.EngineMachine, settings=settings(
@@ -38,6 +38,7 @@ def test_random_sequences_keep_every_invariant():
     if report:
         Path(report).write_text(json.dumps({
             "examples": stateful.EngineMachine.examples_run, "steps": stateful.EngineMachine.steps_run,
+            "deliveries": stateful.EngineMachine.deliveries,
             "violation": None if failure is None else f"{type(failure).__name__}: {failure}"[:4000],
         }))
     if failure is not None:

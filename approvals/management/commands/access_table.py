@@ -31,7 +31,8 @@ the reports, notifications, viewflow's own pages and the admin.
 | a city's documents (推荐函, 推荐汇总表 PDF and Excel) | the city's own staff and those above it; never a county under it, a sibling city or an expert |
 | a batch's documents | staff (not experts) of the batch's province, of an organization under it, or above it |
 | viewflow's own pages (`/workflow/flows/…`) | system administrators (superusers) only; everyone works from the scoped approvals pages and 待办/可领取/已办 |
-| the admin | a 管理员 of X: users, memberships, organizations, batches and quotas in X's subtree (divisions read-only); API tokens are never listed; everything else is for system administrators, made only with `createsuperuser` |
+| the admin | a 管理员 of X: users (those whose every membership lies in X's subtree; an account is created with its first membership, and one left without any is for system administrators), memberships, organizations, batches, quotas and delegations in X's subtree (divisions read-only; every organization list offers the subtree only); API tokens are never listed; everything else is for system administrators, made only with `createsuperuser` |
+| a delegation (代办) | recorded or cancelled by the delegator, the organization's own 负责人, or a 管理员 of the organization or above it; never deleted (it stays on record) |
 | the public | certificate verification and the batch's 公示 list |
 
 A refusal answers 404 to whoever may not see the application, 409 to whoever could do the action at
