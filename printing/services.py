@@ -15,6 +15,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals.models import Application
+
 from . import wording
 from .models import Certificate, CertificateSequence, CertificateStatus, DocumentSequence, IssuedDocument
 from .numbering import certificate_number
@@ -314,8 +316,6 @@ STORED_FORM_DAYS = 7
 def form_render_and_store(*, application_id: int, revision: int | None, province_copy: bool) -> str:
     """Render a 申报书 in the worker and store it under its digest (atomically); returns the digest.
     Stored forms older than STORED_FORM_DAYS are removed on the way."""
-    from approvals.models import Application
-
     from . import documents
 
     application = Application.objects.select_related("program", "batch", "applicant", "city", "province").get(

@@ -17,6 +17,7 @@ from celery.signals import worker_init
 from django.contrib.auth import get_user_model
 
 from approvals import errors as E
+from approvals.models import Application
 from approvals.outbox import Outcome, effect_run, test_pause
 from approvals.services import SYSTEM_ACTOR, Actor, application_issue_certificate
 
@@ -105,8 +106,6 @@ def render_form_task(application_id: int, revision: int | None = None, province_
                      effect_id: int | None = None) -> str | None:
     """Render a large 申报书 and store it for the print view (printing.services.form_render_and_store);
     returns its digest. Rendering twice stores the same file once."""
-    from approvals.models import Application
-
     from .documents import RevisionNotFound
     from .render import MissingGlyphs
     from .services import form_render_and_store
