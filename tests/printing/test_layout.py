@@ -148,3 +148,19 @@ def test_the_letter_signature_never_stands_alone(world, units):
             rest = without(re.sub(r"—\d+—", "", page_text(each)), signature_only)
             rest = re.sub(r"\d+年\d+月\d+日|（.*?）", "", rest)
             assert len(rest) > 20, f"page {number + 1} of the letter with {units} units holds only the signature"
+
+
+def test_the_summary_table_signature_line_never_stands_alone(world):
+    """The 推荐汇总表's 负责人（签字） line stays with the table's last rows, however many rows fill the pages."""
+    city = world.org["chuzhou"]
+    batch = bulk_approved(world, 16, name="汇总表测试单位")[0].batch
+    lone = []
+    for count in range(17, 24):  # 19 and 20 rows put the line at the top of page 2 when it may part
+        bulk_approved(world, 1, name=f"汇总表测试单位{count}", batch=batch)
+        pdf = documents.summary_pdf(batch, city)
+        with pdfplumber.open(io.BytesIO(pdf)) as document:
+            for number, page in enumerate(document.pages):
+                rest = without(FOOTER.sub("", page_text(page)), ("负责人（签字）：", "经办人：", "联系电话："))
+                if len(rest) < 20:
+                    lone.append((count, number + 1, rest))
+    assert not lone, lone
