@@ -323,9 +323,18 @@ def application_form_document(application: Application, revision: int | None = N
         context.update(province_copy=True, expert_scores=scores,
                        score_average=f"{sum(given) / len(given):.1f}" if given else "")
 
+    # Opinion blocks found to run over a page break (title and signature on different pages) may break
+    # where they stand instead of moving whole to the next page first; once found, for good.
+    spanning: set[int] = set()
+
     def build(located: dict[str, int]) -> str:
+        for number in range(1, len(context["opinion_blocks"]) + 1):
+            title, sign = located.get(f"obt{number}"), located.get(f"sign{number}")
+            if title is not None and sign is not None and title != sign:
+                spanning.add(number)
         return render_html("printing/application_form.html",
-                           {**context, "field_rows": form_field_rows(context["fields"], located)})
+                           {**context, "field_rows": form_field_rows(context["fields"], located),
+                            "spanning_blocks": sorted(spanning)})
 
     weight = sum(len(f.value) + sum(sum(map(len, row)) + LIST_ROW_WEIGHT for row in f.rows) for f in context["fields"])
     weight += sum(len(o["text"]) for block in context["opinion_blocks"] for o in block.opinions)

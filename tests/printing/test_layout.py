@@ -126,6 +126,8 @@ def test_a_province_opinion_longer_than_a_page_keeps_its_last_lines_with_the_sig
     with pdfplumber.open(io.BytesIO(pdf)) as document:
         starts = [i for i, p in enumerate(document.pages) if "省级科协审查认定意见" in page_text(p)]
         assert starts and starts[0] < province_page, "the province's block runs over a page break"
+        # It starts right under the city's block instead of leaving the rest of that page empty.
+        assert starts[0] == facts["seals"][1][0]
         assert "予以认定" in page_text(document.pages[province_page])
 
 
