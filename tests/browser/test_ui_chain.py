@@ -14,7 +14,12 @@ from approvals.models import Application
 from tests.approvals.conftest import USCC
 from tests.factories import TEST_PASSWORD
 
+from .keyboard import KeyboardUser
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The chain is done by keyboard alone at both widths: a desktop screen and a phone's (375 px).
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 812}}
 
 SUBJECT = "滁州某某智能装备有限公司"
 TIMEOUT_MS = 20_000
@@ -33,14 +38,17 @@ def small_pdf(path):
 class Person:
     """One person's browser session (its own context, so its own cookies)."""
 
-    def __init__(self, browser, base_url, username, shoot, problems):
+    def __init__(self, browser, base_url, username, shoot, problems, width="desktop"):
         self.username, self.base_url, self.shoot, self.problems = username, base_url, shoot, problems
-        self.context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+        self.width = width
+        # The browser is left at English, as a new machine's often is: the pages are Chinese all the same.
+        self.context = browser.new_context(viewport=VIEWPORTS[width], locale="en-US")
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda exc: problems.append(f"{username}: JS error {exc}"))
         self.page.on("console", self._console)
         self.page.on("response", self._response)
+        self.keys = KeyboardUser(self.page, problems, f"{username}@{width}")
 
     def _console(self, message):
         if message.type == "error":
@@ -51,7 +59,8 @@ class Person:
             self.problems.append(f"{self.username}: HTTP {response.status} for {response.url}")
 
     def shot(self, name):
-        self.shoot(self.page, self.username, name)
+        self.keys.check_page(name)
+        self.shoot(self.page, f"{self.width}-{self.username}", name)
 
     def login(self, shot=False):
         page = self.page
@@ -59,9 +68,9 @@ class Person:
         expect(page).to_have_url(re.compile(r"/accounts/login/"))
         if shot:
             self.shot("login")
-        page.locator("#id_username").fill(self.username)
-        page.locator("#id_password").fill(TEST_PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        self.keys.type(page.locator("#id_username"), self.username)
+        self.keys.type(page.locator("#id_password"), TEST_PASSWORD)
+        self.keys.press(page.get_by_role("button", name="登录"))
         expect(page).to_have_url(re.compile(r"/approvals/$"))
         expect(page.get_by_role("heading", name="我的角色")).to_be_visible()
         return self
@@ -74,7 +83,7 @@ class Person:
         for tile, url, name in (("待办", "/workflow/inbox/", "inbox"), ("可领取", "/workflow/queue/", "queue")):
             link = page.locator("a.kx-stat", has_text=tile)
             waiting += int(link.locator("b").inner_text())
-            link.click()
+            self.keys.press(link)
             expect(page).to_have_url(re.compile(re.escape(url)))
             page.wait_for_load_state("networkidle")
             self.shot(name)
@@ -87,7 +96,7 @@ class Person:
 
     def open_application(self):
         """From the dashboard's recent list to the application's page."""
-        self.page.get_by_role("link", name=SUBJECT).first.click()
+        self.keys.press(self.page.get_by_role("link", name=SUBJECT).first)
         expect(self.page).to_have_url(re.compile(r"/approvals/applications/\d+/$"))
         return self
 
@@ -102,9 +111,9 @@ class Person:
         if fill:
             fill(form)
         if comment is not None:
-            form.locator("textarea[name=comment]").fill(comment)
+            self.keys.type(form.locator("textarea[name=comment]"), comment)
         with page.expect_navigation(timeout=NAVIGATION_TIMEOUT_MS):  # the post, then the redirect back
-            form.locator(f"button[data-action='{action}']").click()
+            self.keys.press(form.locator(f"button[data-action='{action}']"))
         errors = page.locator(".kx-msg--error")
         assert errors.count() == 0, f"{self.username} {action}: {errors.all_inner_texts()}"
         expect(page.locator(".kx-msg--success")).to_contain_text("已完成")
@@ -118,24 +127,26 @@ def label(text):
     return re.compile(rf"^\s*{re.escape(text)}(\s*\*)?\s*[:：]?\s*$")  # " *" marks a field required at submission
 
 
-def fill_rows(page, field, rows):
-    """Add rows with the table editor's "+ 添加一行" button and type into each row's inputs."""
+def fill_rows(keys, page, field, rows):
+    """Add rows with the table editor's "+ 添加一行" button and type into each row's inputs; the focus
+    moves into the new row, so the keyboard user goes on typing there."""
     editor = page.locator(f".kx-rows[data-for='{field}']")
     for values in rows:
-        editor.get_by_role("button", name="+ 添加一行").click()
-        row = editor.locator("tr").last
+        keys.press(editor.get_by_role("button", name="+ 添加一行"))
+        row = editor.locator("tbody tr").last
+        assert row.evaluate("row => row.contains(document.activeElement)"), "the new row did not get the focus"
         for column, value in values.items():
             cell = row.get_by_label(column, exact=True)
             if cell.evaluate("el => el.tagName") == "SELECT":
-                cell.select_option(label=value)
+                keys.choose(cell, label=value)
             else:
-                cell.fill(value)
+                keys.type(cell, value)
 
 
-def fill_application(page, world):
-    page.get_by_label(label("申报主体名称")).fill(SUBJECT)
-    page.get_by_label(label("统一社会信用代码")).fill(USCC)
-    page.get_by_label(label("所在区划")).select_option(world.division["langya"].code)
+def fill_application(keys, page, world):
+    keys.type(page.get_by_label(label("申报主体名称")), SUBJECT)
+    keys.type(page.get_by_label(label("统一社会信用代码")), USCC)
+    keys.choose(page.get_by_label(label("所在区划")), value=world.division["langya"].code)
     texts = {
         "地址": "滁州市琅琊区丰乐大道 1 号", "负责人": "张三", "联系人": "李四", "联系电话": "0550-1234567",
         "电子邮箱": "contact@example.com", "工作基础": "已有良好合作基础。", "工作计划与目标": "三年内攻关五项关键技术。",
@@ -143,14 +154,14 @@ def fill_application(page, world):
         "年度经费（万元）": "50", "协议期限（年）": "3",
     }
     for name, value in texts.items():
-        page.get_by_label(label(name)).fill(value)
-    page.get_by_label(label("学会级别")).select_option(label="省级学会")
-    page.get_by_label(label("建站级别")).select_option(label="省级")
-    fill_rows(page, "f_technical_needs",
+        keys.type(page.get_by_label(label(name)), value)
+    keys.choose(page.get_by_label(label("学会级别")), label="省级学会")
+    keys.choose(page.get_by_label(label("建站级别")), label="省级")
+    fill_rows(keys, page, "f_technical_needs",
               [{"需求名称": f"关键技术需求{i + 1}", "需求描述": "攻关"} for i in range(5)])
-    fill_rows(page, "f_experts", [{"姓名": f"专家{i + 1}", "职称": "教授", "工作单位": "合肥工业大学",
+    fill_rows(keys, page, "f_experts", [{"姓名": f"专家{i + 1}", "职称": "教授", "工作单位": "合肥工业大学",
                                    "专家级别": "省级"} for i in range(5)])
-    fill_rows(page, "f_radiated_units", [{"单位名称": f"辐射单位{i + 1}"} for i in range(5)])
+    fill_rows(keys, page, "f_radiated_units", [{"单位名称": f"辐射单位{i + 1}"} for i in range(5)])
 
 
 def upload_attachments(person, tmp_path):
@@ -162,32 +173,33 @@ def upload_attachments(person, tmp_path):
     assert len(kinds) == 5
     for code in kinds:
         pdf = small_pdf(tmp_path / f"{code}.pdf")
-        form.locator("select[name=kind]").select_option(code)
-        form.locator("input[name=file]").set_input_files(str(pdf))
+        person.keys.choose(form.locator("select[name=kind]"), value=code)
+        person.keys.pick_file(form.locator("input[name=file]"), pdf)
         with page.expect_navigation():  # the form posts by XHR, then reloads the page
-            form.get_by_role("button", name="上传附件").click()
+            person.keys.press(form.get_by_role("button", name="上传附件"))
         assert page.locator(".kx-msg--error").count() == 0, page.locator(".kx-msg--error").all_inner_texts()
         expect(page.get_by_role("link", name=f"{code}.pdf")).to_be_visible()
     return kinds
 
 
-def test_station_chain_through_the_ui(world, live_server, browser, shoot, tmp_path):
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_station_chain_through_the_ui(world, live_server, browser, shoot, tmp_path, width):
     batch = world.batch("society-service-station")
     base = live_server.url
     problems = []
 
     def person(username, shot=False):
-        return Person(browser, base, username, shoot, problems).login(shot=shot)
+        return Person(browser, base, username, shoot, problems, width).login(shot=shot)
 
     # County clerk: create from the dashboard's open batch, fill the form, upload, submit.
     clerk = person("langya_clerk", shot=True)
     clerk.dashboard_and_inbox(work_waiting=False)
     page = clerk.page
-    page.get_by_role("link", name=re.compile(r"以琅琊区科学技术协会名义申报")).click()
+    clerk.keys.press(page.get_by_role("link", name=re.compile(r"以琅琊区科学技术协会名义申报")))
     expect(page).to_have_url(re.compile(rf"/approvals/applications/new/\?batch={batch.pk}&org="))
-    fill_application(page, world)
+    fill_application(clerk.keys, page, world)
     clerk.shot("form")
-    page.get_by_role("button", name="保存草稿").click()
+    clerk.keys.press(page.get_by_role("button", name="保存草稿"))
     expect(page).to_have_url(re.compile(r"/approvals/applications/\d+/$"))
     expect(page.locator(".kx-msg--success")).to_be_visible()
     assert clerk.status() == "草稿"
@@ -231,12 +243,12 @@ def test_station_chain_through_the_ui(world, live_server, browser, shoot, tmp_pa
     expect(page.locator("#returned")).to_have_text("已被滁州市科学技术协会退回修改：请补充工作计划的年度目标")
     expect(page.get_by_role("cell", name="请补充工作计划的年度目标")).to_be_visible()
     clerk.shot("returned")
-    page.get_by_role("link", name="修改申报书").click()
+    clerk.keys.press(page.get_by_role("link", name="修改申报书"))
     expect(page).to_have_url(re.compile(r"/edit/$"))
     expect(page.locator(".kx-rows[data-for='f_experts'] tr")).to_have_count(6)  # header and five rows
-    page.get_by_label(label("工作计划与目标")).fill("三年内攻关五项关键技术；第一年完成两项。")
+    clerk.keys.type(page.get_by_label(label("工作计划与目标")), "三年内攻关五项关键技术；第一年完成两项。")
     clerk.shot("edit")
-    page.get_by_role("button", name="保存草稿").click()
+    clerk.keys.press(page.get_by_role("button", name="保存草稿"))
     expect(page).to_have_url(re.compile(rf"/applications/{pk}/$"))
     clerk.act("submit")
     assert clerk.status() == "本级审核中"
@@ -264,8 +276,8 @@ def test_station_chain_through_the_ui(world, live_server, browser, shoot, tmp_pa
     assert officer.status() == "专家评审中"
 
     def both_experts(form):
-        form.get_by_label(world.user["anhui_expert"].first_name).check()
-        form.get_by_label(world.user["anhui_expert2"].first_name).check()
+        officer.keys.tick(form.get_by_label(world.user["anhui_expert"].first_name))
+        officer.keys.tick(form.get_by_label(world.user["anhui_expert2"].first_name))
 
     officer.shot("assign")
     officer.act("assign_experts", fill=both_experts)
@@ -276,7 +288,8 @@ def test_station_chain_through_the_ui(world, live_server, browser, shoot, tmp_pa
         expert.dashboard_and_inbox()
         expert.open_application()
         expert.shot("detail")
-        expert.act("score", comment="技术需求明确", fill=lambda form, s=score: form.locator("input[name=score]").fill(s))
+        expert.act("score", comment="技术需求明确",
+                   fill=lambda form, s=score, e=expert: e.keys.type(form.locator("input[name=score]"), s))
         expert.close()
 
     # Province leader decides.
