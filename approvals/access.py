@@ -198,6 +198,12 @@ def expert_scores_view(principal: Principal, application: Application) -> ScoreV
     return ScoreView.NONE
 
 
+def may_see_province_copy(principal: Principal, application: Application) -> bool:
+    """The province's copy of the 申报书 prints every expert's score and comment: for those who see them
+    all (the province's reviewers and leaders, system administrators)."""
+    return expert_scores_view(principal, application) is ScoreView.ALL
+
+
 def assignments_visible(principal: Principal, application: Application) -> list[ExpertAssignment]:
     view = expert_scores_view(principal, application)
     if view is ScoreView.NONE:

@@ -5,6 +5,8 @@ import io
 import logging
 
 import django_filters
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
 from django.http import FileResponse
 from django.urls import reverse
@@ -86,6 +88,10 @@ def exception_handler(exc, context):
         if isinstance(exc, E.StaleVersion):
             response["ETag"] = f'"{exc.params["current"]}"'  # the version to start again from
         return response
+    if isinstance(exc, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, refused before parsing
+        limit = max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024), 1)
+        return Response({"code": "too_large", "detail": str(E.MSG_REQUEST_TOO_LARGE % {"max": limit}), "errors": {}},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -45,6 +45,7 @@ MSG_DUPLICATE_DIVISION = _("%(division)s 在本批次已有申报“%(name)s”�
 MSG_UNPRINTABLE = _("含有无法打印的字符 %(chars)s（打印字体中没有这个字），请改用其他写法")
 MSG_TOO_MANY_ROWS = _("最多 %(max)d 行，现有 %(count)d 行")
 MSG_FORM_TOO_LONG = _("申报内容合计不能超过 %(max)d 字，现有 %(count)d 字，请精简或改为附件上传")
+MSG_REQUEST_TOO_LARGE = _("提交的内容超过 %(max)d MB，无法受理：申报内容请精简或改为附件上传")
 
 
 class ApprovalError(Exception):

@@ -42,6 +42,7 @@ class EffectSpec:
 EFFECTS = {
     "certificate_issue": EffectSpec(_("颁发证书"), "printing.tasks.issue_certificate_task"),
     "certificate_render": EffectSpec(_("生成证书 PDF"), "printing.tasks.render_certificate_task"),
+    "form_render": EffectSpec(_("生成申报书 PDF"), "printing.tasks.render_form_task"),
     "notify_event": EffectSpec(_("发送办理通知"), "workflows.tasks.notify_event"),
     "email_send": EffectSpec(_("发送通知邮件"), "workflows.tasks.send_notification_emails"),
     "stays_recount": EffectSpec(_("重算办理用时"), "workflows.tasks.recount_stays"),

@@ -13,8 +13,10 @@ Everything here reads; nothing writes. Scope checks belong to the views.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -24,6 +26,7 @@ from approvals.models import (
     Application,
     Attachment,
     Batch,
+    ExpertAssignment,
     Opinion,
     Revision,
     Stage,
@@ -34,7 +37,7 @@ from orgs.models import Division, Level, Organization
 
 from . import signing, wording
 from .models import DocumentKind, OrganizationProfile
-from .render import render_pdf, render_template_document
+from .render import render_fitted, render_html, render_pdf
 
 NOTICE_STATUSES = (Status.PUBLIC_NOTICE, Status.APPROVED, Status.CERTIFIED)
 
@@ -100,6 +103,39 @@ class FormField:
     value: str = ""
     columns: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
+    chunks: list[str] = field(default_factory=list)
+
+
+# A long text field is printed as rows of at most this many characters (about five lines of the value
+# column), each row unbreakable: the field fills the page it starts on and continues on the next, where
+# the first row carries the label again with （续） (see application_form_pdf). Short rows would waste less
+# of a page's foot but add rows; five lines waste at most five.
+CHUNK_CHARACTERS = 170
+_SENTENCE_ENDS = "。！？；!?;"
+
+
+def text_chunks(text: str, size: int = CHUNK_CHARACTERS) -> list[str]:
+    """``text`` cut into pieces of at most ``size`` characters: short paragraphs together (kept apart by
+    a line break), a long paragraph cut after the last sentence end in the second half of a piece (else
+    at ``size``)."""
+    chunks: list[str] = []
+    for paragraph in (text or "").splitlines() or [""]:
+        first = True
+        while True:
+            if len(paragraph) > size:
+                cut = max(paragraph.rfind(mark, size // 2, size) for mark in _SENTENCE_ENDS)
+                piece, paragraph = (paragraph[:cut + 1], paragraph[cut + 1:]) if cut >= 0 else \
+                    (paragraph[:size], paragraph[size:])
+            else:
+                piece, paragraph = paragraph, ""
+            if first and chunks and len(chunks[-1]) + len(piece) < size:
+                chunks[-1] = f"{chunks[-1]}\n{piece}"
+            else:
+                chunks.append(piece)
+            first = False
+            if not paragraph:
+                break
+    return chunks
 
 
 @dataclass
@@ -119,8 +155,32 @@ def _form_fields(program, form_data: dict) -> list[FormField]:
             fields.append(FormField(spec.get("label", spec["name"]), "list",
                                     columns=[item.get("label", item["name"]) for item in items], rows=rows))
         else:
-            fields.append(FormField(spec.get("label", spec["name"]), spec.get("type", "text"), _display(spec, value)))
+            text = _display(spec, value)
+            fields.append(FormField(spec.get("label", spec["name"]), spec.get("type", "text"), text,
+                                    chunks=text_chunks(text)))
     return fields
+
+
+def form_field_rows(fields: list[FormField], located: dict[str, int]) -> list[dict]:
+    """The rows of the 申报内容 table: one per chunk of each non-list field. A chunk that begins a page
+    (``located``: page of each row, from a previous layout) carries the label again with （续）; rows of one
+    field share their cell borders except at a page's foot and head."""
+    rows = []
+    for index, item in enumerate(fields):
+        if item.kind == "list":
+            continue
+        last = len(item.chunks) - 1
+        for number, chunk in enumerate(item.chunks):
+            key = f"f{index}c{number}"
+            page, before, after = (located.get(f"f{index}c{n}") for n in (number, number - 1, number + 1))
+            starts_page = number > 0 and page is not None and before is not None and page != before
+            ends_page = number < last and page is not None and after is not None and page != after
+            label = item.label if number == 0 else (f"{item.label}（续）" if starts_page else "")
+            classes = [name for name, on in (("joined-above", number > 0 and not starts_page),
+                                             ("joined-below", number < last and not ends_page),
+                                             ("continued", starts_page)) if on]
+            rows.append({"key": key, "label": label, "text": chunk, "classes": " ".join(classes)})
+    return rows
 
 
 def _attachment_rows(program, attachments: dict[str, list[dict]]) -> list[dict]:
@@ -210,8 +270,82 @@ def application_form_context(application: Application, revision: int | None = No
     }
 
 
-def application_form_pdf(application: Application, revision: int | None = None) -> bytes:
-    return render_pdf("printing/application_form.html", application_form_context(application, revision))
+def expert_score_rows(application: Application, revision: int) -> list[dict]:
+    """The experts' scores and comments of ``revision``, for the province's copy of the 申报书 only."""
+    rows = []
+    assignments = (ExpertAssignment.objects.filter(application=application, revision=revision)
+                   .select_related("expert").order_by("pk"))
+    for assignment in assignments:
+        rows.append({"expert": person_name(assignment.expert),
+                     "score": "" if assignment.score is None else f"{assignment.score:.1f}",
+                     "comment": assignment.comment,
+                     "date": cn_date(assignment.scored_at) if assignment.scored_at else "未评分"})
+    return rows
+
+
+# A 申报书 weighing more than this (characters of its fields, plus LIST_ROW_WEIGHT for each list row) is
+# rendered by the worker (render_form_task), not in the request: a layout takes about 70 µs a
+# character and a long field needs a second one (its （续） labels), so up to this weight a print stays
+# within about 1.5 s in the web process (measured on the 2-core test machine). The form's own limits (approvals.formspec) bound the worker's
+# render too.
+LARGE_FORM_WEIGHT = 10_000
+LIST_ROW_WEIGHT = 20
+
+
+@dataclass
+class FormDocument:
+    """A 申报书 ready to lay out: ``build(located)`` makes its HTML (see render_fitted), ``digest`` names
+    what it prints (the SHA-256 of its first HTML: the data, the opinions, the scores of a province's
+    copy and the print date), ``weight`` estimates its layout time."""
+
+    build: object
+    digest: str
+    weight: int
+
+    @property
+    def large(self) -> bool:
+        return self.weight > LARGE_FORM_WEIGHT
+
+    def pdf(self) -> bytes:
+        return render_fitted(self.build).pdf
+
+
+def application_form_document(application: Application, revision: int | None = None, *,
+                              province_copy: bool = False) -> FormDocument:
+    """The 申报书; ``province_copy`` adds the experts' scores (the caller checks who may see them).
+
+    Long fields are cut into rows (form_field_rows) and laid out until the rows that begin a page carry
+    their label with （续） (printing.render.render_fitted: one layout when no field crosses a page)."""
+    context = application_form_context(application, revision)
+    if province_copy:
+        scores = expert_score_rows(application, context["revision"])
+        given = [Decimal(row["score"]) for row in scores if row["score"]]
+        context.update(province_copy=True, expert_scores=scores,
+                       score_average=f"{sum(given) / len(given):.1f}" if given else "")
+
+    # Opinion blocks found to run over a page break (title and signature on different pages) may break
+    # where they stand instead of moving whole to the next page first; once found, for good.
+    spanning: set[int] = set()
+
+    def build(located: dict[str, int]) -> str:
+        for number in range(1, len(context["opinion_blocks"]) + 1):
+            title, sign = located.get(f"obt{number}"), located.get(f"sign{number}")
+            if title is not None and sign is not None and title != sign:
+                spanning.add(number)
+        return render_html("printing/application_form.html",
+                           {**context, "field_rows": form_field_rows(context["fields"], located),
+                            "spanning_blocks": sorted(spanning)})
+
+    weight = sum(len(f.value) + sum(sum(map(len, row)) + LIST_ROW_WEIGHT for row in f.rows) for f in context["fields"])
+    weight += sum(len(o["text"]) for block in context["opinion_blocks"] for o in block.opinions)
+    first = build({})
+    return FormDocument(build=lambda located: first if not located else build(located),
+                        digest=hashlib.sha256(first.encode()).hexdigest(), weight=weight)
+
+
+def application_form_pdf(application: Application, revision: int | None = None, *,
+                         province_copy: bool = False) -> bytes:
+    return application_form_document(application, revision, province_copy=province_copy).pdf()
 
 
 # --------------------------------------------------------------------------- 推荐函 and 推荐汇总表
@@ -306,10 +440,24 @@ def recommendation_letter_context(batch: Batch, city: Organization) -> dict:
     }
 
 
+def gongwen_document(template_name: str, context: dict):
+    """A letter or notice (GB/T 9704 layout), laid out again with a tighter line pitch when its signature
+    (with the seal area) would not be on the page where the body before the closing group ends; once
+    tight it stays tight (a looser pass would move the signature again)."""
+    tight = False
+
+    def build(located: dict[str, int]) -> str:
+        nonlocal tight
+        signature, body_end = located.get("signature"), located.get("body-end")
+        tight = tight or (signature is not None and body_end is not None and signature != body_end)
+        return render_html(template_name, {**context, "tight": tight})
+
+    return render_fitted(build)
+
+
 def recommendation_letter_pdf(batch: Batch, city: Organization) -> bytes:
     """The letter, signed with the city's key when it has one (the seal in its seal area)."""
-    rendered = render_template_document("printing/recommendation_letter.html",
-                                        recommendation_letter_context(batch, city))
+    rendered = gongwen_document("printing/recommendation_letter.html", recommendation_letter_context(batch, city))
     return signing.sign_rendered(rendered, organization=city, reason="推荐函")
 
 
@@ -421,5 +569,5 @@ def notice_document_context(batch: Batch) -> dict:
 
 def notice_pdf(batch: Batch) -> bytes:
     """The notice, signed with the province's key when it has one."""
-    rendered = render_template_document("printing/notice_list.html", notice_document_context(batch))
+    rendered = gongwen_document("printing/notice_list.html", notice_document_context(batch))
     return signing.sign_rendered(rendered, organization=batch.province, reason="公示")

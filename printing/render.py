@@ -24,6 +24,7 @@ import logging
 import mimetypes
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -448,26 +449,72 @@ def _seal_areas(document) -> list[SealArea]:
     return areas
 
 
-def render_document(html: str) -> Rendered:
-    """Lay out ``html`` (already rendered and escaped) with the safe fetcher and shared caches; return
-    the PDF and where its seal areas landed."""
-    require_pdf_support()
+def _located_pages(document) -> dict[str, int]:
+    """Element ``data-locate`` value → the index of the first page a box of the element is on."""
+    located: dict[str, int] = {}
+    for index, page in enumerate(document.pages):
+        for box in _all_boxes(page._page_box):
+            element = getattr(box, "element", None)
+            if element is None:
+                continue
+            key = element.get("data-locate")
+            if key is not None and key not in located:
+                located[key] = index
+    return located
+
+
+def _layout(html: str):
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=None, url_fetcher=get_url_fetcher())
+    _strip_attachment_links(document.etree_element)
+    return document.render(get_font_config(), cache=get_image_cache(), presentational_hints=False,
+                           full_fonts=False, attachments=[], custom_metadata=False)
+
+
+def _quiet_progress() -> None:
     # Seven INFO lines per document from WeasyPrint's progress logger would drown worker logs; a
     # level set explicitly in LOGGING is left alone.
     progress = logging.getLogger("weasyprint.progress")
     if progress.level == logging.NOTSET:
         progress.setLevel(logging.WARNING)
-    from weasyprint import HTML
 
+
+def _write(laid_out) -> Rendered:
+    pdf = laid_out.write_pdf(finisher=_finish, full_fonts=False, attachments=[], custom_metadata=False,
+                             presentational_hints=False, cache=get_image_cache())
+    return Rendered(pdf, _seal_areas(laid_out))
+
+
+def render_document(html: str) -> Rendered:
+    """Lay out ``html`` (already rendered and escaped) with the safe fetcher and shared caches; return
+    the PDF and where its seal areas landed."""
+    require_pdf_support()
+    _quiet_progress()
     with _lock:
-        fetcher = get_url_fetcher()
-        document = HTML(string=html, base_url=None, url_fetcher=fetcher)
-        _strip_attachment_links(document.etree_element)
-        laid_out = document.render(get_font_config(), cache=get_image_cache(), presentational_hints=False,
-                                   full_fonts=False, attachments=[], custom_metadata=False)
-        pdf = laid_out.write_pdf(finisher=_finish, full_fonts=False, attachments=[], custom_metadata=False,
-                                 presentational_hints=False, cache=get_image_cache())
-        return Rendered(pdf, _seal_areas(laid_out))
+        return _write(_layout(html))
+
+
+#: Layouts a fitted document may take before the last one is kept (each pass only adds labels).
+FIT_PASSES = 3
+
+
+def render_fitted(build: Callable[[dict[str, int]], str]) -> Rendered:
+    """Render a document whose text depends on its own page breaks: ``build(located)`` returns the HTML
+    given the page index of every element with a ``data-locate`` attribute ({} the first time); it is laid
+    out again with what the previous layout found until the HTML no longer changes (at most
+    :data:`FIT_PASSES` layouts; one when nothing depends on a break)."""
+    require_pdf_support()
+    _quiet_progress()
+    html = build({})
+    with _lock:
+        laid_out = _layout(html)
+        for _ in range(FIT_PASSES - 1):
+            again = build(_located_pages(laid_out))
+            if again == html:
+                break
+            html, laid_out = again, _layout(again)
+        return _write(laid_out)
 
 
 def html_to_pdf(html: str) -> bytes:

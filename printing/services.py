@@ -7,12 +7,15 @@ import logging
 import os
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+
+from approvals.models import Application
 
 from . import wording
 from .models import Certificate, CertificateSequence, CertificateStatus, DocumentSequence, IssuedDocument
@@ -285,3 +288,46 @@ def document_issue(*, organization, kind: str, batch) -> IssuedDocument:
             organization=organization, kind=kind, batch=batch, year=today.year, seq=sequence.last,
             number=f"{document_prefix(organization)}〔{today.year}〕{sequence.last}号", dated=today,
         )
+
+
+# ---------------------------------------------------------------------------- 申报书 in the worker
+
+# PRIVATE_STORAGE_ROOT/forms/<digest>.pdf: a large 申报书 rendered by the worker (render_form_task),
+# served by the print view after its own scope checks; the digest is that of the document's HTML.
+FORM_FOLDER = "forms"
+
+
+def stored_form_path(digest: str) -> Path:
+    """Where the worker keeps a rendered 申报书 (private storage, named by its digest)."""
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError("not a form digest")
+    return Path(settings.PRIVATE_STORAGE_ROOT) / FORM_FOLDER / f"{digest}.pdf"
+
+
+def stored_form(digest: str) -> bytes | None:
+    path = stored_form_path(digest)
+    return path.read_bytes() if path.is_file() else None
+
+
+# A stored 申报书 is kept this long (it is printed again from the data whenever it is gone).
+STORED_FORM_DAYS = 7
+
+
+def form_render_and_store(*, application_id: int, revision: int | None, province_copy: bool) -> str:
+    """Render a 申报书 in the worker and store it under its digest (atomically); returns the digest.
+    Stored forms older than STORED_FORM_DAYS are removed on the way."""
+    from . import documents
+
+    application = Application.objects.select_related("program", "batch", "applicant", "city", "province").get(
+        pk=application_id)
+    document = documents.application_form_document(application, revision, province_copy=province_copy)
+    path = stored_form_path(document.digest)
+    if not path.is_file():
+        pdf = document.pdf()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(_write_temp(path.parent, pdf), path)
+    cutoff = time.time() - STORED_FORM_DAYS * 86400
+    for old in path.parent.glob("*.pdf"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    return document.digest

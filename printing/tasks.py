@@ -1,8 +1,8 @@
 """Celery tasks of printing: they take ids, call services, and are safe to run twice.
 
-Both are consumers of outbox effects (approvals.outbox): ``issue_certificate_task`` of the effect that
+All are consumers of outbox effects (approvals.outbox): ``issue_certificate_task`` of the effect that
 ``application_approve`` (the flow) and the bulk issue of a batch write, ``render_certificate_task`` of
-the one that the issue writes. Exactly once is held by the database, not by Celery: each runs in the
+the one that the issue writes, ``render_form_task`` of the one the print view writes for a large 申报书. Exactly once is held by the database, not by Celery: each runs in the
 transaction that marks its effect done (a second delivery waits, then finds it done); the certificate
 is a unique one-to-one row reserved in the same transaction as its gap-free number, and the PDF is
 recorded by a conditional update (see ``printing.services.certificate_render_and_store``). A failed run
@@ -17,6 +17,7 @@ from celery.signals import worker_init
 from django.contrib.auth import get_user_model
 
 from approvals import errors as E
+from approvals.models import Application
 from approvals.outbox import Outcome, effect_run, test_pause
 from approvals.services import SYSTEM_ACTOR, Actor, application_issue_certificate
 
@@ -97,4 +98,25 @@ def render_certificate_task(certificate_id: int, effect_id: int | None = None) -
         return certificate.pdf_sha256
 
     result = effect_run(effect_id, work)
+    return result if isinstance(result, str) else None
+
+
+@shared_task(acks_late=True)
+def render_form_task(application_id: int, revision: int | None = None, province_copy: bool = False,
+                     effect_id: int | None = None) -> str | None:
+    """Render a large 申报书 and store it for the print view (printing.services.form_render_and_store);
+    returns its digest. Rendering twice stores the same file once."""
+    from .documents import RevisionNotFound
+    from .render import MissingGlyphs
+    from .services import form_render_and_store
+
+    def work():
+        try:
+            return form_render_and_store(application_id=application_id, revision=revision,
+                                         province_copy=province_copy)
+        except (Application.DoesNotExist, RevisionNotFound, MissingGlyphs) as exc:
+            logger.error("申报书 of application %s not rendered: %r", application_id, exc)
+            return Outcome(None, f"not rendered: {exc!r}")
+
+    result = effect_run(effect_id, work, atomic=False)
     return result if isinstance(result, str) else None

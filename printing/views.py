@@ -8,6 +8,10 @@ Public (no login, never cached, so a revocation shows on the very next request):
 Logged in, 404 outside the user's scope (the organization tree, as for applications):
     /certificates/<pk>/pdf                                   the issued certificate PDF
     /print/applications/<pk>/form.pdf?revision=N             申报书 of revision N
+        &copy=province                                       the province's copy, with the experts' scores
+                                                             (403 to whoever does not see every score);
+                                                             a large one is rendered by the worker (202 and
+                                                             a page that reloads until the PDF is stored)
     /print/batches/<id>/recommendation.pdf?city=<org id>     推荐函 of a city
     /print/batches/<id>/summary.pdf?city= , summary.xlsx?city=   推荐汇总表
     /print/batches/<id>/notice.pdf                           公示名单
@@ -22,6 +26,7 @@ import logging
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,8 +38,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from approvals import access
-from approvals.models import Application, Batch, Status
-from approvals.outbox import effects_add
+from approvals.models import Application, Batch, Effect, Status
+from approvals.outbox import effect_add, effects_add
 from approvals.selectors import application_get
 from orgs.access import principal_of
 from orgs.models import Level, Organization
@@ -46,6 +51,7 @@ from .services import (
     certificate_pdf_bytes,
     certificate_render_and_store,
     certificate_restore_pdf,
+    stored_form,
 )
 
 logger = logging.getLogger(__name__)
@@ -223,12 +229,40 @@ class ApplicationFormPdfView(LoginRequiredMixin, View):
         raw = request.GET.get("revision", "").strip()
         if raw and not raw.isdigit():
             raise Http404("版本号无效")
+        copy = request.GET.get("copy", "").strip()
+        if copy not in ("", "province"):
+            raise Http404(_("参数 copy 只能为 province（省级科协存档联）"))
+        province_copy = copy == "province"
+        if province_copy and not access.may_see_province_copy(principal_of(request.user), application):
+            raise PermissionDenied(_("省级科协存档联载有专家评分，仅省级科协审核人和负责人可以打印"))
+        revision = int(raw) if raw else application.revision
         try:
-            pdf = documents.application_form_pdf(application, int(raw) if raw else None)
+            document = documents.application_form_document(application, revision, province_copy=province_copy)
         except documents.RevisionNotFound:
             raise Http404("该版本不存在") from None
-        revision = raw or application.revision
-        return _pdf_response(pdf, f"申报书-{application.subject_name}-第{revision}版.pdf")
+        filename = f"申报书-{application.subject_name}-第{revision}版{'-省级存档联' if province_copy else ''}.pdf"
+        stored = stored_form(document.digest)
+        if stored is not None:
+            return _pdf_response(stored, filename)
+        if not document.large:
+            return _pdf_response(document.pdf(), filename)
+        return _form_in_worker(request, application, document, revision, province_copy)
+
+
+def _form_in_worker(request, application, document, revision: int, province_copy: bool):
+    """A large 申报书 is rendered by the worker: queue it once (an effect keyed by the document's digest)
+    and answer 202 with a page that reloads itself until the stored PDF is there."""
+    effects = Effect.objects.filter(kind="form_render", key=document.digest)
+    failed = effects.filter(Q(failed_at__isnull=False) | Q(done_at__isnull=False, note__startswith="not rendered"))
+    if failed.exists():
+        return render(request, "printing/form_progress.html", {"application": application, "failed": True},
+                      status=503)
+    with transaction.atomic():
+        effect_add(kind="form_render", key=document.digest, args=[application.pk, revision, province_copy])
+    response = render(request, "printing/form_progress.html",
+                      {"application": application, "weight": document.weight}, status=202)
+    response["Retry-After"] = "3"
+    return response
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -27,6 +27,10 @@ def printing_links(context, application) -> list[dict]:
         revisions.append(application.revision)
     for number in sorted(revisions):
         links.append({"label": _("申报书（第%(number)s版）") % {"number": number}, "url": f"{form_url}?revision={number}"})
+    if access.may_see_province_copy(principal, application):
+        for number in sorted(revisions):
+            links.append({"label": _("申报书省级存档联（第%(number)s版，含专家评分）") % {"number": number},
+                          "url": f"{form_url}?revision={number}&copy=province"})
     certificate = getattr(application, "certificate", None) if application.status in (
         Status.CERTIFIED, Status.REVOKED, Status.EXPIRED) else None
     if certificate is not None:

@@ -122,6 +122,20 @@ admin      A    A     A          D
 auditor    A    A     A          D
 """)
 
+# The province's copy of the 申报书 (form.pdf?copy=province), which prints every expert's score and comment,
+# of the county's application A06: the province's reviewers and leaders (the ancestor of the county);
+# everybody else is refused (403 to who sees the application, 404 to who does not). An allowed copy must
+# show the scored expert's comment marker.
+PROVINCE_COPY = grid("""
+          own parent ancestor child descendant sibling other_branch other_province assigned scored
+clerk      D    D      D       D     D          D       D            D              -        -
+leader     D    D      A       D     D          D       D            D              -        -
+reviewer   D    D      A       D     D          D       D            D              -        -
+expert     D    D      D       D     D          D       D            D              D        D
+admin      D    D      D       D     D          D       D            D              -        -
+auditor    D    D      D       D     D          D       D            D              -        -
+""")
+
 # The city reviewer's page of a batch (quota, waiting applications, bulk recommend).
 CITY_BATCH_PAGE = grid("""
           own child descendant other_province
@@ -221,6 +235,7 @@ CLASSES = {
     "public-either": Klass(member=E, outsider=E, anonymous=E, superuser=E, per_role=True),
     "login": Klass(member=A, outsider=A, anonymous=D, superuser=A, per_role=True),
     "application": Klass(grid=APPLICATION_READ, superuser=E),
+    "province-copy": Klass(grid=PROVINCE_COPY, superuser=A),
     "city-document": Klass(grid=CITY_DOCUMENT, superuser=E),
     "batch-notice": Klass(grid=BATCH_NOTICE, superuser=E),
     "city-batch": Klass(grid=CITY_BATCH_PAGE, superuser=E),
@@ -891,6 +906,14 @@ def _admin_targets(ctx, model, view, klass_name):
 
 # ---------------------------------------------------------------------------------------- GET cases
 
+# Variants of a GET route that a query string selects, each judged by a class of its own: route →
+# [(query, class)]. Their cases carry the query as their variant.
+GET_VARIANTS = {
+    "print/applications/<int:pk>/form.pdf": [("copy=province", "province-copy")],
+}
+# Classes whose allowed answers must show the target's expert comment markers.
+SHOWS_SCORES = ("province-copy",)
+
 # Routes whose object the world does not have: who is allowed may get a 404 too.
 ALLOWED_MAY_BE_MISSING = {"approvals/audit-digests/<int:number>/": "the world has signed no audit digest"}
 # Query strings a GET needs (the diff of revision 1 with itself: every application here has one).
@@ -906,7 +929,7 @@ POST_ONLY = {
 }
 
 
-def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str):
+def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str, variant: str = ""):
     klass = CLASSES[klass_name]
     per_role = klass.per_role or target_kind.endswith(":format")
     route = key.split(" #")[0]
@@ -915,6 +938,8 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
         if route == "approvals/applications/<int:pk>/<str:action>/":
             values["action"] = "submit"
         url = build_url(route, values) + target.query + QUERIES.get(key.replace(SUFFIX, "/$"), "")
+        if variant:
+            url += ("&" if "?" in url else "?") + variant
         assert resolves_to(url, pattern.route), f"{url} does not resolve to {key}"
         base_key = key.replace(SUFFIX, "/$")
         for subject, rel, delegator_rel in subjects_for(ctx.world, klass, target, per_role=per_role):
@@ -947,8 +972,16 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
                 forbidden = forbidden | ctx.admin_foreign(subject)
             required = ctx.required(subject) if key in COMPLETE_LISTS and subject.kind not in (
                 "superuser", "anonymous") else frozenset()
+            if klass_name in SHOWS_SCORES and want == A:
+                required = frozenset(target.app.score_markers.values())
             yield Case(klass_name, key, "GET", url, subject.key, target.label, _rel_label(rel, delegator_rel),
-                       want, forbidden=forbidden, required=required)
+                       want, forbidden=forbidden, required=required, variant=variant,
+                       invisible=bool(variant) and want == D and not _sees_app(subject, rel, delegator_rel))
+
+
+def _sees_app(subject, rel, delegator_rel) -> bool:
+    """Whether the subject may see the application (a variant's refusal then may say 403)."""
+    return expected(CLASSES["application"], subject, rel, delegator_rel) in (A, E)
 
 
 def _rel_label(rel, delegator_rel):
@@ -1223,6 +1256,8 @@ class Cases:
             if target_kind == "unreachable":
                 continue
             self._add(get_cases(self.ctx, key, pattern, klass_name, target_kind))
+            for query, variant_class in GET_VARIANTS.get(key, ()):
+                self._add(get_cases(self.ctx, key, pattern, variant_class, target_kind, variant=query))
             if target_kind.startswith("task:"):
                 node, view = target_kind.split(":")[1], key.rstrip("/").split("/")[-1]
                 if view in VIEWFLOW_POST_VIEWS:

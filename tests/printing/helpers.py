@@ -1,5 +1,6 @@
 """Helpers of the printing tests: drive applications to certified through the real services, create many
-approved applications quickly (concurrency tests only), and read PDFs as text."""
+approved applications quickly (concurrency tests only), read PDFs as text, and find seal areas and the
+characters in a box from the positions pdfplumber reads."""
 import datetime as dt
 import io
 import os
@@ -96,3 +97,27 @@ def bulk_approved(world, count, *, program="collaborative-innovation-base", prov
     ]
     Application.objects.bulk_create(rows)
     return list(Application.objects.filter(batch=batch, status=Status.APPROVED).order_by("pk"))
+
+
+MM = 72 / 25.4
+SEAL_PT = 42 * MM  # a 42 mm 公章: 119.06 pt
+_WHITE = ((1, 1, 1), (1.0, 1.0, 1.0), [1, 1, 1], (1,), [1], (1.0,), [1.0])
+
+
+def seal_areas(page, tolerance: float = 12.0):
+    """White squares of about 42 mm (the seal areas are drawn white under the text), within ``tolerance``
+    points of 42 mm, so that a test can measure the size it finds."""
+    return [r for r in page.rects if abs(r["width"] - SEAL_PT) < tolerance and abs(r["height"] - SEAL_PT) < tolerance
+            and r.get("non_stroking_color") in _WHITE]
+
+
+def chars_inside(page, box) -> str:
+    """The characters whose centre is inside ``box`` (pdfplumber coordinates, top from the page's top)."""
+    return "".join(c["text"] for c in page.chars if box["x0"] <= (c["x0"] + c["x1"]) / 2 <= box["x1"]
+                   and box["top"] <= (c["top"] + c["bottom"]) / 2 <= box["bottom"]).strip()
+
+
+def curves_inside(page, box, slack: float = 1.0) -> list:
+    """Curves (a printed ring) drawn within ``box``."""
+    return [c for c in page.curves if c["x0"] >= box["x0"] - slack and c["x1"] <= box["x1"] + slack
+            and c["top"] >= box["top"] - slack and c["bottom"] <= box["bottom"] + slack]

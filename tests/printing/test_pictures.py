@@ -10,20 +10,7 @@ import pytest
 from printing import documents, services
 from printing.models import Certificate
 
-from .helpers import certified_application, keep_artifact
-
-MM = 72 / 25.4
-
-
-def seal_areas(page):
-    """White 42 mm boxes (the seal areas are drawn white under the text)."""
-    return [r for r in page.rects if abs(r["width"] - 42 * MM) < 0.5 and abs(r["height"] - 42 * MM) < 0.5
-            and r.get("non_stroking_color") in ((1, 1, 1), (1.0, 1.0, 1.0), [1, 1, 1], (1,), [1])]
-
-
-def chars_inside(page, box):
-    return "".join(c["text"] for c in page.chars if box["x0"] <= (c["x0"] + c["x1"]) / 2 <= box["x1"]
-                   and box["top"] <= (c["top"] + c["bottom"]) / 2 <= box["bottom"]).strip()
+from .helpers import SEAL_PT, certified_application, chars_inside, curves_inside, keep_artifact, seal_areas
 
 
 def check_signature_layout(pdf: bytes, issuer: str):
@@ -36,8 +23,8 @@ def check_signature_layout(pdf: bytes, issuer: str):
         assert issuer in text  # the signature is on the seal's page
         inside = chars_inside(page, area)
         assert set(inside) <= set(issuer + "0123456789年月日"), inside  # only the name and date it presses
-        assert not [c for c in page.curves if c["x0"] >= area["x0"] - 1 and c["x1"] <= area["x1"] + 1
-                    and c["top"] >= area["top"] - 1 and c["bottom"] <= area["bottom"] + 1]  # no ring
+        assert abs(area["width"] - SEAL_PT) <= 1 and abs(area["height"] - SEAL_PT) <= 1, area  # 42 mm ± 1 pt
+        assert not curves_inside(page, area)  # no printed ring
         body = text.replace(issuer, "")
         assert len(body.replace(" ", "").replace("\n", "")) > 40, "the signature does not stand alone"
 

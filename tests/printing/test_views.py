@@ -131,12 +131,20 @@ def test_detail_page_offers_the_print_links(client, world, setup):
     assert 'id="print"' in html
     for url in (f"/print/applications/{application.pk}/form.pdf?revision=1", setup["urls"]["certificate"],
                 f"/verify/{setup['certificate'].token}/", f"/print/batches/{batch.pk}/notice.pdf",
-                f"/notice/{batch.pk}/", f"/print/batches/{batch.pk}/issue-all"):
+                f"/notice/{batch.pk}/", f"/print/batches/{batch.pk}/issue-all",
+                f"/print/applications/{application.pk}/form.pdf?revision=1&amp;copy=province"):
         assert url in html, url
+    province_copy = client.get(f"/print/applications/{application.pk}/form.pdf?revision=1&copy=province")
+    assert province_copy.status_code == 200 and "专家评审情况" in pdf_text(province_copy.content)
+    assert "省级存档联" in province_copy["Content-Disposition"] or "%E7%9C%81" in province_copy["Content-Disposition"]
     client.logout()
     login(client, world, "langya_clerk")
     html = client.get(f"/approvals/applications/{application.pk}/").content.decode()
     assert "form.pdf" in html and "recommendation.pdf" not in html and "issue-all" not in html
+    assert "copy=province" not in html
+    refused = client.get(f"/print/applications/{application.pk}/form.pdf?revision=1&copy=province")
+    assert refused.status_code == 403 and "仅省级科协审核人和负责人可以打印" in refused.content.decode()
+    assert client.get(f"/print/applications/{application.pk}/form.pdf?copy=city").status_code == 404
 
 
 def test_documents_of_an_application_in_notice(client, world):

@@ -27,6 +27,7 @@ the reports, notifications, viewflow's own pages and the admin.
 | a delegate (代办) while the delegation is in force and the delegator still holds the role | what the delegator sees through the delegated role, and acts for them (recorded as 代) |
 | 评审专家 | only the applications assigned to them, and only while their expert membership in the application's province is in force (the grant ends with the membership) |
 | the province's 审核人 and 负责人 | every expert's score and comment; an expert sees their own; nobody else sees scores, comments or which experts were assigned |
+| the province's copy of the 申报书 (`form.pdf?copy=province`, with every expert's score) | the province's 审核人 and 负责人 (and system administrators); anyone else who sees the application gets 403, and the ordinary copy without `copy` |
 | a city's documents (推荐函, 推荐汇总表 PDF and Excel) | the city's own staff and those above it; never a county under it, a sibling city or an expert |
 | a batch's documents | staff (not experts) of the batch's province, of an organization under it, or above it |
 | viewflow's own pages (`/workflow/flows/…`) | system administrators (superusers) only; everyone works from the scoped approvals pages and 待办/可领取/已办 |
