@@ -296,7 +296,7 @@ def create_approved_applications(count: int) -> list[int]:
             program=program, batch=batch, applicant=county, applicant_path=county.path, city=orgs["city"],
             province=orgs["province"],
             subject_name=f"{CITIES[i % len(CITIES)]}{TRADES[i % len(TRADES)]}第{i + 1}有限公司",
-            division=divisions["county"], form_data={}, status=Status.APPROVED, created_by=clerk,
+            division=divisions["county"], uscc=_uscc(i), form_data={}, status=Status.APPROVED, created_by=clerk,
             notice_starts_on=today - datetime.timedelta(days=20), notice_ends_on=today - datetime.timedelta(days=10),
             decided_at=timezone.now(),
         )
@@ -304,6 +304,14 @@ def create_approved_applications(count: int) -> list[int]:
     ]
     Application.objects.bulk_create(rows, batch_size=500)
     return list(Application.objects.filter(batch=batch).order_by("pk").values_list("pk", flat=True))
+
+
+def _uscc(i: int) -> str:
+    """A valid credit code per row: one live application per batch and subject."""
+    from stdnum.cn import uscc
+
+    body = f"91341100MA2B{i:05d}"
+    return body + uscc.calc_check_digit(body)
 
 
 def child_pids(pid: int) -> list[int]:
