@@ -16,6 +16,7 @@ from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc as uscc_validator
 from viewflow.workflow.status import STATUS
 
+from designations.services import designation_expire, designation_record, designation_revoke
 from orgs.access import principal_of
 from orgs.models import Division, Level, Organization, Role
 from orgs.selectors import users_with_role
@@ -732,6 +733,7 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
             return application.certificate
         org_id, role = _authorize(actor, application, Action.ISSUE_CERTIFICATE)
         certificate = certificate_reserve(application=application)
+        designation_record(application=application, certificate=certificate)
         from_status = application.status
         application.issue_certificate()
         event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.ISSUE_CERTIFICATE,
@@ -757,6 +759,7 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
 def application_revoke(*, actor: Actor, application_id: int, comment: str) -> Application:
     def revoke_certificate(application):
         certificate_set_status(application=application, status="revoked")
+        designation_revoke(application_id=application.pk, reason=(comment or "").strip())
 
     return _transition(actor=actor, application_id=application_id, action=Action.REVOKE, comment=comment,
                        checks=revoke_certificate)
@@ -769,6 +772,7 @@ def application_expire(*, application_id: int) -> Application:
             raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(),
                                action=Action.EXPIRE.label)
         certificate_set_status(application=application, status="expired")
+        designation_expire(application_id=application.pk)
 
     return _transition(actor=SYSTEM_ACTOR, application_id=application_id, action=Action.EXPIRE,
                        checks=expire_certificate)

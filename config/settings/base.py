@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "approvals",
     "workflows",
     "printing",
+    "designations",
 ]
 
 MIDDLEWARE = [
