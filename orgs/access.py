@@ -128,7 +128,7 @@ def _seat_rows(*, user_id: int, on: dt.date) -> list[tuple]:
         compiled = _compiled_seats[connection.vendor] = (sql, params, slots)
     sql, params, slots = compiled
     day = date_param(on)
-    values = [user_id if slot == "user" else day if slot == "date" else p for p, slot in zip(params, slots)]
+    values = [user_id if slot == "user" else day if slot == "date" else p for p, slot in zip(params, slots, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         return cursor.fetchall()
