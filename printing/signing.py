@@ -98,15 +98,54 @@ def _signer(key: SigningKey):
         signer = _signers.get(key.pk)
         if signer is None:
             from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
-            from pyhanko.sign import signers
             from pyhanko_certvalidator.registry import SimpleCertificateStore
 
             certificate = next(iter(load_certs_from_pemder_data(key.certificate_pem.encode())))
             chain = list(load_certs_from_pemder_data(key.chain_pem.encode())) if key.chain_pem else []
             private = load_private_key_from_pemder_data(key.encrypted_key_pem.encode(), passphrase())
-            signer = signers.SimpleSigner(certificate, private, SimpleCertificateStore.from_certs(chain))
+            signer = _kept_key_signer_class()(certificate, private, SimpleCertificateStore.from_certs(chain))
             _signers[key.pk] = signer
         return signer
+
+
+@lru_cache(maxsize=1)
+def _kept_key_signer_class():
+    """pyHanko's SimpleSigner with the private key parsed once.
+
+    SimpleSigner parses and checks the key's DER for every signature; for an RSA key the checks take about
+    36 ms, and a PDF is signed twice (a dry run sizes the signature's placeholder first). Here the key is
+    loaded once per signer, and the dry run returns zero bytes of the signature's exact length instead of
+    signing (what pyHanko's ``dry_run`` flag is for). Mechanisms other than RSA PKCS#1 v1.5, ECDSA and
+    Ed25519 go to SimpleSigner unchanged."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    class KeptKeySigner(signers.SimpleSigner):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._private_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+
+        async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
+            key = self._private_key
+            if dry_run and isinstance(key, rsa.RSAPrivateKey):
+                return bytes((key.key_size + 7) // 8)
+            return self.sign_raw(data, digest_algorithm)
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+            key = self._private_key
+            if mechanism == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+                return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+            if mechanism == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+                return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+            if mechanism == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
+                return key.sign(data)
+            return super().sign_raw(data, digest_algorithm)
+
+    return KeptKeySigner
 
 
 # ------------------------------------------------------------------------------------ seal picture
