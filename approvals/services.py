@@ -826,3 +826,24 @@ def attachment_remove(*, actor: Actor, attachment_id: int) -> None:
         _save(application)
         event.save()
 
+
+
+# ------------------------------------------------------------------------ after designation: the chain
+
+
+def application_record_event(*, actor: Actor, application_id: int, action: str, organization_id: int | None,
+                             role: str, comment: str = "", on_behalf_of_id: int | None = None,
+                             notify: bool = True) -> AuditEvent:
+    """Append an event that does not change the application's status to its audit chain (the designation
+    services' annual reports and their consequences: the application's chain is the designation's history),
+    in the caller's transaction; with `notify`, the event is told by a worker (the `notify_event` effect,
+    workflows.notifications). The caller has authorized the action."""
+    application = _lock(application_id)
+    event = _append_event(application, actor=actor, org_id=organization_id, role=role, action=action,
+                          from_status=application.status, comment=comment, on_behalf_of_id=on_behalf_of_id)
+    _save(application)
+    event.save()
+    if notify:
+        effect_add(kind="notify_event", key=f"{application.pk}:{application.audit_seq}",
+                   args=[application.pk, application.audit_seq])
+    return event

@@ -5,12 +5,14 @@ society, the applicant's place in the tree, validity) so that neither needs the 
 Its status is an FSM changed only by designations.services; every change is also an event on the
 application's audit chain (approvals.services), which is the designation's history.
 """
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from approvals.models import Application, Program
+from approvals.stages import Grade, ReportStatus
 from orgs.models import Division, Organization
 from printing.models import Certificate
 
@@ -71,4 +73,103 @@ class Designation(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=[DS.VALID, DS.RECTIFYING], target=DS.EXPIRED)
     def expire(self):
+        pass
+
+
+class ProgramFollowUp(models.Model):
+    """What a program asks after designation, as data: the annual report's form (the same field
+    specification as the application form, approvals.formspec)."""
+
+    program = models.OneToOneField(Program, verbose_name=_("申报类别"), on_delete=models.CASCADE,
+                                   related_name="follow_up")
+    # [{"name", "label", "type", "required", "choices", "min", "max"}], as Program.form_fields
+    report_fields = models.JSONField(_("年度报告表单字段"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("授牌后管理规则")
+        verbose_name_plural = _("授牌后管理规则")
+
+    def __str__(self) -> str:
+        return str(self.program)
+
+
+class ReportingWindow(models.Model):
+    """A province's annual reporting round for one year (年度工作报告报送): opened by its reviewers; every
+    designation of the province in force then gets its report to fill, due on `due_on`."""
+
+    province = models.ForeignKey(Organization, verbose_name=_("省级科协"), on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("报告年度"))
+    due_on = models.DateField(_("报送截止日期"))
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("开启人"), on_delete=models.PROTECT,
+                                  related_name="+")
+    opened_at = models.DateTimeField(_("开启时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("年度报告报送")
+        verbose_name_plural = _("年度报告报送")
+        ordering = ["-year", "province_id"]
+        constraints = [models.UniqueConstraint(fields=["province", "year"], name="one_reporting_window_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.province_id}/{self.year}"
+
+
+RS = ReportStatus
+
+
+class AnnualReport(ConcurrentTransitionMixin, models.Model):
+    """One designation's report for one year; its chain and owners are approvals.stages.REPORT_ACTIONS."""
+
+    designation = models.ForeignKey(Designation, verbose_name=_("授牌"), on_delete=models.PROTECT,
+                                    related_name="reports")
+    window = models.ForeignKey(ReportingWindow, verbose_name=_("年度报告报送"), on_delete=models.PROTECT,
+                               related_name="reports")
+    year = models.PositiveSmallIntegerField(_("报告年度"))
+    form_data = models.JSONField(_("报告内容"), default=dict, blank=True)
+    status = FSMField(_("状态"), default=RS.DRAFT, choices=RS.choices, protected=True, db_index=True)
+    return_reason = models.TextField(_("退回理由"), blank=True)
+    grade = models.CharField(_("评定等次"), max_length=16, choices=Grade.choices, blank=True)
+    grade_comment = models.TextField(_("评定意见"), blank=True)
+    expert_score = models.DecimalField(_("专家评分"), max_digits=4, decimal_places=1, null=True, blank=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    graded_at = models.DateTimeField(_("评定时间"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("年度工作报告")
+        verbose_name_plural = _("年度工作报告")
+        ordering = ["-year", "designation_id"]
+        constraints = [models.UniqueConstraint(fields=["designation", "year"], name="one_report_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.designation_id}/{self.year}"
+
+    # --- transitions (approvals.stages.REPORT_ACTIONS): they only check and set. ---
+
+    @transition(field=status, source=RS.DRAFT, target=RS.SIGNOFF)
+    def report_submit(self):
+        pass
+
+    @transition(field=status, source=RS.SIGNOFF, target=RS.CITY_REVIEW)
+    def report_sign_off(self):
+        pass
+
+    @transition(field=status, source=RS.SIGNOFF, target=RS.PROVINCE_REVIEW)
+    def report_sign_off_to_province(self):
+        """A city's own designation has no city review."""
+
+    @transition(field=status, source=RS.SIGNOFF, target=RS.DRAFT)
+    def report_leader_return(self):
+        pass
+
+    @transition(field=status, source=RS.CITY_REVIEW, target=RS.PROVINCE_REVIEW)
+    def report_city_accept(self):
+        pass
+
+    @transition(field=status, source=RS.CITY_REVIEW, target=RS.DRAFT)
+    def report_city_return(self):
+        pass
+
+    @transition(field=status, source=RS.PROVINCE_REVIEW, target=RS.GRADED)
+    def report_grade(self):
         pass

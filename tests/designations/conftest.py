@@ -9,3 +9,11 @@ def private_storage(settings, tmp_path):
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
     settings.PUBLIC_BASE_URL = "https://kexie.example"
     return settings.PRIVATE_STORAGE_ROOT
+
+
+@pytest.fixture
+def follow_up(world):  # noqa: F811 (the imported fixture)
+    """The programs' annual report forms (designations/fixtures/follow_up.json), as load_programs loads them."""
+    from django.core.management import call_command
+
+    call_command("loaddata", "follow_up", verbosity=0)
