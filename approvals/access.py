@@ -33,7 +33,7 @@ from .models import (
     ExpertAssignment,
     Stage,
 )
-from .stages import ACTIONS, REPORT_ACTIONS, Action, ActionSpec, ReportStatus
+from .stages import ACTIONS, REPORT_ACTIONS, Action, ActionSpec
 
 # ------------------------------------------------------------------------------------------ seeing
 
@@ -331,12 +331,15 @@ def may_open_reporting_window(principal: Principal, province: Organization) -> b
 
 
 def report_action_check(principal: Principal | None, report, action: str) -> Grant:
-    """As action_check, for an annual report (its `designation` carries the applicant and its ancestors):
-    404 if the report is not visible, 409 if the person could act on it at another status, 403 if never.
-    A None principal is the system (no report action is the system's)."""
+    """As action_check, for an annual report, a rectification or a revocation proposal (its `designation`
+    carries the applicant and its ancestors; approvals.stages.REPORT_ACTIONS): 404 if it is not visible,
+    403 if the person never may do this, 409 if they may but not at its present status. A None principal
+    is the system, which does the actions without an owner (reminders, consequences) and only those."""
     spec = REPORT_ACTIONS[action]
     designation = report.designation
-    if principal is None:
+    if principal is None or spec.owner is None:
+        if principal is None and spec.owner is None:
+            return SYSTEM_GRANT
         raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
     if not may_see_designation(principal, designation):
         raise E.NotFound(E.MSG_REPORT_NOT_FOUND)
@@ -346,7 +349,7 @@ def report_action_check(principal: Principal | None, report, action: str) -> Gra
     if seat is None:
         raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
     if report.status not in spec.sources:
-        raise E.WrongState(E.MSG_REPORT_WRONG_STATE, status=ReportStatus(report.status).label, action=spec.label)
+        raise E.WrongState(E.MSG_REPORT_WRONG_STATE, status=report.get_status_display(), action=spec.label)
     return Grant(org_id, role, seat.delegator_id)
 
 
@@ -354,8 +357,10 @@ def report_actions_allowed(principal: Principal, report) -> list[str]:
     """The report actions this person may do now (the report is known to be visible)."""
     allowed = []
     for action, spec in REPORT_ACTIONS.items():
+        if spec.owner is None or report.status not in spec.sources:
+            continue
         role, level = spec.owner
-        if report.status in spec.sources and principal.seat(
+        if principal.seat(
                 acting_organization_id(report.designation, level), role) is not None:
             allowed.append(action)
     return allowed

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from approvals.models import Application, Program
-from approvals.stages import Grade, ReportStatus
+from approvals.stages import Grade, RectificationStatus, ReportStatus, RevocationStatus
 from orgs.models import Division, Organization
 from printing.models import Certificate
 
@@ -67,6 +67,14 @@ class Designation(ConcurrentTransitionMixin, models.Model):
 
     # --- transitions: they only check and set; services lock, save and record the event. ---
 
+    @transition(field=status, source=DS.VALID, target=DS.RECTIFYING)
+    def rectify(self):
+        pass
+
+    @transition(field=status, source=DS.RECTIFYING, target=DS.VALID)
+    def rectified(self):
+        pass
+
     @transition(field=status, source=[DS.VALID, DS.RECTIFYING], target=DS.REVOKED)
     def revoke(self):
         pass
@@ -84,6 +92,11 @@ class ProgramFollowUp(models.Model):
                                    related_name="follow_up")
     # [{"name", "label", "type", "required", "choices", "min", "max"}], as Program.form_fields
     report_fields = models.JSONField(_("年度报告表单字段"), default=list, blank=True)
+    # What follows (designations.consequences): {"rectify_on_fail": {"workdays": 40},
+    #  "revoke_after_fails": 2, "revoke_on_failed_rectification": true, "revoke_on_missing_report": true,
+    #  "remind_workdays_before_due": 5, "escalate_workdays_after_due": 5, "missing_workdays_after_due": 10,
+    #  "commend_grades": ["excellent"]}
+    rules = models.JSONField(_("后续处理规则"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("授牌后管理规则")
@@ -133,6 +146,10 @@ class AnnualReport(ConcurrentTransitionMixin, models.Model):
     expert_score = models.DecimalField(_("专家评分"), max_digits=4, decimal_places=1, null=True, blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     graded_at = models.DateTimeField(_("评定时间"), null=True, blank=True)
+    commended = models.BooleanField(_("拟表扬"), default=False)
+    reminded_at = models.DateTimeField(_("催报时间"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
+    missing_at = models.DateTimeField(_("认定逾期未报时间"), null=True, blank=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
@@ -172,4 +189,85 @@ class AnnualReport(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=RS.PROVINCE_REVIEW, target=RS.GRADED)
     def report_grade(self):
+        pass
+
+
+RFS = RectificationStatus
+RVS = RevocationStatus
+
+
+class Rectification(ConcurrentTransitionMixin, models.Model):
+    """整改: ordered by a rule after a 不合格 grade, due in working days; the applicant's clerk submits the
+    rectification report, the city reviews it, the province decides whether it passed."""
+
+    designation = models.ForeignKey(Designation, verbose_name=_("授牌"), on_delete=models.PROTECT,
+                                    related_name="rectifications")
+    report = models.OneToOneField(AnnualReport, verbose_name=_("年度工作报告"), on_delete=models.PROTECT,
+                                  related_name="rectification")
+    due_on = models.DateField(_("整改期限"))
+    status = FSMField(_("状态"), default=RFS.OPEN, choices=RFS.choices, protected=True, db_index=True)
+    report_text = models.TextField(_("整改报告"), blank=True)
+    return_reason = models.TextField(_("退回理由"), blank=True)
+    decision_comment = models.TextField(_("复核意见"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    decided_at = models.DateTimeField(_("复核时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("整改")
+        verbose_name_plural = _("整改")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.designation_id}/{self.report_id}"
+
+    @transition(field=status, source=RFS.OPEN, target=RFS.SUBMITTED)
+    def rectify_submit(self):
+        pass
+
+    @transition(field=status, source=RFS.SUBMITTED, target=RFS.CITY_PASSED)
+    def rectify_city_accept(self):
+        pass
+
+    @transition(field=status, source=RFS.SUBMITTED, target=RFS.OPEN)
+    def rectify_city_return(self):
+        pass
+
+    @transition(field=status, source=RFS.CITY_PASSED, target=RFS.PASSED)
+    def rectify_pass(self):
+        pass
+
+    @transition(field=status, source=RFS.CITY_PASSED, target=RFS.FAILED)
+    def rectify_fail(self):
+        pass
+
+
+class RevocationProposal(ConcurrentTransitionMixin, models.Model):
+    """摘牌建议: made by the program's rules (two 不合格 in a validity period, a failed rectification, a
+    missing report) with its reasons; the province's leader decides, and a revocation revokes the
+    certificate through the application's revoke service."""
+
+    designation = models.ForeignKey(Designation, verbose_name=_("授牌"), on_delete=models.PROTECT,
+                                    related_name="revocation_proposals")
+    reasons = models.TextField(_("摘牌理由"))
+    status = FSMField(_("状态"), default=RVS.PROPOSED, choices=RVS.choices, protected=True, db_index=True)
+    decision_comment = models.TextField(_("决定意见"), blank=True)
+    created_at = models.DateTimeField(_("提出时间"), default=timezone.now)
+    decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("摘牌建议")
+        verbose_name_plural = _("摘牌建议")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["designation"], condition=models.Q(status="proposed"),
+                                               name="one_open_revocation_proposal")]
+
+    def __str__(self) -> str:
+        return f"{self.designation_id}: {self.status}"
+
+    @transition(field=status, source=RVS.PROPOSED, target=RVS.REVOKED)
+    def revoke(self):
+        pass
+
+    @transition(field=status, source=RVS.PROPOSED, target=RVS.REJECTED)
+    def reject(self):
         pass

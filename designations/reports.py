@@ -15,13 +15,15 @@ from approvals import access
 from approvals import errors as E
 from approvals.formspec import validate_form_data
 from approvals.services import Actor, application_record_event
-from approvals.stages import COMMENT_MAX_LENGTH, REPORT_ACTIONS, Grade, ReportAction, ReportStatus
+from approvals.stages import REPORT_ACTIONS, Grade, ReportAction, ReportStatus
 from orgs.access import pool_members
 from orgs.models import Level, Organization, Role
 from workflows.models import NotificationKind
 from workflows.notifications import Message, notifications_create, queue_emails
 
+from .consequences import after_grade
 from .models import IN_FORCE, AnnualReport, Designation, ProgramFollowUp, ReportingWindow
+from .services import clean_reason
 
 RA = ReportAction
 RS = ReportStatus
@@ -84,17 +86,7 @@ def _lock(report_id: int) -> AnnualReport:
     return report
 
 
-def _clean_reason(reason, *, required: bool) -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise E.InvalidInput(E.MSG_REASON_REQUIRED, errors={"reason": str(E.MSG_REASON_REQUIRED)})
-    if len(reason) > COMMENT_MAX_LENGTH:
-        raise E.InvalidInput(E.MSG_COMMENT_LENGTH, max=COMMENT_MAX_LENGTH,
-                             errors={"reason": str(E.MSG_COMMENT_LENGTH % {"max": COMMENT_MAX_LENGTH})})
-    return reason
-
-
-def _act(*, actor: Actor, report_id: int, action: str, prepare, comment: str = "") -> AnnualReport:
+def _act(*, actor: Actor, report_id: int, action: str, prepare, comment: str = "", after=None) -> AnnualReport:
     """One report action: lock, authorize, `prepare(report)` (checks input, sets fields, returns the FSM
     method to call), transition, save, record the event on the designation's chain."""
     with transaction.atomic():
@@ -109,6 +101,8 @@ def _act(*, actor: Actor, report_id: int, action: str, prepare, comment: str = "
         application_record_event(actor=actor, application_id=report.designation.application_id, action=action,
                                  organization_id=grant.organization_id, role=grant.role, comment=text,
                                  on_behalf_of_id=grant.on_behalf_of_id)
+        if after is not None:
+            after(report)  # the consequences, by the program's rules, in the same transaction
     return report
 
 
@@ -159,20 +153,20 @@ def _returning(action: str, reason: str):
 
 
 def report_leader_return(*, actor: Actor, report_id: int, reason: str) -> AnnualReport:
-    reason = _clean_reason(reason, required=True)
+    reason = clean_reason(reason, required=True)
     return _act(actor=actor, report_id=report_id, action=RA.LEADER_RETURN, prepare=_returning(RA.LEADER_RETURN, reason),
                 comment=f"退回理由：{reason}")
 
 
 def report_city_return(*, actor: Actor, report_id: int, reason: str) -> AnnualReport:
     """The city returns the report for revision, with its reasons (to the applicant's clerk)."""
-    reason = _clean_reason(reason, required=True)
+    reason = clean_reason(reason, required=True)
     return _act(actor=actor, report_id=report_id, action=RA.CITY_RETURN, prepare=_returning(RA.CITY_RETURN, reason),
                 comment=f"退回理由：{reason}")
 
 
 def report_city_accept(*, actor: Actor, report_id: int, comment: str = "") -> AnnualReport:
-    comment = _clean_reason(comment, required=False)
+    comment = clean_reason(comment, required=False)
     return _act(actor=actor, report_id=report_id, action=RA.CITY_ACCEPT,
                 prepare=lambda report: report.report_city_accept, comment=comment)
 
@@ -194,7 +188,7 @@ def report_grade(*, actor: Actor, report_id: int, grade: str, comment: str = "",
     expert score; the applicant's clerks are told the result."""
     if grade not in Grade.values:
         raise E.InvalidInput(E.MSG_GRADE_REQUIRED, errors={"grade": str(E.MSG_GRADE_REQUIRED)})
-    comment = _clean_reason(comment, required=False)
+    comment = clean_reason(comment, required=False)
     score = _expert_score(expert_score)
 
     def prepare(report):
@@ -204,4 +198,4 @@ def report_grade(*, actor: Actor, report_id: int, grade: str, comment: str = "",
 
     text = f"评定等次：{Grade(grade).label}" + (f"；专家评分 {score}" if score is not None else "") + (
         f"；评定意见：{comment}" if comment else "")
-    return _act(actor=actor, report_id=report_id, action=RA.GRADE, prepare=prepare, comment=text)
+    return _act(actor=actor, report_id=report_id, action=RA.GRADE, prepare=prepare, comment=text, after=after_grade)

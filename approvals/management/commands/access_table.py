@@ -7,7 +7,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from approvals.models import APPLICANT, Status
-from approvals.stages import ACTIONS, REPORT_ACTIONS, STAGES, ReportStatus
+from approvals.stages import (
+    ACTIONS,
+    REPORT_ACTIONS,
+    STAGES,
+    RectificationStatus,
+    ReportStatus,
+    RevocationStatus,
+)
 from orgs.models import Level, Role
 
 DOC = Path(settings.BASE_DIR) / "docs" / "access.md"
@@ -48,10 +55,12 @@ do this action.
 """
 
 REPORTS_HEAD = """
-## Annual reports (after designation)
+## Annual reports, rectification and revocation (after designation)
 
 Each designation in force gets one report per year once its province opens the year. A city's own
-designation skips the city review. Refusals answer 404 / 409 / 403 as for applications.
+designation skips the city review. What follows a grade or a missing report is decided by the program's
+rules (data, `ProgramFollowUp.rules`): rectification, a revocation proposal. Refusals answer 404 / 403 /
+409 as for applications.
 
 | action | from | who (role, at) | reason | then tells |
 | --- | --- | --- | --- | --- |
@@ -63,6 +72,13 @@ ACTIONS_HEAD = """
 | action | API route / web URL | from | who (role, at) | opinion | records | notifies | system |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 """
+
+
+def _report_status_label(status: str):
+    for choices in (ReportStatus, RectificationStatus, RevocationStatus):
+        if status in choices.values:
+            return choices(status).label
+    return status
 
 
 def _at(level: str) -> str:
@@ -98,8 +114,10 @@ def render() -> str:
             )
         lines.append(REPORTS_HEAD)
         for action, spec in REPORT_ACTIONS.items():
-            sources = ", ".join(str(ReportStatus(s).label) for s in spec.sources)
-            lines.append(f"| {spec.label} (`{action}`) | {sources} | {_who(spec.owner)} | "
+            sources = ", ".join(str(_report_status_label(s)) for s in spec.sources)
+            sources = sources or "—"
+            owner = _who(spec.owner) if spec.owner else "the system only"
+            lines.append(f"| {spec.label} (`{action}`) | {sources} | {owner} | "
                          f"{'required' if spec.reason_required else '—'} | {_who(spec.notifies)} |\n")
         return "".join(lines)
 
