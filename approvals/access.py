@@ -155,6 +155,8 @@ def _ready(spec: ActionSpec, application: Application, principal: Principal) -> 
         return application.notice_starts_on is None
     if spec.action == Action.OBJECT:
         return application.notice_starts_on is not None
+    if spec.action == Action.APPROVE:
+        return application.notice_over
     if spec.action == Action.SCORE:
         return ExpertAssignment.objects.filter(
             application=application, expert_id=principal.user_id, revision=application.revision,

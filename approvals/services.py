@@ -711,7 +711,7 @@ def _check_notice_published(application: Application) -> None:
 
 def _check_notice_over(application: Application) -> None:
     _check_notice_published(application)
-    if application.notice_ends_on >= timezone.localdate():
+    if not application.notice_over:
         raise E.RuleViolation(E.MSG_NOTICE_NOT_OVER, end=application.notice_ends_on)
 
 
