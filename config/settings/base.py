@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "approvals",
     "workflows",
     "printing",
+    "security",
 ]
 
 MIDDLEWARE = [
@@ -46,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "security.middleware.SecurityContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
