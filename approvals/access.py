@@ -33,7 +33,7 @@ from .models import (
     ExpertAssignment,
     Stage,
 )
-from .stages import ACTIONS, Action, ActionSpec
+from .stages import ACTIONS, REPORT_ACTIONS, Action, ActionSpec
 
 # ------------------------------------------------------------------------------------------ seeing
 
@@ -155,6 +155,8 @@ def _ready(spec: ActionSpec, application: Application, principal: Principal) -> 
         return application.notice_starts_on is None
     if spec.action == Action.OBJECT:
         return application.notice_starts_on is not None
+    if spec.action == Action.APPROVE:
+        return application.notice_over
     if spec.action == Action.SCORE:
         return ExpertAssignment.objects.filter(
             application=application, expert_id=principal.user_id, revision=application.revision,
@@ -300,3 +302,65 @@ def may_download_audit_digests(principal: Principal) -> bool:
     return principal.is_superuser or any(
         principal.holds(role, level=Level.PROVINCE, own=True) for role in (Role.AUDITOR, Role.ADMIN)
     )
+
+
+# ------------------------------------------------------------------------- after designation: reports
+
+
+def may_see_designation(principal: Principal, designation) -> bool:
+    """A designation and its annual reports: whoever holds a role other than expert at its applicant or
+    above it (the same scope as its application)."""
+    return principal.authenticated and (principal.is_superuser or principal.sees_path(designation.applicant_path))
+
+
+def designation_scope_q(principal: Principal, prefix: str = "") -> Q:
+    """The condition on Designation (or a model whose `prefix` leads to one) for what the principal sees."""
+    if not principal.authenticated:
+        return Q(pk__in=[])
+    if principal.is_superuser:
+        return Q()
+    condition = Q(pk__in=[])
+    for path in sorted(principal.scope_paths()):
+        condition |= Q(**{f"{prefix}applicant_path__startswith": path})
+    return condition
+
+
+def may_open_reporting_window(principal: Principal, province: Organization) -> bool:
+    """The province's reviewers (own or delegated seat) open its annual reporting window for a year."""
+    return principal.seat(province.pk, Role.REVIEWER) is not None
+
+
+def report_action_check(principal: Principal | None, report, action: str) -> Grant:
+    """As action_check, for an annual report, a rectification or a revocation proposal (its `designation`
+    carries the applicant and its ancestors; approvals.stages.REPORT_ACTIONS): 404 if it is not visible,
+    403 if the person never may do this, 409 if they may but not at its present status. A None principal
+    is the system, which does the actions without an owner (reminders, consequences) and only those."""
+    spec = REPORT_ACTIONS[action]
+    designation = report.designation
+    if principal is None or spec.owner is None:
+        if principal is None and spec.owner is None:
+            return SYSTEM_GRANT
+        raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
+    if not may_see_designation(principal, designation):
+        raise E.NotFound(E.MSG_REPORT_NOT_FOUND)
+    role, level = spec.owner
+    org_id = acting_organization_id(designation, level)
+    seat = principal.seat(org_id, role)
+    if seat is None:
+        raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
+    if report.status not in spec.sources:
+        raise E.WrongState(E.MSG_REPORT_WRONG_STATE, status=report.get_status_display(), action=spec.label)
+    return Grant(org_id, role, seat.delegator_id)
+
+
+def report_actions_allowed(principal: Principal, report) -> list[str]:
+    """The report actions this person may do now (the report is known to be visible)."""
+    allowed = []
+    for action, spec in REPORT_ACTIONS.items():
+        if spec.owner is None or report.status not in spec.sources:
+            continue
+        role, level = spec.owner
+        if principal.seat(
+                acting_organization_id(report.designation, level), role) is not None:
+            allowed.append(action)
+    return allowed

@@ -26,6 +26,7 @@ DEMO_PROVINCES = ("340000", "510000")
 def demo_batches(*, quota: int = 3) -> int:
     """Load the programs and open this year's batch of each in the demo provinces. Idempotent."""
     call_command("loaddata", "programs", verbosity=0)
+    call_command("loaddata", "follow_up", verbosity=0)  # the annual report forms and rules (designations)
     today = timezone.localdate()
     created = 0
     for province in Organization.objects.filter(division_id__in=DEMO_PROVINCES, kind="kexie"):

@@ -297,6 +297,12 @@ class Application(ConcurrentTransitionMixin, models.Model):
         self.decided_at = timezone.now()
         return Status.PUBLIC_NOTICE if approve else Status.REJECTED
 
+    @property
+    def notice_over(self) -> bool:
+        """The 公示 was published and its last day has passed (the one rule of the transition, the service's
+        check and the button)."""
+        return self.notice_ends_on is not None and self.notice_ends_on < timezone.localdate()
+
     # An objection that is upheld sends the case back to the decision; one that is not leaves it in 公示.
     @transition(field=status, source=Status.PUBLIC_NOTICE, target=RETURN_VALUE(Status.DECISION, Status.PUBLIC_NOTICE))
     def object(self, upheld: bool):
@@ -306,7 +312,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
         return Status.DECISION
 
     @transition(field=status, source=Status.PUBLIC_NOTICE, target=Status.APPROVED,
-                conditions=[lambda a: a.notice_ends_on is not None and a.notice_ends_on < timezone.localdate()])
+                conditions=[lambda a: a.notice_over])
     def approve(self):
         pass
 

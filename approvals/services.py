@@ -16,6 +16,7 @@ from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc as uscc_validator
 from viewflow.workflow.status import STATUS
 
+from designations.services import designation_expire, designation_record, designation_revoke
 from orgs.access import principal_of
 from orgs.models import Division, Level, Organization, Role
 from orgs.selectors import users_with_role
@@ -710,7 +711,7 @@ def _check_notice_published(application: Application) -> None:
 
 def _check_notice_over(application: Application) -> None:
     _check_notice_published(application)
-    if application.notice_ends_on >= timezone.localdate():
+    if not application.notice_over:
         raise E.RuleViolation(E.MSG_NOTICE_NOT_OVER, end=application.notice_ends_on)
 
 
@@ -732,6 +733,7 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
             return application.certificate
         org_id, role = _authorize(actor, application, Action.ISSUE_CERTIFICATE)
         certificate = certificate_reserve(application=application)
+        designation_record(application=application, certificate=certificate)
         from_status = application.status
         application.issue_certificate()
         event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.ISSUE_CERTIFICATE,
@@ -757,6 +759,7 @@ def application_issue_certificate(*, actor: Actor, application_id: int):
 def application_revoke(*, actor: Actor, application_id: int, comment: str) -> Application:
     def revoke_certificate(application):
         certificate_set_status(application=application, status="revoked")
+        designation_revoke(application_id=application.pk, reason=(comment or "").strip())
 
     return _transition(actor=actor, application_id=application_id, action=Action.REVOKE, comment=comment,
                        checks=revoke_certificate)
@@ -769,6 +772,7 @@ def application_expire(*, application_id: int) -> Application:
             raise E.WrongState(E.MSG_WRONG_STATE, status=application.get_status_display(),
                                action=Action.EXPIRE.label)
         certificate_set_status(application=application, status="expired")
+        designation_expire(application_id=application.pk)
 
     return _transition(actor=SYSTEM_ACTOR, application_id=application_id, action=Action.EXPIRE,
                        checks=expire_certificate)
@@ -822,3 +826,24 @@ def attachment_remove(*, actor: Actor, attachment_id: int) -> None:
         _save(application)
         event.save()
 
+
+
+# ------------------------------------------------------------------------ after designation: the chain
+
+
+def application_record_event(*, actor: Actor, application_id: int, action: str, organization_id: int | None,
+                             role: str, comment: str = "", on_behalf_of_id: int | None = None,
+                             notify: bool = True) -> AuditEvent:
+    """Append an event that does not change the application's status to its audit chain (the designation
+    services' annual reports and their consequences: the application's chain is the designation's history),
+    in the caller's transaction; with `notify`, the event is told by a worker (the `notify_event` effect,
+    workflows.notifications). The caller has authorized the action."""
+    application = _lock(application_id)
+    event = _append_event(application, actor=actor, org_id=organization_id, role=role, action=action,
+                          from_status=application.status, comment=comment, on_behalf_of_id=on_behalf_of_id)
+    _save(application)
+    event.save()
+    if notify:
+        effect_add(kind="notify_event", key=f"{application.pk}:{application.audit_seq}",
+                   args=[application.pk, application.audit_seq])
+    return event

@@ -208,3 +208,103 @@ SCORE_MIN, SCORE_MAX, SCORE_PLACES = Decimal(0), Decimal(100), 1
 COMMENT_MAX_LENGTH = 5000
 # The notice may start on a working day from today to this many calendar days ahead.
 NOTICE_START_MAX_DAYS_AHEAD = 30
+
+
+# ------------------------------------------------------------------- after designation: annual reports
+#
+# A designation's annual report (年度工作报告, designations.models.AnnualReport) has its own small chain:
+# the applicant's clerk fills and submits it, the applicant's leader signs it off (or returns it), the
+# city reviews it (accepts or returns it with reasons; skipped for a city's own designation), and the
+# province grades it. The same owners-by-level as the application's stages; the access layer
+# (approvals.access.report_action_check) and the notifications read this table.
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("填报中")
+    SIGNOFF = "signoff", _("待负责人签发")
+    CITY_REVIEW = "city_review", _("市级审核中")
+    PROVINCE_REVIEW = "province_review", _("省级评定中")
+    GRADED = "graded", _("已评定")
+
+
+class Grade(models.TextChoices):
+    EXCELLENT = "excellent", _("优秀")
+    GOOD = "good", _("良好")
+    PASS = "pass", _("合格")
+    FAIL = "fail", _("不合格")
+
+
+class RectificationStatus(models.TextChoices):
+    OPEN = "open", _("整改中")
+    SUBMITTED = "submitted", _("整改报告市级审核中")
+    CITY_PASSED = "city_passed", _("整改报告省级复核中")
+    PASSED = "passed", _("整改通过")
+    FAILED = "failed", _("整改未通过")
+
+
+class RevocationStatus(models.TextChoices):
+    PROPOSED = "proposed", _("待决定")
+    REVOKED = "revoked", _("已摘牌")
+    REJECTED = "rejected", _("不予摘牌")
+
+
+class ReportAction(models.TextChoices):
+    SUBMIT = "report_submit", pgettext_lazy("action", "提交年度报告")
+    SIGN_OFF = "report_sign_off", pgettext_lazy("action", "签发年度报告")
+    LEADER_RETURN = "report_leader_return", pgettext_lazy("action", "退回年度报告（本级）")
+    CITY_ACCEPT = "report_city_accept", pgettext_lazy("action", "审核通过年度报告")
+    CITY_RETURN = "report_city_return", pgettext_lazy("action", "退回年度报告（市级）")
+    GRADE = "report_grade", pgettext_lazy("action", "评定年度报告")
+    REMIND = "report_remind", pgettext_lazy("action", "催报年度报告")
+    ESCALATE = "report_escalate", pgettext_lazy("action", "督办逾期年度报告")
+    MISSING = "report_missing", pgettext_lazy("action", "年度报告逾期未报")
+    RECTIFY_OPEN = "rectify_open", pgettext_lazy("action", "责令整改")
+    RECTIFY_SUBMIT = "rectify_submit", pgettext_lazy("action", "提交整改报告")
+    RECTIFY_CITY_ACCEPT = "rectify_city_accept", pgettext_lazy("action", "审核通过整改报告")
+    RECTIFY_CITY_RETURN = "rectify_city_return", pgettext_lazy("action", "退回整改报告")
+    RECTIFY_DECIDE = "rectify_decide", pgettext_lazy("action", "复核整改结果")
+    PROPOSE_REVOCATION = "revocation_propose", pgettext_lazy("action", "提出摘牌建议")
+    DECIDE_REVOCATION = "revocation_decide", pgettext_lazy("action", "决定摘牌")
+
+
+@dataclass(frozen=True)
+class ReportActionSpec:
+    action: str
+    sources: tuple
+    owner: tuple | None  # (role, level) as in ActionSpec (APPLICANT: the designation's); None: the system
+    reason_required: bool = False
+    # Who is told afterwards: the pool (role, level) that acts next, or CLERK for the applicant's clerks.
+    notifies: tuple | None = None
+
+    @property
+    def label(self):
+        return ReportAction(self.action).label
+
+
+RS = ReportStatus
+RFS = RectificationStatus
+RVS = RevocationStatus
+RA = ReportAction
+CITY_REVIEWER = (Role.REVIEWER, Level.CITY)
+APPLICANT_LEADER = (Role.LEADER, APPLICANT)
+REPORT_ACTIONS = {spec.action: spec for spec in (
+    ReportActionSpec(RA.SUBMIT, (RS.DRAFT,), CLERK, notifies=APPLICANT_LEADER),
+    ReportActionSpec(RA.SIGN_OFF, (RS.SIGNOFF,), APPLICANT_LEADER, notifies=CITY_REVIEWER),
+    ReportActionSpec(RA.LEADER_RETURN, (RS.SIGNOFF,), APPLICANT_LEADER, reason_required=True, notifies=CLERK),
+    ReportActionSpec(RA.CITY_ACCEPT, (RS.CITY_REVIEW,), CITY_REVIEWER, notifies=PROVINCE_REVIEWER),
+    ReportActionSpec(RA.CITY_RETURN, (RS.CITY_REVIEW,), CITY_REVIEWER, reason_required=True, notifies=CLERK),
+    ReportActionSpec(RA.GRADE, (RS.PROVINCE_REVIEW,), PROVINCE_REVIEWER, notifies=CLERK),
+    # Consequences (designations.consequences, rules per program in ProgramFollowUp.rules).
+    ReportActionSpec(RA.REMIND, (RS.DRAFT, RS.SIGNOFF), None, notifies=CLERK),
+    ReportActionSpec(RA.ESCALATE, (RS.DRAFT, RS.SIGNOFF), None, notifies=CITY_REVIEWER),
+    ReportActionSpec(RA.MISSING, (RS.DRAFT, RS.SIGNOFF), None, notifies=CLERK),
+    ReportActionSpec(RA.RECTIFY_OPEN, (RS.GRADED,), None, notifies=CLERK),
+    ReportActionSpec(RA.RECTIFY_SUBMIT, (RFS.OPEN,), CLERK, notifies=CITY_REVIEWER),
+    ReportActionSpec(RA.RECTIFY_CITY_ACCEPT, (RFS.SUBMITTED,), CITY_REVIEWER, notifies=PROVINCE_REVIEWER),
+    ReportActionSpec(RA.RECTIFY_CITY_RETURN, (RFS.SUBMITTED,), CITY_REVIEWER, reason_required=True, notifies=CLERK),
+    ReportActionSpec(RA.RECTIFY_DECIDE, (RFS.CITY_PASSED,), PROVINCE_REVIEWER, notifies=CLERK),
+    ReportActionSpec(RA.PROPOSE_REVOCATION, (), None, notifies=PROVINCE_LEADER),
+    ReportActionSpec(RA.DECIDE_REVOCATION, (RVS.PROPOSED,), PROVINCE_LEADER, reason_required=True, notifies=CLERK),
+)}
+# The pool told after a sign-off of a city's own designation (no city review): the province's reviewers.
+REPORT_SIGNOFF_WITHOUT_CITY_NOTIFIES = PROVINCE_REVIEWER

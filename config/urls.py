@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("", RedirectView.as_view(url="/approvals/", permanent=False)),
     path("", include("printing.urls")),
+    path("", include("designations.urls")),
     path("", include("workflows.urls")),
     path("", site.urls),
 ]

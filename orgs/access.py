@@ -1,7 +1,7 @@
 """What a person holds today: memberships and delegations in force, read once per request or action.
 
-Every question of the form "may this user see or do this" starts from a Principal. It is built with two
-queries (memberships, delegations) and then answers from memory; approvals.access adds the rules about
+Every question of the form "may this user see or do this" starts from a Principal. It is built with one
+query (memberships and delegations together) and then answers from memory; approvals.access adds the rules about
 applications, batches and documents on top of it. Nothing is granted or revoked when a period starts or
 ends: the dates are compared when the Principal is built, so an expired membership or delegation simply
 is not in it.
@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
@@ -92,23 +93,54 @@ def delegations_in_force(*, on: dt.date | None = None) -> QuerySet:
     )
 
 
-def principal_build(*, user, on: dt.date | None = None) -> Principal:
-    """Read what `user` holds on `on` (today by default): two queries, or none for an anonymous user.
-    An inactive account holds nothing."""
-    on = on or timezone.localdate()
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Principal(user=None, on=on)
+def _seats_query(*, user_id: int, on: dt.date) -> QuerySet:
+    """(organization, path, level, role, delegator) of every seat a user holds on a date: the memberships
+    and the delegations in force, in one query."""
     own = (
-        Membership.objects.current(on).filter(user=user)
+        Membership.objects.current(on).filter(user_id=user_id)
         .annotate(delegator=Value(None, output_field=IntegerField()))
         .values_list("organization_id", "organization__path", "organization__level", "role", "delegator")
     )
     delegated = (
-        delegations_in_force(on=on).filter(delegate=user)
+        delegations_in_force(on=on).filter(delegate_id=user_id)
         .values_list("organization_id", "organization__path", "organization__level", "role", "delegator_id")
     )
-    # One query for both: the roles held and the roles acted for.
-    seats = [Seat(o, p, lv, r, d) for o, p, lv, r, d in own.order_by().union(delegated.order_by(), all=True)]
+    return own.order_by().union(delegated.order_by(), all=True)
+
+
+# Every action and page reads the seats query, and building it through the ORM costs more than running
+# it. Its SQL depends only on the database, so it is compiled once per process from the queryset above,
+# with marker values where the user and the date go, and the real values are put in their places.
+_USER_MARK = -987_654_321
+_DATE_MARK = dt.date(1901, 2, 3)
+_compiled_seats: dict[str, tuple[str, tuple, tuple]] = {}
+
+
+def _seat_rows(*, user_id: int, on: dt.date) -> list[tuple]:
+    date_param = connection.ops.adapt_datefield_value
+    compiled = _compiled_seats.get(connection.vendor)
+    if compiled is None:
+        sql, params = _seats_query(user_id=_USER_MARK, on=_DATE_MARK).query.sql_with_params()
+        date_mark = date_param(_DATE_MARK)
+        slots = tuple("user" if p == _USER_MARK else "date" if p == date_mark else None for p in params)
+        if "user" not in slots or "date" not in slots:  # the queryset changed shape: compile each time
+            return list(_seats_query(user_id=user_id, on=on))
+        compiled = _compiled_seats[connection.vendor] = (sql, params, slots)
+    sql, params, slots = compiled
+    day = date_param(on)
+    values = [user_id if slot == "user" else day if slot == "date" else p for p, slot in zip(params, slots, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.fetchall()
+
+
+def principal_build(*, user, on: dt.date | None = None) -> Principal:
+    """Read what `user` holds on `on` (today by default): one query, or none for an anonymous user.
+    An inactive account holds nothing."""
+    on = on or timezone.localdate()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Principal(user=None, on=on)
+    seats = [Seat(o, p, lv, r, d) for o, p, lv, r, d in _seat_rows(user_id=user.pk, on=on)]
     return Principal(user=user, seats=tuple(seats), is_superuser=user.is_superuser, on=on)
 
 

@@ -59,8 +59,9 @@ def demo_ca():
     return certificate, key
 
 
-def demo_signing_key(organization, *, days: int = 3 * 365, not_before: dt.datetime | None = None):
-    """Issue and store a signing key for ``organization`` under the local CA; returns the SigningKey."""
+def demo_signing_key(organization, *, days: int = 3 * 365, not_before: dt.datetime | None = None, key=None):
+    """Issue and store a signing key for ``organization`` under the local CA (an RSA key unless ``key``
+    is given); returns the SigningKey."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -68,7 +69,7 @@ def demo_signing_key(organization, *, days: int = 3 * 365, not_before: dt.dateti
     from .signing import signing_key_store
 
     ca_cert, ca_key = demo_ca()
-    key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_BITS)
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=_KEY_BITS)
     start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     certificate = (
         x509.CertificateBuilder().subject_name(_name(organization.name)).issuer_name(ca_cert.subject)

@@ -13,6 +13,7 @@ active keys, read from their stored chains; a signature by anything else is repo
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
@@ -98,15 +99,69 @@ def _signer(key: SigningKey):
         signer = _signers.get(key.pk)
         if signer is None:
             from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
-            from pyhanko.sign import signers
             from pyhanko_certvalidator.registry import SimpleCertificateStore
 
             certificate = next(iter(load_certs_from_pemder_data(key.certificate_pem.encode())))
             chain = list(load_certs_from_pemder_data(key.chain_pem.encode())) if key.chain_pem else []
             private = load_private_key_from_pemder_data(key.encrypted_key_pem.encode(), passphrase())
-            signer = signers.SimpleSigner(certificate, private, SimpleCertificateStore.from_certs(chain))
+            signer = _kept_key_signer_class()(certificate, private, SimpleCertificateStore.from_certs(chain))
             _signers[key.pk] = signer
         return signer
+
+
+@lru_cache(maxsize=1)
+def _kept_key_signer_class():
+    """pyHanko's SimpleSigner with the private key parsed once.
+
+    SimpleSigner parses and checks the key's DER for every signature; for an RSA key the checks take about
+    36 ms, and a PDF is signed twice (a dry run sizes the signature's placeholder first). Here the key is
+    loaded once per signer, and the dry run returns zero bytes of the signature's exact length instead of
+    signing (what pyHanko's ``dry_run`` flag is for). Mechanisms other than RSA PKCS#1 v1.5, ECDSA and
+    Ed25519 go to SimpleSigner unchanged."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    class KeptKeySigner(signers.SimpleSigner):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._private_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+            self._bytes_reserved = None
+
+        async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
+            key = self._private_key
+            if dry_run and isinstance(key, rsa.RSAPrivateKey):
+                return bytes((key.key_size + 7) // 8)
+            return self.sign_raw(data, digest_algorithm)
+
+        def bytes_reserved(self) -> int:
+            """The room pyHanko would reserve for this signer's CMS (its dry run's length as hex, plus its
+            50 % margin), worked out once: without a timestamp server the CMS of one signer has the same
+            length every time, so the dry run need not be repeated for every document."""
+            if self._bytes_reserved is None:
+                cms = asyncio.run(self.async_sign(
+                    hashes.Hash(hashes.SHA256()).finalize(), "sha256", use_pades=True, dry_run=True,
+                    signed_attr_settings=PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC)),
+                ))
+                hex_length = len(cms.dump()) * 2
+                self._bytes_reserved = hex_length + 2 * (hex_length // 4)
+            return self._bytes_reserved
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+            key = self._private_key
+            if mechanism == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+                return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+            if mechanism == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+                return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+            if mechanism == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
+                return key.sign(data)
+            return super().sign_raw(data, digest_algorithm)
+
+    return KeptKeySigner
 
 
 # ------------------------------------------------------------------------------------ seal picture
@@ -196,7 +251,8 @@ def sign_pdf(pdf: bytes, *, organization, seal: SealArea | None, reason: str = "
         field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
         reason=reason or None, name=organization.name, location=None,
     )
-    out = signers.PdfSigner(meta, signer=signer, stamp_style=style, new_field_spec=field_spec).sign_pdf(writer)
+    out = signers.PdfSigner(meta, signer=signer, stamp_style=style, new_field_spec=field_spec).sign_pdf(
+        writer, bytes_reserved=signer.bytes_reserved())
     return SignedPdf(out.getvalue(), signer.signing_cert.subject.human_friendly, signed_at)
 
 

@@ -104,7 +104,7 @@ def user_may_issue(user, batch: Batch) -> bool:
 
 
 def _certificate_for(token: str | None, number: str | None) -> Certificate | None:
-    queryset = Certificate.objects.select_related("application__program", "application__province")
+    queryset = Certificate.objects.select_related("application__program", "application__province", "designation")
     if token is not None:
         return queryset.filter(token=token).first()
     if number:
@@ -125,6 +125,7 @@ def _verify_page(request, certificate, *, token, number, status=200, result="", 
         "status_label": CertificateStatus(effective).label,
         "program_name": certificate.application.program.name_zh,
         "issuing_org": certificate.application.province.name,
+        "designation": getattr(certificate, "designation", None),
         "max_mb": VERIFY_UPLOAD_MAX_BYTES // (1024 * 1024),
         "result": result,
         "result_message": message,

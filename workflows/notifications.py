@@ -30,7 +30,15 @@ from django.utils import timezone
 
 from approvals.models import Application, AuditEvent, ExpertAssignment, Stage, Status
 from approvals.outbox import effect_add
-from approvals.stages import STAGES, Action, Notify, actions_notifying
+from approvals.stages import (
+    REPORT_ACTIONS,
+    REPORT_SIGNOFF_WITHOUT_CITY_NOTIFIES,
+    STAGES,
+    Action,
+    Notify,
+    ReportAction,
+    actions_notifying,
+)
 from orgs.access import pool_members
 from orgs.models import Role
 
@@ -248,7 +256,18 @@ def _notify_for_action(*, application, action: str, actor_user, comment: str = "
     def clerks():
         return pool_members(organization_id=application.applicant_id, role=Role.CLERK)
 
-    if action == Action.RETURN:
+    if action in REPORT_ACTIONS:
+        # An annual report of the designation (designations.reports): the comment says which and why.
+        role, level = REPORT_ACTIONS[action].notifies
+        if action == ReportAction.SIGN_OFF and application.applicant_id == application.city_id:
+            role, level = REPORT_SIGNOFF_WITHOUT_CITY_NOTIFIES
+        label = REPORT_ACTIONS[action].label
+        body = f"“{program}”“{subject}”：{label}。" + (f"\n{comment}" if comment else "")
+        kind = K.RETURNED if action in (ReportAction.LEADER_RETURN, ReportAction.CITY_RETURN) else (
+            K.DECIDED if action == ReportAction.GRADE else K.TASK)
+        batches.append((pool_members(organization_id=pool_organization_id(application, level), role=role),
+                        Message(kind, f"{label}：{subject}", body, url)))
+    elif action == Action.RETURN:
         body = f"“{program}”申报“{subject}”被退回修改，请修改后重新提交（第 {application.revision} 版）。"
         batches.append((clerks(), Message(K.RETURNED, f"退回修改：{subject}", body + f"\n退回意见：{comment}", url)))
     elif action in DECISION_ACTIONS:

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "approvals",
     "workflows",
     "printing",
+    "designations",
     "security",
 ]
 
@@ -206,6 +207,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stranded": {"task": "workflows.tasks.sweep_stranded", "schedule": float(STRANDED_SWEEP_INTERVAL_SECONDS)},
     # Designations past their validity become 已到期, just after midnight Beijing time.
     "expire-designations": {"task": "workflows.tasks.expire_designations", "schedule": crontab(minute=0, hour=0)},
+    # Annual reports past their due date: reminded, escalated, recorded as missing (designations.consequences).
+    "annual-reports-overdue": {"task": "designations.tasks.annual_reports_overdue",
+                               "schedule": crontab(minute=20, hour=8)},
     # Reminders and escalations, once per task (docs/deadlines-notifications.md).
     "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
     # From CALENDAR_REMINDER_DATE on, administrators are told (once each) that next year's holiday

@@ -309,6 +309,7 @@ URLS = {
     "verify/": ("public", "none"),
     "verify/<str:token>/": ("public", "token"),
     "notice/<int:batch_id>/": ("public", "batch"),
+    "registry/": ("public", "none"),
     "certificates/<int:pk>/pdf": ("application", "certificate"),
     "print/applications/<int:pk>/form.pdf": ("application", "app:one"),  # a render each: one target
     "print/batches/<int:batch_id>/recommendation.pdf": ("city-document", "city"),

@@ -2,6 +2,7 @@
 file with one byte changed does not; the electronic seal sits in the seal area; keys are stored only
 encrypted; letters and notices are signed by their issuer; PKCS#12 import."""
 import io
+from unittest import mock
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -103,3 +104,37 @@ def test_pkcs12_import(world, private_storage):
     imported = signing.signing_key_import_pkcs12(organization=world.org["hefei"], data=p12, password=b"p12-password")
     assert imported.active and imported.subject == demo.subject
     assert list(SigningKey.objects.filter(organization=world.org["hefei"], active=True)) == [imported]
+
+
+
+def _signed_twice_counting_key_parses(organization):
+    """Sign a small document twice; return the second PDF and how often a private key was parsed."""
+    from cryptography.hazmat.primitives import serialization
+
+    from printing.render import html_to_pdf
+
+    pdf = html_to_pdf("<p>电子签章测试</p>")
+    signing.sign_pdf(pdf, organization=organization, seal=None)
+    with mock.patch.object(serialization, "load_der_private_key", wraps=serialization.load_der_private_key) as parse:
+        signed = signing.sign_pdf(pdf, organization=organization, seal=None).pdf
+    return signed, parse.call_count
+
+
+def test_the_private_key_is_parsed_once_per_process(world, signing_keys):
+    signing._signers.clear()
+    pdf, parses = _signed_twice_counting_key_parses(world.org["anhui"])
+    assert parses == 0  # SimpleSigner would parse it twice per signature (the dry run and the signature)
+    assert signing.validate_pdf(pdf).state == "valid"
+
+
+def test_an_elliptic_curve_key_signs_too(world, private_storage):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from printing.demo_ca import demo_signing_key
+
+    demo_signing_key(world.org["hefei"], key=ec.generate_private_key(ec.SECP256R1()))
+    signing._signers.clear()
+    pdf, parses = _signed_twice_counting_key_parses(world.org["hefei"])
+    assert parses == 0 and signing.validate_pdf(pdf).state == "valid"
+    status = pyhanko_status(pdf)
+    assert status.intact and status.valid and status.trusted

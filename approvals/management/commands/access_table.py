@@ -7,7 +7,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from approvals.models import APPLICANT, Status
-from approvals.stages import ACTIONS, STAGES
+from approvals.stages import (
+    ACTIONS,
+    REPORT_ACTIONS,
+    STAGES,
+    RectificationStatus,
+    ReportStatus,
+    RevocationStatus,
+)
 from orgs.models import Level, Role
 
 DOC = Path(settings.BASE_DIR) / "docs" / "access.md"
@@ -33,7 +40,9 @@ the reports, notifications, viewflow's own pages and the admin.
 | viewflow's own pages (`/workflow/flows/…`) | system administrators (superusers) only; everyone works from the scoped approvals pages and 待办/可领取/已办 |
 | the admin | a 管理员 of X: users (those whose every membership lies in X's subtree; an account is created with its first membership, and one left without any is for system administrators), memberships, organizations, batches, quotas and delegations in X's subtree (divisions read-only; every organization list offers the subtree only); API tokens are never listed; everything else is for system administrators, made only with `createsuperuser` |
 | a delegation (代办) | recorded or cancelled by the delegator, the organization's own 负责人, or a 管理员 of the organization or above it; never deleted (it stays on record) |
-| the public | certificate verification and the batch's 公示 list |
+| a designation (授牌) and its annual reports | the same people as its application: staff (not experts) of its applicant organization and of those above it |
+| opening a province's annual reporting round (年度工作报告报送) for a year | the province's 审核人 (own membership or a delegation in force) |
+| the public | certificate verification (with a revocation's date and reason), the batch's 公示 list, and the registry of designations in force (`/registry/`, public fields only: name, program, host, sponsoring society, area, validity, status, certificate number) |
 
 A refusal answers 404 to whoever may not see the application, 409 to whoever could do the action at
 another stage of it (the page went stale, or a race was lost), and 403 to whoever sees it but never may
@@ -45,12 +54,31 @@ do this action.
 | --- | --- | --- |
 """
 
+REPORTS_HEAD = """
+## Annual reports, rectification and revocation (after designation)
+
+Each designation in force gets one report per year once its province opens the year. A city's own
+designation skips the city review. What follows a grade or a missing report is decided by the program's
+rules (data, `ProgramFollowUp.rules`): rectification, a revocation proposal. Refusals answer 404 / 403 /
+409 as for applications.
+
+| action | from | who (role, at) | reason | then tells |
+| --- | --- | --- | --- | --- |
+"""
+
 ACTIONS_HEAD = """
 ## Actions
 
 | action | API route / web URL | from | who (role, at) | opinion | records | notifies | system |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 """
+
+
+def _report_status_label(status: str):
+    for choices in (ReportStatus, RectificationStatus, RevocationStatus):
+        if status in choices.values:
+            return choices(status).label
+    return status
 
 
 def _at(level: str) -> str:
@@ -84,6 +112,13 @@ def render() -> str:
                 f"{'required' if spec.opinion_required else '—'} | {records} | "
                 f"{', '.join(str(n) for n in spec.notifies) or '—'} | {'yes' if spec.system else '—'} |\n"
             )
+        lines.append(REPORTS_HEAD)
+        for action, spec in REPORT_ACTIONS.items():
+            sources = ", ".join(str(_report_status_label(s)) for s in spec.sources)
+            sources = sources or "—"
+            owner = _who(spec.owner) if spec.owner else "the system only"
+            lines.append(f"| {spec.label} (`{action}`) | {sources} | {owner} | "
+                         f"{'required' if spec.reason_required else '—'} | {_who(spec.notifies)} |\n")
         return "".join(lines)
 
 

@@ -8,4 +8,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("loaddata", "programs", verbosity=0)
+        # What each program asks after designation (designations: the annual report's form).
+        call_command("loaddata", "follow_up", verbosity=0)
         self.stdout.write("已载入申报类别配置")

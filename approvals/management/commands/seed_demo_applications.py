@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from approvals.demo import DemoToolsOff, demo_applications
+from designations.demo import demo_reporting_window
 
 
 class Command(BaseCommand):
@@ -13,3 +14,7 @@ class Command(BaseCommand):
         except DemoToolsOff as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(_("已生成演示申报 %(n)d 件") % {"n": made} if made else _("演示申报已存在，未重复生成"))
+        window = demo_reporting_window()
+        if window is not None:
+            self.stdout.write(_("已开启 %(year)d 年度工作报告填报，截止 %(due)s") % {
+                "year": window.year, "due": window.due_on.isoformat()})

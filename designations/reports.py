@@ -1,0 +1,201 @@
+"""Every write to an annual report (年度工作报告) and its reporting window. Each action runs in one
+transaction: read the actor's roles afresh, lock the report, ask the access layer
+(approvals.access.report_action_check), check the input, move the report's FSM, save, and append the
+event to the designation's application chain (approvals.services.application_record_event), whose
+`notify_event` effect tells the pool that acts next (workflows.notifications). A refused action raises
+an ApprovalError and leaves everything as it was."""
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from approvals import access
+from approvals import errors as E
+from approvals.formspec import validate_form_data
+from approvals.services import Actor, application_record_event
+from approvals.stages import REPORT_ACTIONS, Grade, ReportAction, ReportStatus
+from orgs.access import pool_members
+from orgs.models import Level, Organization, Role
+from workflows.models import NotificationKind
+from workflows.notifications import Message, notifications_create, queue_emails
+
+from .consequences import after_grade
+from .models import IN_FORCE, AnnualReport, Designation, ProgramFollowUp, ReportingWindow
+from .services import clean_reason
+
+RA = ReportAction
+RS = ReportStatus
+
+
+def report_fields(program_id: int) -> list[dict]:
+    follow_up = ProgramFollowUp.objects.filter(program_id=program_id).only("report_fields").first()
+    return list(follow_up.report_fields) if follow_up is not None else []
+
+
+# ------------------------------------------------------------------------------------------- window
+
+
+def reporting_window_open(*, actor: Actor, province_id: int, year: int, due_on: dt.date) -> ReportingWindow:
+    """Open a province's reporting round for `year`: every designation of the province in force, and
+    designated before the year's end, gets its report to fill (a draft); its applicant's clerks are
+    told, with the due date."""
+    today = timezone.localdate()
+    with transaction.atomic():
+        principal = actor.principal(fresh=True)
+        province = Organization.objects.filter(pk=province_id, level=Level.PROVINCE).first()
+        if province is None or not access.may_open_reporting_window(principal, province):
+            raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=_WINDOW_LABEL)
+        if not isinstance(due_on, dt.date) or due_on <= today:
+            raise E.InvalidInput(E.MSG_REPORT_WINDOW_DUE, today=today.isoformat(),
+                                 errors={"due_on": str(E.MSG_REPORT_WINDOW_DUE % {"today": today.isoformat()})})
+        try:
+            with transaction.atomic():
+                window = ReportingWindow.objects.create(province=province, year=year, due_on=due_on,
+                                                        opened_by=actor.user)
+        except IntegrityError:
+            raise E.Conflict(E.MSG_REPORT_WINDOW_EXISTS, province=province.name, year=year) from None
+        designations = list(
+            Designation.objects.filter(province=province, status__in=IN_FORCE, valid_from__year__lte=year)
+            .values_list("pk", "applicant_id"))
+        AnnualReport.objects.bulk_create(
+            [AnnualReport(designation_id=pk, window=window, year=year) for pk, _applicant in designations])
+        applicants = sorted({applicant for _pk, applicant in designations})
+        message = Message(NotificationKind.TASK, f"请填报 {year} 年度工作报告",
+                          f"{province.name}已开启 {year} 年度授牌单位工作报告填报，请于 {due_on:%Y-%m-%d} 前填报并报送。",
+                          "")
+        ids = notifications_create(
+            batches=[(pool_members(organization_id=applicant, role=Role.CLERK), message) for applicant in applicants],
+            key=f"report-window:{window.pk}")
+        queue_emails(ids)
+    return window
+
+
+_WINDOW_LABEL = _("开启年度报告填报")
+
+
+# ------------------------------------------------------------------------------------------ reports
+
+
+def _lock(report_id: int) -> AnnualReport:
+    report = (AnnualReport.objects.select_for_update(of=("self",)).select_related("designation")
+              .filter(pk=report_id).first())
+    if report is None:
+        raise E.NotFound(E.MSG_REPORT_NOT_FOUND)
+    return report
+
+
+def _act(*, actor: Actor, report_id: int, action: str, prepare, comment: str = "", after=None) -> AnnualReport:
+    """One report action: lock, authorize, `prepare(report)` (checks input, sets fields, returns the FSM
+    method to call), transition, save, record the event on the designation's chain."""
+    with transaction.atomic():
+        principal = actor.principal(fresh=True)
+        report = _lock(report_id)
+        grant = access.report_action_check(principal, report, action)
+        method = prepare(report)
+        method()
+        report.save()
+        label = REPORT_ACTIONS[action].label
+        text = f"{report.year}年度工作报告：{label}" + (f"。{comment}" if comment else "")
+        application_record_event(actor=actor, application_id=report.designation.application_id, action=action,
+                                 organization_id=grant.organization_id, role=grant.role, comment=text,
+                                 on_behalf_of_id=grant.on_behalf_of_id)
+        if after is not None:
+            after(report)  # the consequences, by the program's rules, in the same transaction
+    return report
+
+
+def report_save(*, actor: Actor, report_id: int, data: dict) -> AnnualReport:
+    """Save a draft report as filled so far (required fields are checked on submission)."""
+    with transaction.atomic():
+        principal = actor.principal(fresh=True)
+        report = _lock(report_id)
+        access.report_action_check(principal, report, RA.SUBMIT)
+        cleaned, errors = validate_form_data(report_fields(report.designation.program_id), data or {}, partial=True)
+        if errors:
+            raise E.InvalidInput(E.MSG_REPORT_INVALID, errors=errors)
+        report.form_data = cleaned
+        report.save(update_fields=["form_data", "updated_at"])
+    return report
+
+
+def report_submit(*, actor: Actor, report_id: int, data: dict | None = None) -> AnnualReport:
+    """The applicant's clerk submits the report (with `data`, as filled now) for the leader's sign-off."""
+    def prepare(report):
+        fields = report_fields(report.designation.program_id)
+        cleaned, errors = validate_form_data(fields, report.form_data if data is None else data)
+        if errors:
+            raise E.InvalidInput(E.MSG_REPORT_INVALID, errors=errors)
+        report.form_data = cleaned
+        report.submitted_at = timezone.now()
+        return report.report_submit
+
+    return _act(actor=actor, report_id=report_id, action=RA.SUBMIT, prepare=prepare)
+
+
+def report_sign_off(*, actor: Actor, report_id: int) -> AnnualReport:
+    """The applicant's leader signs it off: to the city (to the province for a city's own designation)."""
+    def prepare(report):
+        own_city = report.designation.applicant_id == report.designation.city_id
+        report.return_reason = ""
+        return report.report_sign_off_to_province if own_city else report.report_sign_off
+
+    return _act(actor=actor, report_id=report_id, action=RA.SIGN_OFF, prepare=prepare)
+
+
+def _returning(action: str, reason: str):
+    def prepare(report):
+        report.return_reason = reason
+        return getattr(report, action)
+
+    return prepare
+
+
+def report_leader_return(*, actor: Actor, report_id: int, reason: str) -> AnnualReport:
+    reason = clean_reason(reason, required=True)
+    return _act(actor=actor, report_id=report_id, action=RA.LEADER_RETURN, prepare=_returning(RA.LEADER_RETURN, reason),
+                comment=f"退回理由：{reason}")
+
+
+def report_city_return(*, actor: Actor, report_id: int, reason: str) -> AnnualReport:
+    """The city returns the report for revision, with its reasons (to the applicant's clerk)."""
+    reason = clean_reason(reason, required=True)
+    return _act(actor=actor, report_id=report_id, action=RA.CITY_RETURN, prepare=_returning(RA.CITY_RETURN, reason),
+                comment=f"退回理由：{reason}")
+
+
+def report_city_accept(*, actor: Actor, report_id: int, comment: str = "") -> AnnualReport:
+    comment = clean_reason(comment, required=False)
+    return _act(actor=actor, report_id=report_id, action=RA.CITY_ACCEPT,
+                prepare=lambda report: report.report_city_accept, comment=comment)
+
+
+def _expert_score(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        score = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise E.InvalidInput(E.MSG_EXPERT_SCORE, errors={"expert_score": str(E.MSG_EXPERT_SCORE)}) from None
+    if not score.is_finite() or not Decimal(0) <= score <= Decimal(100) or score != score.quantize(Decimal("0.1")):
+        raise E.InvalidInput(E.MSG_EXPERT_SCORE, errors={"expert_score": str(E.MSG_EXPERT_SCORE)})
+    return score
+
+
+def report_grade(*, actor: Actor, report_id: int, grade: str, comment: str = "", expert_score=None) -> AnnualReport:
+    """The province grades the report (优秀, 良好, 合格, 不合格) with its comments and, optionally, an
+    expert score; the applicant's clerks are told the result."""
+    if grade not in Grade.values:
+        raise E.InvalidInput(E.MSG_GRADE_REQUIRED, errors={"grade": str(E.MSG_GRADE_REQUIRED)})
+    comment = clean_reason(comment, required=False)
+    score = _expert_score(expert_score)
+
+    def prepare(report):
+        report.grade, report.grade_comment, report.expert_score = grade, comment, score
+        report.graded_at = timezone.now()
+        return report.report_grade
+
+    text = f"评定等次：{Grade(grade).label}" + (f"；专家评分 {score}" if score is not None else "") + (
+        f"；评定意见：{comment}" if comment else "")
+    return _act(actor=actor, report_id=report_id, action=RA.GRADE, prepare=prepare, comment=text, after=after_grade)
