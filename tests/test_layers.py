@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("orgs", "approvals", "workflows", "printing", "designations", "config")
+PACKAGES = ("orgs", "approvals", "workflows", "printing", "designations", "config", "security")
 
 
 def _local_imports(path: Path):

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "workflows",
     "printing",
     "designations",
+    "security",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "security.middleware.SecurityContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-SOURCES = ["approvals", "orgs", "workflows", "printing", "designations", "config", "templates", "locale", "manage.py"]
+SOURCES = ["approvals", "orgs", "workflows", "printing", "designations", "security", "config", "templates", "locale", "manage.py"]
 
 
 def _statistics(po: Path) -> str:

@@ -1,0 +1,91 @@
+"""The security log (docs/security.md): one append-only SHA-256 chain of security events (logins, failed
+logins, lockouts, permission, role, membership and delegation changes, API tokens, exports), separate from
+the applications' audit chains. `SecurityChainHead` is the single row that serialises writers and holds the
+chain's last sequence number and hash, so a truncated tail is detected as well as an edited event."""
+import datetime as dt
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+GENESIS = "0" * 64
+
+
+class Kind(models.TextChoices):
+    LOGIN = "login", _("登录")
+    LOGIN_FAILED = "login_failed", _("登录失败")
+    LOGOUT = "logout", _("退出登录")
+    LOCKOUT = "lockout", _("账户锁定")
+    PASSWORD_CHANGED = "password_changed", _("修改密码")
+    USER_CREATED = "user_created", _("新建用户")
+    USER_DELETED = "user_deleted", _("删除用户")
+    PRIVILEGE_CHANGED = "privilege_changed", _("管理权限变更")
+    PERMISSION_CHANGED = "permission_changed", _("权限变更")
+    GROUP_CHANGED = "group_changed", _("用户组变更")
+    MEMBERSHIP_CHANGED = "membership_changed", _("成员角色变更")
+    DELEGATION_CHANGED = "delegation_changed", _("代办授权变更")
+    TOKEN_ISSUED = "token_issued", _("签发 API 令牌")
+    TOKEN_REVOKED = "token_revoked", _("撤销 API 令牌")
+    EXPORT = "export", _("导出")
+
+
+class SecurityChainHead(models.Model):
+    """The one row (pk 1) locked by every writer: the chain's length and last hash."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    head = models.CharField(max_length=64, default=GENESIS)
+
+    class Meta:
+        verbose_name = _("安全日志链头")
+        verbose_name_plural = _("安全日志链头")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.head[:12]}"
+
+
+class SecurityEvent(models.Model):
+    """Append-only; every event's hash covers its fields and the previous event's hash (`compute_hash`)."""
+
+    seq = models.PositiveBigIntegerField(_("序号"), unique=True)
+    created_at = models.DateTimeField(_("时间"))
+    kind = models.CharField(_("类型"), max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+", db_constraint=False)
+    # Kept as text as well: the chain must verify after a user row is gone, and a failed login has no user.
+    username = models.CharField(_("用户名"), max_length=150, blank=True)
+    client_ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    target = models.CharField(_("对象"), max_length=255, blank=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("安全日志")
+        verbose_name_plural = _("安全日志")
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["created_at"], name="security_event_created_idx"),
+                   models.Index(fields=["kind", "created_at"], name="security_event_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} {self.username}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("security events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("security events are append-only")
+
+    def payload(self) -> str:
+        # actor_id is left out: it is nulled when the user row is deleted; the user name stays.
+        return json.dumps(
+            [self.seq, self.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"), self.kind,
+             self.username, self.client_ip, self.target, self.detail, self.prev_hash],
+            ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+        )
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(self.payload().encode("utf-8")).hexdigest()
