@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 MSG_NOT_FOUND = _("申报不存在或不在您的权限范围内")
 MSG_NOT_ALLOWED = _("您没有在当前环节执行“%(action)s”的权限")
 MSG_WRONG_STATE = _("申报当前状态为“%(status)s”，不能执行“%(action)s”，可能已被他人处理，请刷新后重试")
+MSG_INVALID_ACTION = _("没有这项操作")
 MSG_RECTIFICATION_REQUIRED = _("请填写整改报告")
 MSG_REPORT_INVALID = _("年度报告内容有误")
 MSG_REPORT_NOT_FOUND = _("年度报告不存在或不在您的权限范围内")

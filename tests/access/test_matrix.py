@@ -46,6 +46,7 @@ from rest_framework.authtoken.models import Token
 from viewflow.workflow.models import Task
 
 from approvals.models import Application, Program
+from designations.reports import report_fields
 from orgs.models import Membership
 from tests.approvals.conftest import minimal_pdf
 from tests.factories import TEST_PASSWORD
@@ -83,6 +84,29 @@ reviewer   A    A      A       D     D          D       D            D          
 expert     D    D      D       D     D          D       D            D              A        A
 admin      A    A      A       D     D          D       D            D              -        -
 auditor    A    A      A       D     D          D       D            D              -        -
+""")
+
+# Who sees a designation's annual report (its page, and the refusal of its POSTs to others): the staff of
+# its applicant and above it; never an expert (issue 15).
+DESIGNATION_READ = grid("""
+          own parent ancestor child descendant sibling other_branch other_province assigned scored
+clerk      A    A      A       D     D          D       D            D              -        -
+leader     A    A      A       D     D          D       D            D              -        -
+reviewer   A    A      A       D     D          D       D            D              -        -
+expert     D    D      D       D     D          D       D            D              D        D
+admin      A    A      A       D     D          D       D            D              -        -
+auditor    A    A      A       D     D          D       D            D              -        -
+""")
+
+# Submitting the world's draft report (of K1): its own clerk only.
+REPORT_SUBMIT = grid("""
+          own parent ancestor child descendant sibling other_branch other_province assigned scored
+clerk      A    D      D       D     D          D       D            D              -        -
+leader     D    D      D       D     D          D       D            D              -        -
+reviewer   D    D      D       D     D          D       D            D              -        -
+expert     D    D      D       D     D          D       D            D              D        D
+admin      D    D      D       D     D          D       D            D              -        -
+auditor    D    D      D       D     D          D       D            D              -        -
 """)
 
 # Who sees the experts' individual scores and comments, by the level at which the subject stands to the
@@ -235,6 +259,10 @@ CLASSES = {
     "public-either": Klass(member=E, outsider=E, anonymous=E, superuser=E, per_role=True),
     "login": Klass(member=A, outsider=A, anonymous=D, superuser=A, per_role=True),
     "application": Klass(grid=APPLICATION_READ, superuser=E),
+    "designation": Klass(grid=DESIGNATION_READ, superuser=E),
+    "report-submit": Klass(grid=REPORT_SUBMIT, superuser=E),
+    # The other actions on the world's draft report: nobody may do them now (409 or 403/404).
+    "report-not-now": Klass(superuser=E),
     "province-copy": Klass(grid=PROVINCE_COPY, superuser=A),
     "city-document": Klass(grid=CITY_DOCUMENT, superuser=E),
     "batch-notice": Klass(grid=BATCH_NOTICE, superuser=E),
@@ -310,6 +338,9 @@ URLS = {
     "verify/<str:token>/": ("public", "token"),
     "notice/<int:batch_id>/": ("public", "batch"),
     "registry/": ("public", "none"),
+    "designations/reports/": ("login", "none"),
+    "designations/reports/<int:pk>/": ("designation", "report"),
+    "designations/reports/<int:pk>/<str:action>/": ("designation", "report"),  # POST only: see POSTS
     "certificates/<int:pk>/pdf": ("application", "certificate"),
     "print/applications/<int:pk>/form.pdf": ("application", "app:one"),  # a render each: one target
     "print/batches/<int:batch_id>/recommendation.pdf": ("city-document", "city"),
@@ -450,6 +481,10 @@ POSTS = {
     "accounts/logout/": [("POST", "logout", "public-either")],
     "admin/logout/": [("POST", "logout", "public-either")],
     "verify/<str:token>/": [("POST", "compare", "public")],
+    "designations/reports/<int:pk>/<str:action>/": [("POST", "report_submit", "report-submit"),
+                                                    ("POST", "save", "report-submit"),
+                                                    ("POST", "report_sign_off", "report-not-now"),
+                                                    ("POST", "report_grade", "report-not-now")],
     "print/batches/<int:batch_id>/issue-all": [("POST", "issue-all", "issue-officer")],
     "notifications/<int:pk>/read/": [("POST", "read", "notification-owner")],
     "notifications/read-all/": [("POST", "read-all", "login")],
@@ -805,6 +840,8 @@ def targets_for(ctx: Context, target_kind: str, klass_name: str) -> list[Target]
         return [Target("A12", {"pk": w.certificate.pk}, org="K1", app=w.apps["A12"])]
     if kind == "token":
         return [Target("A12", {"token": w.certificate.token})]
+    if kind == "report":
+        return [Target("A12 report", {"pk": w.report.pk}, org="K1", app=w.apps["A12"])]
     if kind == "reset":
         return [Target("-", {"uidb64": "MQ", "token": "set-password"})]
     if kind == "batch":
@@ -923,7 +960,7 @@ QUERIES = {r"api/^applications/(?P<pk>\d+)/revisions/diff/$": "?old=1&new=1"}
 COMPLETE_LISTS = ("approvals/applications/", "api/^applications/$")
 # Routes that only take POST (or PATCH, DELETE): a GET may not show anything ("N": refused or 405).
 POST_ONLY = {
-    "approvals/applications/<int:pk>/<str:action>/", "approvals/applications/<int:pk>/attachments/",
+    "approvals/applications/<int:pk>/<str:action>/", "designations/reports/<int:pk>/<str:action>/", "approvals/applications/<int:pk>/attachments/",
     "notifications/<int:pk>/read/", "notifications/read-all/", "accounts/logout/",
     r"api/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$",
     *(rf"api/^applications/(?P<pk>\d+)/{route}/$" for route in API_ACTIONS),
@@ -938,6 +975,8 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
         values = dict(target.values)
         if route == "approvals/applications/<int:pk>/<str:action>/":
             values["action"] = "submit"
+        if route == "designations/reports/<int:pk>/<str:action>/":
+            values["action"] = "report_submit"
         url = build_url(route, values) + target.query + QUERIES.get(key.replace(SUFFIX, "/$"), "")
         if variant:
             url += ("&" if "?" in url else "?") + variant
@@ -1134,6 +1173,8 @@ def _class_post_cases(ctx, key, route, pattern, method, variant, klass_name):
         targets = [Target(app.key, {"pk": app.pk, "action": variant}, org=app.org, app=app)]
     elif route == "verify/<str:token>/":
         targets = [Target("A12", {"token": w.certificate.token})]
+    elif route == "designations/reports/<int:pk>/<str:action>/":
+        targets = [Target("A12 report", {"pk": w.report.pk, "action": variant}, org="K1", app=w.apps["A12"])]
     elif route == "print/batches/<int:batch_id>/issue-all":
         targets = targets_for(ctx, "batch", klass_name)
     elif route == "notifications/<int:pk>/read/":
@@ -1182,6 +1223,12 @@ def _class_post_data(ctx, route, variant, subject, target):
         return {"pk": target.task.pk, "_confirm": "1"}, None, False
     if variant == "cancel":
         return {"_cancel_process": "1"}, None, False
+    if variant in ("report_submit", "save"):
+        # A complete report by its program's form (data): a number for each number, text for the rest.
+        fields = report_fields(ctx.world.report.designation.program_id)
+        return {f["name"]: "1" if f.get("type") in ("int", "decimal") else "矩阵报告" for f in fields}, True, False
+    if variant in ("report_sign_off", "report_grade"):
+        return {"grade": "pass", "reason": COMMENT}, False, False
     if variant == "no-such-action":
         return {"comment": COMMENT}, False, False
     raise KeyError(variant)

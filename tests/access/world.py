@@ -22,6 +22,8 @@ from stdnum.cn import uscc as uscc_number
 
 from approvals import services as svc
 from approvals.models import Application, ExpertAssignment, Program
+from designations.models import AnnualReport
+from designations.reports import reporting_window_open
 from orgs.models import Level, Membership, OrgKind
 from printing.services import certificate_render_and_store
 from tests.approvals.conftest import base_form, minimal_pdf, region_form
@@ -265,6 +267,12 @@ class World:
                 certificate = svc.application_issue_certificate(actor=self.actor(f"reviewer@{province}"),
                                                                 application_id=pk)
                 self.certificate = certificate_render_and_store(certificate_id=certificate.pk)
+                # Its designation's annual report of this year, due (a draft of K1's clerk).
+                call_command("loaddata", "follow_up", verbosity=0)
+                window = reporting_window_open(actor=self.actor(f"reviewer@{province}"),
+                                               province_id=certificate.application.province_id,
+                                               year=self.today.year, due_on=self.today + dt.timedelta(days=30))
+                self.report = AnnualReport.objects.get(window=window)
 
     def _score(self, app: App, expert: str, tag: str, score):
         marker = f"MXS-{tag}-{app.key}"
