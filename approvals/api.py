@@ -1,14 +1,15 @@
 """The REST API: applications scoped to the caller, their history and attachments, and every transition as
 a POST action. Views are thin: reads go through approvals.selectors, writes through approvals.services,
-and a refused action comes back as {"code", "detail", "errors"} with the service's status code."""
+and a refused action comes back as {"code", "message", "detail", "errors"} (approvals.api_errors) with the service's status code."""
 import io
 import logging
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
@@ -16,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
@@ -30,6 +32,15 @@ from workflows.deadlines import application_open_deadlines
 from . import drafts, selectors
 from . import errors as E
 from . import services as svc
+from .api_errors import (
+    MSG_FORBIDDEN,
+    MSG_LOCKED_OUT,
+    MSG_METHOD_NOT_ALLOWED,
+    MSG_NOT_FOUND,
+    MSG_SERVER_ERROR,
+    error_body,
+    too_large_message,
+)
 from .attachments import read_file
 from .models import Application, Attachment, AuditEvent, Batch, Opinion, Revision, Status
 from .stages import (
@@ -77,39 +88,78 @@ def approval_error_message(exc: E.ApprovalError) -> str:
     return template % params if params else template
 
 
+# DRF's own exceptions: stable codes are theirs (exc.default_code); the messages are ours, translated.
+MSG_PARSE_ERROR = _("请求内容不是有效的 JSON")
+MSG_UNSUPPORTED_MEDIA = _("不支持的内容类型“%(type)s”：请以 application/json 提交")
+MSG_NOT_ACCEPTABLE = _("无法按 Accept 请求头要求的格式答复")
+MSG_NOT_AUTHENTICATED = _("未登录：请在 Authorization 请求头中提供令牌（Token …）")
+MSG_AUTH_FAILED = _("令牌无效或已失效")
+MSG_THROTTLED = _("请求过于频繁，请稍后再试")
+
+
+def _drf_message(exc, request) -> str:
+    if isinstance(exc, LockedOut):
+        return str(MSG_LOCKED_OUT)
+    if isinstance(exc, exceptions.ParseError):
+        return str(MSG_PARSE_ERROR) if not getattr(exc, "api_message", None) else str(exc.api_message)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return str(MSG_UNSUPPORTED_MEDIA % {"type": getattr(request, "content_type", "") or ""})
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return str(MSG_METHOD_NOT_ALLOWED)
+    if isinstance(exc, exceptions.NotAcceptable):
+        return str(MSG_NOT_ACCEPTABLE)
+    if isinstance(exc, exceptions.NotAuthenticated):
+        return str(MSG_NOT_AUTHENTICATED)
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        return str(MSG_AUTH_FAILED)
+    if isinstance(exc, exceptions.Throttled):
+        return str(MSG_THROTTLED)
+    if isinstance(exc, exceptions.NotFound | Http404):
+        return str(MSG_NOT_FOUND)
+    if isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
+        return str(MSG_FORBIDDEN)
+    detail = getattr(exc, "detail", "")
+    return str(detail) if isinstance(detail, str) else str(MSG_INVALID_REQUEST)
+
+
 def exception_handler(exc, context):
-    """ApprovalError → its http_status; DRF validation → 400; both as {"code", "detail", "errors"}, where
-    errors maps a field to a list of messages."""
+    """Every error of a view in the shape of approvals.api_errors: ApprovalError → its http_status, DRF
+    validation → 400 with the fields' messages in errors, DRF's own refusals (parse error, 401, 404, 405,
+    415, 429) with their stable code and our translated message, anything else → a logged 500."""
     if isinstance(exc, E.ApprovalError):
         errors = {str(field): _plain(message) if isinstance(message, list | dict) else [str(message)]
                   for field, message in exc.errors.items()}
-        body = {"code": exc.code, "detail": approval_error_message(exc), "errors": errors}
-        response = Response(body, status=exc.http_status)
+        response = Response(error_body(exc.code, approval_error_message(exc), errors), status=exc.http_status)
         if isinstance(exc, E.StaleVersion):
             response["ETag"] = f'"{exc.params["current"]}"'  # the version to start again from
         return response
     if isinstance(exc, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, refused before parsing
-        limit = max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024), 1)
-        return Response({"code": "too_large", "detail": str(E.MSG_REQUEST_TOO_LARGE % {"max": limit}), "errors": {}},
-                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        return Response(error_body("too_large", too_large_message()), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        request = context.get("request")
+        logger.exception("API %s %s failed", getattr(request, "method", "?"), getattr(request, "path", "?"))
+        return Response(error_body("server_error", MSG_SERVER_ERROR), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
         errors = _plain(errors)
         # One message alone is the answer itself (as the service would have said it).
         messages = [m for value in errors.values() for m in (value if isinstance(value, list) else [value])]
         detail = messages[0] if len(messages) == 1 and isinstance(messages[0], str) else str(MSG_INVALID_REQUEST)
-        response.data = {"code": "invalid", "detail": detail, "errors": errors}
+        response.data = error_body(getattr(exc, "api_code", "invalid"), detail, errors)
     else:
-        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        response.data = {"code": getattr(detail, "code", "error"), "detail": str(detail), "errors": {}}
+        code = getattr(exc, "api_code", None) or getattr(exc, "default_code", "error")
+        if isinstance(exc, Http404):
+            code = "not_found"
+        elif isinstance(exc, DjangoPermissionDenied):
+            code = "permission_denied"
+        response.data = error_body(code, _drf_message(exc, context.get("request")))
     return response
 
 
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
+    message = serializers.CharField()
     detail = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
@@ -136,10 +186,31 @@ class ApiMixin:
         return exception_handler
 
 
+class LockedOut(exceptions.Throttled):
+    """Too many failed logins for this user name from this address (django-axes): 429, its own message."""
+
+    default_code = "locked_out"
+
+
 class TokenObtainView(ApiMixin, ObtainAuthToken):
-    """POST username and password, receive the user's API token."""
+    """POST username and password, receive the user's API token. After AXES_FAILURE_LIMIT failures the
+    user name is locked for AXES_COOLOFF_TIME hours from that address: 429 locked_out, not a wrong password."""
 
     authentication_classes = []  # the credentials are in the body
+
+    @extend_schema(summary="以用户名和密码换取 API 令牌",
+                   responses={200: OpenApiResponse(description="{\"token\": \"…\"}"), 400: ERRORS[400],
+                              429: OpenApiResponse(ErrorSerializer, description="登录失败次数过多，暂时锁定")})
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        valid = serializer.is_valid()
+        # axes marks the request it was handed (DRF's) or the Django one underneath
+        if getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False):
+            raise LockedOut(wait=int(float(settings.AXES_COOLOFF_TIME) * 3600))
+        if not valid:
+            raise exceptions.ValidationError(serializer.errors)
+        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
 
 
 # ------------------------------------------------------------------------------------ serializers

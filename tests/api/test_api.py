@@ -228,7 +228,7 @@ def test_transition_outside_scope_is_404(world, case):
     before = snapshot(application)
     response = post(world, case.outsider, application, case.path, _body(world, case.body))
     assert response.status_code == 404
-    assert response.json() == {"code": "not_found", "detail": "申报不存在或不在您的权限范围内", "errors": {}}
+    assert response.json() == {"code": "not_found", "message": "申报不存在或不在您的权限范围内", "detail": "申报不存在或不在您的权限范围内", "errors": {}}
     assert snapshot(application) == before
 
 
@@ -251,6 +251,7 @@ def test_recommend_twice_is_409_with_the_state_in_the_message(world):
     assert response.status_code == 409
     assert response.json() == {
         "code": "conflict",
+        "message": "申报当前状态为“省级形式审查中”，不能执行“推荐”，可能已被他人处理，请刷新后重试",
         "detail": "申报当前状态为“省级形式审查中”，不能执行“推荐”，可能已被他人处理，请刷新后重试",
         "errors": {},
     }
@@ -275,7 +276,7 @@ def test_recommend_beyond_the_quota_is_409(world):
     before = snapshot(second)
     response = post(world, "chuzhou_reviewer", second, "recommend")
     assert response.status_code == 409
-    assert response.json() == {"code": "quota", "detail": "本批次推荐名额已用完（1/1）", "errors": {}}
+    assert response.json() == {"code": "quota", "message": "本批次推荐名额已用完（1/1）", "detail": "本批次推荐名额已用完（1/1）", "errors": {}}
     assert snapshot(second) == before
 
 
@@ -289,7 +290,7 @@ def test_submit_without_the_required_attachments_is_400(world):
     response = post(world, "langya_clerk", application, "submit")
     assert response.status_code == 400
     labels = "、".join(kind["label"] for kind in Program.objects.get(code=STATION).attachment_kinds)
-    assert response.json() == {"code": "rule", "detail": f"缺少必备附件：{labels}", "errors": {}}
+    assert response.json() == {"code": "rule", "message": f"缺少必备附件：{labels}", "detail": f"缺少必备附件：{labels}", "errors": {}}
     assert snapshot(application) == before
 
 
@@ -313,7 +314,7 @@ def test_approve_before_the_notice_is_over_is_400(world):
     response = post(world, "anhui_leader", application, "approve")
     assert response.status_code == 400
     ends = Application.objects.get(pk=application.pk).notice_ends_on
-    assert response.json() == {"code": "rule", "detail": f"公示期至 {ends} 结束，结束前不能认定", "errors": {}}
+    assert response.json() == {"code": "rule", "message": f"公示期至 {ends} 结束，结束前不能认定", "detail": f"公示期至 {ends} 结束，结束前不能认定", "errors": {}}
     assert snapshot(application) == before
 
 
@@ -372,7 +373,7 @@ def test_create_refuses_bad_fields_with_400_and_other_roles_with_403(world):
     assert response.json()["detail"] == str(MSG_INVALID_REQUEST) == "请求内容有误"
     response = api.post("/api/applications/", _create_body(world, uscc="91341100MA2N0XKX1A"), format="json")
     assert response.status_code == 400
-    assert response.json() == {"code": "invalid", "detail": "申报内容有误",
+    assert response.json() == {"code": "invalid", "message": "申报内容有误", "detail": "申报内容有误",
                                "errors": {"uscc": ["统一社会信用代码“91341100MA2N0XKX1A”无效"]}}
     response = client(world, "langya_leader").post("/api/applications/", _create_body(world), format="json")
     assert response.status_code == 403
@@ -648,8 +649,8 @@ def test_messages_are_chinese_by_default_and_english_on_request(world):
     assert en[404] == "The application does not exist or is outside your scope."
     assert zh[403] == "您没有在当前环节执行“推荐”的权限"
     assert en[403] == "You may not perform “Recommend” at the current stage."
-    assert zh[400] == {"code": "invalid", "detail": "请填写意见", "errors": {"comment": ["请填写意见"]}}
-    assert en[400] == {"code": "invalid", "detail": "Please enter your opinion.",
+    assert zh[400] == {"code": "invalid", "message": "请填写意见", "detail": "请填写意见", "errors": {"comment": ["请填写意见"]}}
+    assert en[400] == {"code": "invalid", "message": "Please enter your opinion.", "detail": "Please enter your opinion.",
                        "errors": {"comment": ["Please enter your opinion."]}}
     post(world, "chuzhou_reviewer", application, "recommend")
     response = post(world, "chuzhou_reviewer", application, "recommend", lang="en")

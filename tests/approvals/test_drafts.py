@@ -128,6 +128,7 @@ def test_api_patch_without_or_with_a_bad_if_match_is_refused(world, draft):
     response = client.patch(url(draft), {"subject_name": "新名"}, format="json")
     assert (response.status_code, response.json()) == (428, {
         "code": "version_required", "errors": {},
+        "message": "修改草稿须说明所依据的版本：请在 If-Match 请求头中填写读取该申报时得到的 ETag",
         "detail": "修改草稿须说明所依据的版本：请在 If-Match 请求头中填写读取该申报时得到的 ETag"})
     for bad in ('W/"3"', "3", '"x"'):
         response = client.patch(url(draft), {"subject_name": "新名"}, format="json", HTTP_IF_MATCH=bad)
