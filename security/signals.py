@@ -6,11 +6,12 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from orgs.models import Delegation, Membership
 
-from .models import Kind
+from .models import Kind, PasswordHistory
 from .services import security_record
 
 User = get_user_model()
@@ -62,6 +63,8 @@ def _user_after(sender, instance, created, raw=False, **kwargs):
     if not before:
         return
     if before["password"] != instance.password:
+        if before["password"]:
+            PasswordHistory.objects.create(user=instance, password=before["password"], replaced_at=timezone.now())
         security_record(Kind.PASSWORD_CHANGED, target=instance.get_username())
     changed = {f: [before[f], getattr(instance, f)] for f in _PRIVILEGE_FIELDS if before[f] != getattr(instance, f)}
     if changed:

@@ -98,9 +98,13 @@ ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # 等保 2.0 (docs/security.md): three of four character classes, none of the last five passwords.
+    {"NAME": "security.validators.CharacterClassesValidator", "OPTIONS": {"classes": 3}},
+    {"NAME": "security.validators.PasswordHistoryValidator",
+     "OPTIONS": {"count": env.int("PASSWORD_HISTORY_COUNT", default=5)}},
 ]
 
 LANGUAGE_CODE = "zh-hans"

@@ -30,10 +30,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
 LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
-# Tables whose rows change by logging in and out (sessions, last_login, django-axes' logs); they are
-# left out of the fingerprint: a refused request may log in, it may not change the data.
+# Tables whose rows change by logging in and out (sessions, last_login, django-axes' logs, the security
+# log and its head); they are left out of the fingerprint: a refused request may log in, it may not change
+# the data.
 UNFINGERPRINTED = {"django_session", "axes_accessattempt", "axes_accesslog", "axes_accessfailurelog",
-                   "django_content_type", "auth_permission"}
+                   "django_content_type", "auth_permission", "security_securityevent",
+                   "security_securitychainhead"}
 UNFINGERPRINTED_COLUMNS = {"auth_user": {"last_login"}}
 WRITE_SQL = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 

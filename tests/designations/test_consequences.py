@@ -163,6 +163,8 @@ def test_expiry_through_beat(world, designation):
     designation.refresh_from_db()
     assert designation.status == "expired"
     assert Client().get("/registry/").content.decode().count('class="designation"') == 0
+    html = Client().get(f"/verify/{designation.certificate.token}/").content.decode()
+    assert re.search(r'id="designation-status" data-status="expired">已到期', html)
 
 
 def test_consequence_queries_are_constant(world, follow_up, django_assert_num_queries):

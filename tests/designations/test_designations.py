@@ -58,6 +58,7 @@ def test_revocation_revokes_the_designation_with_its_reason(client, world, certi
     html = client.get(f"/verify/{designation.certificate.token}/").content.decode()
     assert 'data-status="revoked"' in html and "已撤销" in html
     assert re.search(r'id="revoked-reason">材料造假<', html)
+    assert re.search(r'id="designation-status" data-status="revoked">已撤销', html)
     today = timezone.localdate()
     assert f"{today.year}年{today.month}月{today.day}日" in html
 
