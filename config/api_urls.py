@@ -1,7 +1,7 @@
-"""URLs of the REST API, mounted at /api/: the applications router, the OpenAPI schema and its Swagger UI,
+"""URLs of the REST API, mounted at /api/: the applications router, the OpenAPI schema its Swagger UI and ReDoc (served locally),
 and token issue."""
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from approvals.api import ApplicationViewSet, TokenObtainView
@@ -17,6 +17,7 @@ router.register("applications", ApplicationViewSet, basename="application")
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("", include(router.urls)),
 ]

@@ -318,6 +318,7 @@ URLS = {
     "accounts/reset/done/": ("public", "none"),
     "api/schema/": ("public-either", "none"),
     "api/docs/": ("public-either", "none"),
+    "api/redoc/": ("public-either", "none"),
     "api/auth/token/": ("public-either", "none"),
     "api/": ("public-either", "none"),
     "api/^applications/$": ("login", "none"),

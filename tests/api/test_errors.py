@@ -118,3 +118,12 @@ def test_a_locked_out_login_is_429_with_its_own_message(world):
     # Another address is not locked out.
     response = APIClient(REMOTE_ADDR="203.0.113.10").post("/api/auth/token/", right, format="json")
     assert response.status_code == 200 and response.json()["token"]
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_swagger_ui_and_redoc_load_nothing_from_a_cdn(db, path):
+    response = APIClient().get(path)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "cdn.jsdelivr.net" not in page and "unpkg.com" not in page
+    assert "/static/drf_spectacular_sidecar/" in page
