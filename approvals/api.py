@@ -5,6 +5,7 @@ import io
 import logging
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -21,7 +22,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -41,6 +42,7 @@ from .api_errors import (
     error_body,
     too_large_message,
 )
+from .api_parsers import StrictJSONParser
 from .attachments import read_file
 from .models import Application, Attachment, AuditEvent, Batch, Opinion, Revision, Status
 from .stages import (
@@ -181,6 +183,7 @@ class ApiMixin:
     first so that an anonymous call is answered 401 (403 in this API means "may see, may not act")."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
+    parser_classes = [StrictJSONParser]
 
     def get_exception_handler(self):
         return exception_handler
@@ -197,6 +200,7 @@ class TokenObtainView(ApiMixin, ObtainAuthToken):
     user name is locked for AXES_COOLOFF_TIME hours from that address: 429 locked_out, not a wrong password."""
 
     authentication_classes = []  # the credentials are in the body
+    parser_classes = [StrictJSONParser, FormParser]
 
     @extend_schema(summary="以用户名和密码换取 API 令牌",
                    responses={200: OpenApiResponse(description="{\"token\": \"…\"}"), 400: ERRORS[400],
@@ -220,6 +224,26 @@ def _person(user) -> dict | None:
     if user is None:
         return None
     return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+
+
+class TextField(serializers.CharField):
+    """Text, and only text: a number, list, object or boolean is refused, not stored as its Python spelling."""
+
+    default_error_messages = {"invalid": _("应为文本")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class IdField(serializers.IntegerField):
+    """An id or a version number: a whole number from 1 to 2³¹−1 (the database's integer)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**31 - 1)
+        super().__init__(**kwargs)
 
 
 class PersonSerializer(serializers.Serializer):
@@ -292,9 +316,9 @@ class ApplicationDetailSerializer(ApplicationListSerializer):
 class ApplicationCreateSerializer(serializers.Serializer):
     batch = serializers.PrimaryKeyRelatedField(queryset=Batch.objects.select_related("program"))
     applicant = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
-    subject_name = serializers.CharField(max_length=200, allow_blank=True)
-    uscc = serializers.CharField(max_length=18, required=False, allow_blank=True, default="")
-    division_code = serializers.CharField(max_length=6)
+    subject_name = TextField(max_length=200, allow_blank=True)
+    uscc = TextField(max_length=18, required=False, allow_blank=True, default="")
+    division_code = TextField(max_length=6)
     form_data = serializers.DictField(required=False, default=dict)
 
 
@@ -302,9 +326,9 @@ class ApplicationEditSerializer(serializers.Serializer):
     """Only the fields sent are changed, and in form_data only the keys sent (null removes a key); form
     data may stay half-filled until submission. The If-Match header names the version (ETag) edited."""
 
-    subject_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    uscc = serializers.CharField(max_length=18, required=False, allow_blank=True)
-    division_code = serializers.CharField(max_length=6, required=False)
+    subject_name = TextField(max_length=200, required=False, allow_blank=True)
+    uscc = TextField(max_length=18, required=False, allow_blank=True)
+    division_code = TextField(max_length=6, required=False)
     form_data = serializers.DictField(required=False, child=serializers.JSONField(allow_null=True))
 
 
@@ -316,8 +340,8 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 
 class RevisionDiffQuerySerializer(serializers.Serializer):
-    old = serializers.IntegerField(min_value=1)
-    new = serializers.IntegerField(min_value=1)
+    old = IdField()
+    new = IdField()
 
 
 class RevisionChangeSerializer(serializers.Serializer):
@@ -350,7 +374,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 
 class AttachmentUploadSerializer(serializers.Serializer):
-    kind = serializers.CharField(max_length=64)
+    kind = TextField(max_length=64)
     file = serializers.FileField()
 
 
@@ -396,7 +420,7 @@ def _input_field(name: str, spec: ActionSpec) -> serializers.Field:
         opinion = {"required": E.MSG_OPINION_REQUIRED, "blank": E.MSG_OPINION_REQUIRED,
                    "null": E.MSG_OPINION_REQUIRED,
                    "max_length": E.MSG_COMMENT_LENGTH % {"max": COMMENT_MAX_LENGTH}}
-        return serializers.CharField(required=required, allow_blank=not required, max_length=COMMENT_MAX_LENGTH,
+        return TextField(required=required, allow_blank=not required, max_length=COMMENT_MAX_LENGTH,
                                      error_messages=opinion, **({} if required else {"default": ""}))
     if name == "expert_ids":
         few = E.MSG_EXPERTS_REQUIRED % {"min": MIN_EXPERTS}
@@ -444,12 +468,22 @@ def transition_route(name: Action):
 # ----------------------------------------------------------------------------------------- filters
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number within the database's integer (1 to 2³¹−1 unless told): ?city=1e30 or a 20-digit id
+    is a 400 naming the parameter, not an overflow."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, min_value=1, max_value=2**31 - 1, **kwargs):
+        super().__init__(*args, min_value=min_value, max_value=max_value, **kwargs)
+
+
 class ApplicationFilter(django_filters.FilterSet):
     program = django_filters.CharFilter(field_name="program__code", label="申报类别代码")
-    batch = django_filters.NumberFilter(field_name="batch_id", label="批次 id")
+    batch = IntegerFilter(field_name="batch_id", label="批次 id")
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="状态")
-    city = django_filters.NumberFilter(field_name="city_id", label="市级科协 id")
-    year = django_filters.NumberFilter(field_name="batch__year", label="年度")
+    city = IntegerFilter(field_name="city_id", label="市级科协 id")
+    year = IntegerFilter(field_name="batch__year", label="年度", min_value=1900, max_value=2999)
     search = django_filters.CharFilter(method="filter_search", label="申报主体名称或统一社会信用代码")
 
     class Meta:
@@ -483,7 +517,7 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
     serializer_class = ApplicationListSerializer
     filterset_class = ApplicationFilter
     lookup_value_regex = r"\d+"
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
 
     @property
     def actor(self) -> svc.Actor:

@@ -127,7 +127,7 @@ class Case:
 
 
 REQUIRED = ["该字段是必填项。"]
-NOT_A_STRING = ["不是有效的字符串。"]
+NOT_A_STRING = ["应为文本"]  # approvals.api.TextField: text only
 OPINION = [str(E.MSG_OPINION_REQUIRED)]
 
 CASES = [
