@@ -43,6 +43,8 @@ from approvals.outbox import effect_add, effects_add
 from approvals.selectors import application_get
 from orgs.access import principal_of
 from orgs.models import Level, Organization
+from security.models import Kind
+from security.services import security_record
 
 from . import documents, signing
 from .models import Certificate, CertificateStatus, IssueRun
@@ -287,11 +289,15 @@ class SummaryXlsxView(LoginRequiredMixin, View):
     def get(self, request, batch_id: int):
         batch = _batch_in_scope(request, batch_id)
         city = _city_in_scope(request, batch)
+        content = documents.summary_xlsx(batch, city)
+        filename = f"推荐汇总表-{city.name}-{batch.name}.xlsx"
+        # The summary names each applicant's contact: its download goes to the security log.
+        security_record(Kind.EXPORT, request=request, target=filename,
+                        detail={"document": "summary_xlsx", "batch": batch.pk, "city": city.pk})
         response = HttpResponse(
-            documents.summary_xlsx(batch, city),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = content_disposition_header(True, f"推荐汇总表-{city.name}-{batch.name}.xlsx")
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
 
 

@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 
 from printing.models import Certificate
 from printing.services import certificate_pdf_path
+from security.models import Kind, SecurityEvent
 from tests.approvals.chain import to_province_check
 
 from .helpers import certified_application, pdf_text, to_public_notice
@@ -66,6 +67,9 @@ def test_province_reviewer_gets_every_document(client, world, setup):
     response = client.get(setup["urls"]["summary_xlsx"])
     assert response.status_code == 200
     assert load_workbook(io.BytesIO(response.content)).active["B4"].value == "滁州某某智能装备有限公司"
+    export = SecurityEvent.objects.filter(kind=Kind.EXPORT).latest("seq")
+    assert export.detail == {"document": "summary_xlsx", "batch": setup["batch"].pk, "city": world.org["chuzhou"].pk}
+    assert export.target.endswith(".xlsx") and export.actor_id is not None
 
 
 def test_county_sees_its_application_but_not_the_city_documents(client, world, setup):
