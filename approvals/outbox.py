@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -100,79 +100,36 @@ class Effect(models.Model):
 
 def effects_add(*, kind: str, items: list[tuple[str, list, dict]]) -> None:
     """Write effects of one kind, (key, args, kwargs) each, in the caller's transaction, and hand them to
-    the broker once it commits. A key with an effect still pending is skipped (that one does the work).
-
-    The rows are written as handed over (`published_at`): the kick after the commit needs no query then,
-    and takes the mark back only for what the broker refused. A process that dies between its commit and
-    its kick leaves rows that look handed over: the relay publishes them after the redelivery delay."""
+    the broker once it commits. A key with an effect still pending is skipped (that one does the work)."""
     if kind not in EFFECTS:
         raise ValueError(f"unknown effect {kind!r}")
     if not items:
         return
     now = timezone.now()
-    written = _insert_pending([
-        Effect(kind=kind, key=str(key), args=list(args), kwargs=dict(kwargs or {}), created_at=now,
-               available_at=now, published_at=now, publish_count=1)
-        for key, args, kwargs in items
-    ])
-    if written:
-        transaction.on_commit(partial(_kick, written))
+    Effect.objects.bulk_create(
+        [Effect(kind=kind, key=str(key), args=list(args), kwargs=dict(kwargs or {}), created_at=now,
+                available_at=now) for key, args, kwargs in items],
+        ignore_conflicts=True,
+    )
+    transaction.on_commit(partial(_kick, kind, [str(key) for key, _a, _k in items]))
 
 
 def effect_add(*, kind: str, key, args=(), kwargs=None) -> None:
     effects_add(kind=kind, items=[(str(key), list(args), kwargs or {})])
 
 
-_INSERTED_FIELDS = [f for f in Effect._meta.concrete_fields if not f.primary_key]
-
-
-def _insert_pending(effects: list[Effect]) -> list[Effect]:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL, SQLite ≥ 3.35): one statement writes the rows
-    whose kind and key have no pending effect and tells which they are, ids included."""
-    ops = connection.ops
-    table = ops.quote_name(Effect._meta.db_table)
-    columns = ", ".join(ops.quote_name(f.column) for f in _INSERTED_FIELDS)
-    row = "(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"
-    params = [f.get_db_prep_save(getattr(e, f.attname), connection) for e in effects for f in _INSERTED_FIELDS]
-    kind, key, done = (ops.quote_name(Effect._meta.get_field(n).column) for n in ("kind", "key", "done_at"))
-    sql = (f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(effects))} "
-           f"ON CONFLICT ({kind}, {key}) WHERE {done} IS NULL DO NOTHING RETURNING id, {key}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = dict((k, pk) for pk, k in cursor.fetchall())
-    written = []
-    for effect in effects:
-        if effect.key in ids:
-            effect.pk = ids.pop(effect.key)
-            effect._state.adding, effect._state.db = False, connection.alias
-            written.append(effect)
-    return written
-
-
 # ---------------------------------------------------------------------------------------- publishing
 
 
-def _kick(effects: list[Effect]) -> None:
-    """After the commit: hand the effects just written to the broker (never raises: the relay catches up).
-    What the broker did not take loses its handed-over mark, so that the relay publishes it after its
-    grace period."""
-    sent = 0
+def _kick(kind: str, keys: list[str]) -> None:
+    """After the commit: publish the effects just written (never raises: the relay catches up)."""
     try:
-        for effect in effects:
-            task = import_string(EFFECTS[effect.kind].task)
-            task.apply_async(args=effect.args, kwargs={**effect.kwargs, "effect_id": effect.pk},
-                             retry=True, retry_policy=KICK_RETRY_POLICY)
-            sent += 1
-    except Exception:
-        logger.warning("broker unreachable: %d effect(s) wait for the relay (first %s#%s)",
-                       len(effects) - sent, effects[sent].kind, effects[sent].pk, exc_info=True)
-        try:
-            Effect.objects.filter(
-                pk__in=[e.pk for e in effects[sent:]], published_at=effects[sent].published_at,
-            ).update(published_at=None, publish_count=F("publish_count") - 1)
-        except Exception:  # the database too: the relay publishes them after the redelivery delay
-            logger.warning("outbox: the unsent effects keep their mark; the relay publishes them later",
-                           exc_info=True)
+        effects = list(Effect.objects.filter(kind=kind, key__in=keys, done_at__isnull=True,
+                                             published_at__isnull=True, failed_at__isnull=True))
+        effects_publish(effects, retry_policy=KICK_RETRY_POLICY)
+    except Exception:  # the database or the broker: the relay finds the rows later
+        logger.warning("outbox: %d %s effect(s) not published after the commit; the relay will",
+                       len(keys), kind, exc_info=True)
 
 
 def effects_publish(effects: list[Effect], *, retry_policy: dict | None = None) -> int:
