@@ -25,6 +25,10 @@ MSG_BAD_REQUEST = _("请求无法受理")
 MSG_FORBIDDEN = _("您没有执行该操作的权限")
 MSG_ERROR = _("请求未能完成")
 MSG_LOCKED_OUT = _("登录失败次数过多，该账号已暂时锁定，请稍后再试或联系管理员")
+MSG_UNVERSIONED = _("所请求的地址不存在：接口地址以 %(prefix)s 开头")
+
+# The version of the API that is served (docs/api.md); a path under /api/ outside it is told where it went.
+API_VERSION_PREFIX = f"{API_PREFIX}v1/"
 
 # Django-level answers (no view of the API ran, or it crashed): their stable code and message.
 STATUS_ERRORS = {
@@ -77,6 +81,9 @@ class ApiErrorMiddleware:
         if response.get("Content-Type", "").startswith("application/json"):
             return response
         replaced = status_error(response.status_code)
+        if response.status_code == 404 and not request.path_info.startswith(API_VERSION_PREFIX):
+            replaced = JsonResponse(error_body("not_found", MSG_UNVERSIONED % {"prefix": API_VERSION_PREFIX}),
+                                    status=404, json_dumps_params={"ensure_ascii": False})
         if response.has_header("Allow"):
             replaced["Allow"] = response["Allow"]
         return replaced

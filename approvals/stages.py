@@ -46,7 +46,7 @@ class Action(models.TextChoices):
 
     @property
     def url(self) -> str:
-        """The URL segment and API route: /approvals/applications/<id>/<url>/, /api/…/<id>/<url>/."""
+        """The URL segment and API route: /approvals/applications/<id>/<url>/, /api/v1/…/<id>/<url>/."""
         return self.value.replace("_", "-")
 
     @property

@@ -1,4 +1,4 @@
-"""URLs of the REST API, mounted at /api/: the applications router, the OpenAPI schema its Swagger UI and ReDoc (served locally),
+"""URLs of the REST API, mounted at /api/v1/ (docs/api.md: versions and deprecation): the applications router, the OpenAPI schema its Swagger UI and ReDoc (served locally),
 and token issue."""
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView

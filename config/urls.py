@@ -12,7 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/", include("config.api_urls")),
+    path("api/v1/", include("config.api_urls")),  # docs/api.md: versions and their deprecation
     path("", RedirectView.as_view(url="/approvals/", permanent=False)),
     path("", include("printing.urls")),
     path("", include("designations.urls")),

@@ -164,7 +164,7 @@ def problems(result: Result) -> list[str]:
         if is_write:
             if result.changed:
                 found.append(f"refusal expected, but the database changed ({result.status}): {result.diff}")
-            elif result.outcome == "ALLOW" and not result.location and case.route.startswith("api/"):
+            elif result.outcome == "ALLOW" and not result.location and case.route.startswith("api/v1/"):
                 # A web form may answer a refused POST with the form and its error (200); the API may not.
                 found.append(f"refusal expected, got {result.status}")
         elif result.outcome == "ALLOW":
@@ -301,7 +301,7 @@ class Runner:
             kwargs["content_type"] = "application/json"
         elif case.method in ("PATCH", "DELETE") and case.data is not None:
             kwargs["content_type"] = "application/json"
-        edited = re.match(r"^/api/applications/(\d+)/$", case.url) if case.method == "PATCH" else None
+        edited = re.match(r"^/api/v1/applications/(\d+)/$", case.url) if case.method == "PATCH" else None
         if edited:
             # A client edits the version it read: the current ETag (approvals.drafts).
             seq = (apps.get_model("approvals", "Application").objects.filter(pk=int(edited.group(1)))

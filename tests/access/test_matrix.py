@@ -316,22 +316,22 @@ URLS = {
     "accounts/password_reset/done/": ("public", "none"),
     "accounts/reset/<uidb64>/<token>/": ("public", "reset"),
     "accounts/reset/done/": ("public", "none"),
-    "api/schema/": ("public-either", "none"),
-    "api/docs/": ("public-either", "none"),
-    "api/redoc/": ("public-either", "none"),
-    "api/auth/token/": ("public-either", "none"),
-    "api/": ("public-either", "none"),
-    "api/^applications/$": ("login", "none"),
-    r"api/^applications/(?P<pk>\d+)/$": ("application", "app"),
-    r"api/^applications/(?P<pk>\d+)/events/$": ("application", "app"),
-    r"api/^applications/(?P<pk>\d+)/opinions/$": ("application", "app"),
-    r"api/^applications/(?P<pk>\d+)/revisions/$": ("application", "app"),
-    r"api/^applications/(?P<pk>\d+)/revisions/diff/$": ("application", "app"),
-    r"api/^applications/(?P<pk>\d+)/attachments/$": ("application", "app"),
-    r"api/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$": ("application", "app+attachment"),
-    r"api/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/download/$":
+    "api/v1/schema/": ("public-either", "none"),
+    "api/v1/docs/": ("public-either", "none"),
+    "api/v1/redoc/": ("public-either", "none"),
+    "api/v1/auth/token/": ("public-either", "none"),
+    "api/v1/": ("public-either", "none"),
+    "api/v1/^applications/$": ("login", "none"),
+    r"api/v1/^applications/(?P<pk>\d+)/$": ("application", "app"),
+    r"api/v1/^applications/(?P<pk>\d+)/events/$": ("application", "app"),
+    r"api/v1/^applications/(?P<pk>\d+)/opinions/$": ("application", "app"),
+    r"api/v1/^applications/(?P<pk>\d+)/revisions/$": ("application", "app"),
+    r"api/v1/^applications/(?P<pk>\d+)/revisions/diff/$": ("application", "app"),
+    r"api/v1/^applications/(?P<pk>\d+)/attachments/$": ("application", "app"),
+    r"api/v1/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$": ("application", "app+attachment"),
+    r"api/v1/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/download/$":
         ("application", "app+attachment"),
-    **{rf"api/^applications/(?P<pk>\d+)/{route}/$": ("application", "app") for route in (
+    **{rf"api/v1/^applications/(?P<pk>\d+)/{route}/$": ("application", "app") for route in (
         "submit", "withdraw", "sign-off", "return", "recommend", "decline", "accept", "assign-experts", "score",
         "decide", "publish-notice", "object", "approve", "issue-certificate", "revoke")},
     "": ("public", "none"),  # redirects to /approvals/
@@ -471,13 +471,13 @@ POSTS = {
                                                       for name, action in WEB_ACTIONS.items()]
     + [("POST", "no-such-action", "none")],
     "approvals/batches/<int:batch_id>/city/": [("POST", "bulk-recommend", "action:recommend")],
-    "api/^applications/$": [("POST", "create", "action:create")],
-    r"api/^applications/(?P<pk>\d+)/$": [("PATCH", "edit", "action:edit")],
-    r"api/^applications/(?P<pk>\d+)/attachments/$": [("POST", "upload", "action:edit")],
-    r"api/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$": [("DELETE", "remove", "action:edit")],
-    **{rf"api/^applications/(?P<pk>\d+)/{route}/$": [("POST", route, f"action:{action}")]
+    "api/v1/^applications/$": [("POST", "create", "action:create")],
+    r"api/v1/^applications/(?P<pk>\d+)/$": [("PATCH", "edit", "action:edit")],
+    r"api/v1/^applications/(?P<pk>\d+)/attachments/$": [("POST", "upload", "action:edit")],
+    r"api/v1/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$": [("DELETE", "remove", "action:edit")],
+    **{rf"api/v1/^applications/(?P<pk>\d+)/{route}/$": [("POST", route, f"action:{action}")]
        for route, action in API_ACTIONS.items()},
-    "api/auth/token/": [("POST", "token", "public-either")],
+    "api/v1/auth/token/": [("POST", "token", "public-either")],
     "i18n/setlang/": [("POST", "setlang", "public")],
     "accounts/logout/": [("POST", "logout", "public-either")],
     "admin/logout/": [("POST", "logout", "public-either")],
@@ -528,11 +528,11 @@ def table_keys() -> dict:
 
     if router.include_format_suffixes:  # DRF's ".json" twins of the routes, when the router makes them
         for route, entry in list(URLS.items()):
-            if route.startswith("api/^") and route.endswith("/$"):
+            if route.startswith("api/v1/^") and route.endswith("/$"):
                 keys[route[:-2] + suffix] = (entry[0], entry[1] + ":format")
-            elif route == "api/^applications/$":
-                keys[r"api/^applications" + suffix] = (entry[0], "none:format")
-        keys["api/<drf_format_suffix:format>"] = ("public-either", "root:format")
+            elif route == "api/v1/^applications/$":
+                keys[r"api/v1/^applications" + suffix] = (entry[0], "none:format")
+        keys["api/v1/<drf_format_suffix:format>"] = ("public-either", "root:format")
     for node, views in VIEWFLOW_NODES.items():
         for view in views:
             tail = "" if view == "index" else f"{view}/"
@@ -956,15 +956,15 @@ SHOWS_SCORES = ("province-copy",)
 # Routes whose object the world does not have: who is allowed may get a 404 too.
 ALLOWED_MAY_BE_MISSING = {"approvals/audit-digests/<int:number>/": "the world has signed no audit digest"}
 # Query strings a GET needs (the diff of revision 1 with itself: every application here has one).
-QUERIES = {r"api/^applications/(?P<pk>\d+)/revisions/diff/$": "?old=1&new=1"}
+QUERIES = {r"api/v1/^applications/(?P<pk>\d+)/revisions/diff/$": "?old=1&new=1"}
 # Listings that show every application the subject may see (one page holds the whole world).
-COMPLETE_LISTS = ("approvals/applications/", "api/^applications/$")
+COMPLETE_LISTS = ("approvals/applications/", "api/v1/^applications/$")
 # Routes that only take POST (or PATCH, DELETE): a GET may not show anything ("N": refused or 405).
 POST_ONLY = {
     "approvals/applications/<int:pk>/<str:action>/", "designations/reports/<int:pk>/<str:action>/", "approvals/applications/<int:pk>/attachments/",
     "notifications/<int:pk>/read/", "notifications/read-all/", "accounts/logout/",
-    r"api/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$",
-    *(rf"api/^applications/(?P<pk>\d+)/{route}/$" for route in API_ACTIONS),
+    r"api/v1/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$",
+    *(rf"api/v1/^applications/(?P<pk>\d+)/{route}/$" for route in API_ACTIONS),
 }
 
 
@@ -1094,7 +1094,7 @@ def post_cases(ctx: Context, key: str, pattern, method: str, variant: str, spec:
 
 def _action_cases(ctx, key, route, pattern, method, variant, action):
     w = ctx.world
-    is_api = route.startswith("api/")
+    is_api = route.startswith("api/v1/")
     from config.api_urls import router
 
     fmt = ["", "json"] if is_api and router.include_format_suffixes else [""]
@@ -1148,7 +1148,7 @@ def _action_cases(ctx, key, route, pattern, method, variant, action):
 
 def _action_data(ctx, route, variant, action, app):
     """(data, content type) of the POST of an action on an application."""
-    if route.startswith("api/"):
+    if route.startswith("api/v1/"):
         if variant == "upload":
             return (lambda: {"kind": app.application.program.attachment_kinds[0]["code"], "file": _upload()}), None
         if variant == "remove":

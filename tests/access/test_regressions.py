@@ -215,10 +215,10 @@ def test_a_cancelled_pool_task_cannot_be_taken(world):
 @pytest.mark.parametrize("subject", ["clerk@K1", "leader@K1", "reviewer@C", "leader@C", "expert@P#2",
                                      "admin@P", "auditor@P"])
 def test_the_events_api_hides_expert_scores(world, subject):
-    """GET /api/applications/{id}/events/ gave each expert's score and comment to the county clerk, the city
+    """GET /api/v1/applications/{id}/events/ gave each expert's score and comment to the county clerk, the city
     and the other expert before they had scored."""
     app = world.apps["A06"]  # expert@P scored 86.5 with the comment 评审意见MXS-E1-A06; expert@P#2 has not
-    response = client_for(world, subject).get(f"/api/applications/{app.pk}/events/")
+    response = client_for(world, subject).get(f"/api/v1/applications/{app.pk}/events/")
     assert response.status_code == 200
     text = response.content.decode()
     assert "MXS-E1-A06" not in text and "86.5" not in text
@@ -227,7 +227,7 @@ def test_the_events_api_hides_expert_scores(world, subject):
 @pytest.mark.parametrize("subject", ["reviewer@P", "leader@P", "expert@P"])
 def test_the_events_api_shows_scores_to_the_province_and_to_the_expert_who_gave_them(world, subject):
     app = world.apps["A06"]
-    response = client_for(world, subject).get(f"/api/applications/{app.pk}/events/")
+    response = client_for(world, subject).get(f"/api/v1/applications/{app.pk}/events/")
     assert response.status_code == 200
     assert "MXS-E1-A06" in response.content.decode()
 
@@ -296,7 +296,7 @@ def test_an_expert_whose_membership_ended_cannot_score_nor_close_the_review(worl
                                     expert__in=[world.user(k) for k in others]).delete()
     with pytest.raises((E.NotFound, E.NotAllowed)):
         svc.application_score(actor=world.actor(expert), application_id=app.pk, score="90", comment="")
-    response = client_for(world, expert).post(f"/api/applications/{app.pk}/score/", {"score": "90.0"},
+    response = client_for(world, expert).post(f"/api/v1/applications/{app.pk}/score/", {"score": "90.0"},
                                               content_type="application/json")
     assert response.status_code in (403, 404)
     assert Application.objects.get(pk=app.pk).status == Status.EXPERT_REVIEW
@@ -309,10 +309,10 @@ def test_an_expert_whose_membership_ended_cannot_score_nor_close_the_review(worl
 def test_an_expert_whose_membership_ended_no_longer_sees_the_application(world, expert):
     app = world.apps["A06"]
     client = client_for(world, expert)
-    for url in (f"/approvals/applications/{app.pk}/", f"/api/applications/{app.pk}/",
+    for url in (f"/approvals/applications/{app.pk}/", f"/api/v1/applications/{app.pk}/",
                 f"/print/applications/{app.pk}/form.pdf"):
         assert refused(client.get(url)), url
-    for url in ("/approvals/applications/", "/api/applications/", "/approvals/", "/workflow/inbox/"):
+    for url in ("/approvals/applications/", "/api/v1/applications/", "/approvals/", "/workflow/inbox/"):
         response = client.get(url)
         assert response.status_code == 200 and "MXA06" not in body(response), url
 
@@ -335,7 +335,7 @@ def test_publish_notice_refuses_a_start_outside_the_allowed_days(world, starts_o
         starts_on, starts_on)
     app = world.apps["A08"]
     before = fingerprint()
-    response = client_for(world, "reviewer@P").post(f"/api/applications/{app.pk}/publish-notice/",
+    response = client_for(world, "reviewer@P").post(f"/api/v1/applications/{app.pk}/publish-notice/",
                                                     {"starts_on": str(value)}, content_type="application/json")
     assert response.status_code == 400, response.content
     detail = response.json()["detail"]
@@ -349,7 +349,7 @@ def test_publish_notice_refuses_a_day_that_is_not_a_working_day(world):
     while is_workday(day):
         day += dt.timedelta(days=1)
     app = world.apps["A08"]
-    response = client_for(world, "reviewer@P").post(f"/api/applications/{app.pk}/publish-notice/",
+    response = client_for(world, "reviewer@P").post(f"/api/v1/applications/{app.pk}/publish-notice/",
                                                     {"starts_on": day.isoformat()}, content_type="application/json")
     assert response.status_code == 400, (day, response.content)
     assert Application.objects.get(pk=app.pk).notice_starts_on is None
@@ -358,7 +358,7 @@ def test_publish_notice_refuses_a_day_that_is_not_a_working_day(world):
 def test_publish_notice_takes_the_first_working_day_from_today(world):
     app = world.apps["A08"]
     start = first_working_day(world.today)
-    response = client_for(world, "reviewer@P").post(f"/api/applications/{app.pk}/publish-notice/",
+    response = client_for(world, "reviewer@P").post(f"/api/v1/applications/{app.pk}/publish-notice/",
                                                     {"starts_on": start.isoformat()}, content_type="application/json")
     assert response.status_code == 200, response.content
     application = Application.objects.get(pk=app.pk)
@@ -369,7 +369,7 @@ def test_publish_notice_takes_the_first_working_day_from_today(world):
 
 
 def create_via_api(client, world, org, uscc, name):
-    return client.post("/api/applications/", {
+    return client.post("/api/v1/applications/", {
         "batch": world.batch["B"].pk, "applicant": world.org[org].pk, "subject_name": name, "uscc": uscc,
         "division_code": world.division[org].code, "form_data": {},
     }, content_type="application/json")
@@ -411,7 +411,7 @@ def test_the_web_score_form_refuses_what_the_api_refuses(world, score):
     """The web score form rounded 99.95 to 100.0 and 0.05 to 0.1, where the API refused both."""
     app = world.apps["A06"]
     client = client_for(world, "expert@P#2")
-    api = client.post(f"/api/applications/{app.pk}/score/", {"score": score, "comment": ""},
+    api = client.post(f"/api/v1/applications/{app.pk}/score/", {"score": score, "comment": ""},
                       content_type="application/json")
     assert api.status_code == 400
     before = fingerprint()

@@ -50,7 +50,7 @@ def client(world=None, username=None, lang=None) -> APIClient:
 
 
 def post(world, username, application, path, body=None, lang=None):
-    return client(world, username, lang).post(f"/api/applications/{application.pk}/{path}/", body or {},
+    return client(world, username, lang).post(f"/api/v1/applications/{application.pk}/{path}/", body or {},
                                               format="json")
 
 
@@ -197,7 +197,7 @@ def test_transition_refuses_a_bad_request_with_400(world, case):
     application = build(world, case.stage)
     before = snapshot(application)
     if case.bad_body == "MALFORMED":
-        response = client(world, case.actor).post(f"/api/applications/{application.pk}/{case.path}/",
+        response = client(world, case.actor).post(f"/api/v1/applications/{application.pk}/{case.path}/",
                                                   data="{not json", content_type="application/json")
     else:
         response = post(world, case.actor, application, case.path, case.bad_body)
@@ -213,7 +213,7 @@ def test_transition_refuses_a_bad_request_with_400(world, case):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_transition_refuses_who_can_see_but_may_not_act_with_403(world, case):
     application = build(world, case.stage)
-    assert client(world, case.forbidden).get(f"/api/applications/{application.pk}/").status_code == 200
+    assert client(world, case.forbidden).get(f"/api/v1/applications/{application.pk}/").status_code == 200
     before = snapshot(application)
     response = post(world, case.forbidden, application, case.path, _body(world, case.body))
     assert response.status_code == 403
@@ -355,10 +355,10 @@ def _create_body(world, **overrides):
 
 
 def test_create_is_201_with_the_draft(world):
-    response = client(world, "langya_clerk").post("/api/applications/", _create_body(world), format="json")
+    response = client(world, "langya_clerk").post("/api/v1/applications/", _create_body(world), format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert response["Location"] == f"/api/applications/{body['id']}/"
+    assert response["Location"] == f"/api/v1/applications/{body['id']}/"
     assert (body["status"], body["revision"], body["program"], body["applicant"]) == (
         "draft", 1, STATION, world.org["langya"].pk)
     assert body["form_data"] == {"address": "琅琊区丰乐大道 1 号"}
@@ -367,15 +367,15 @@ def test_create_is_201_with_the_draft(world):
 
 def test_create_refuses_bad_fields_with_400_and_other_roles_with_403(world):
     api = client(world, "langya_clerk")
-    response = api.post("/api/applications/", {"subject_name": "x"}, format="json")
+    response = api.post("/api/v1/applications/", {"subject_name": "x"}, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == {"batch": REQUIRED, "applicant": REQUIRED, "division_code": REQUIRED}
     assert response.json()["detail"] == str(MSG_INVALID_REQUEST) == "请求内容有误"
-    response = api.post("/api/applications/", _create_body(world, uscc="91341100MA2N0XKX1A"), format="json")
+    response = api.post("/api/v1/applications/", _create_body(world, uscc="91341100MA2N0XKX1A"), format="json")
     assert response.status_code == 400
     assert response.json() == {"code": "invalid", "message": "申报内容有误", "detail": "申报内容有误",
                                "errors": {"uscc": ["统一社会信用代码“91341100MA2N0XKX1A”无效"]}}
-    response = client(world, "langya_leader").post("/api/applications/", _create_body(world), format="json")
+    response = client(world, "langya_leader").post("/api/v1/applications/", _create_body(world), format="json")
     assert response.status_code == 403
     assert response.json()["detail"] == "您没有在当前环节执行“创建申报”的权限"
     assert not Application.objects.exists()
@@ -384,12 +384,12 @@ def test_create_refuses_bad_fields_with_400_and_other_roles_with_403(world):
 def test_patch_edits_a_draft_and_refuses_after_submission(world):
     application = build(world, "draft")
     api = client(world, "langya_clerk")
-    etag = api.get(f"/api/applications/{application.pk}/")["ETag"]
-    response = api.patch(f"/api/applications/{application.pk}/", {"subject_name": "滁州新名称有限公司"},
+    etag = api.get(f"/api/v1/applications/{application.pk}/")["ETag"]
+    response = api.patch(f"/api/v1/applications/{application.pk}/", {"subject_name": "滁州新名称有限公司"},
                          format="json", HTTP_IF_MATCH=etag)
     assert (response.status_code, response.json()["subject_name"]) == (200, "滁州新名称有限公司")
     post(world, "langya_clerk", application, "submit")
-    response = api.patch(f"/api/applications/{application.pk}/", {"subject_name": "又改"}, format="json",
+    response = api.patch(f"/api/v1/applications/{application.pk}/", {"subject_name": "又改"}, format="json",
                          HTTP_IF_MATCH=response["ETag"])
     assert (response.status_code, response.json()["code"]) == (409, "conflict")
     assert Application.objects.get(pk=application.pk).subject_name == "滁州新名称有限公司"
@@ -401,12 +401,12 @@ def test_patch_edits_a_draft_and_refuses_after_submission(world):
 def test_detail_is_404_outside_the_scope(world):
     application = build(world, "city_review")
     for username in ("langya_clerk", "chuzhou_reviewer", "anhui_leader", "anhui_auditor"):
-        assert client(world, username).get(f"/api/applications/{application.pk}/").status_code == 200
+        assert client(world, username).get(f"/api/v1/applications/{application.pk}/").status_code == 200
     for username in ("nanqiao_clerk", "hefei_reviewer", "yaohai_leader", "sichuan_leader", "pidu_clerk"):
-        response = client(world, username).get(f"/api/applications/{application.pk}/")
+        response = client(world, username).get(f"/api/v1/applications/{application.pk}/")
         assert response.status_code == 404
         assert response.json()["detail"] == "申报不存在或不在您的权限范围内"
-    assert client(world, "anhui_leader").get("/api/applications/999999/").status_code == 404
+    assert client(world, "anhui_leader").get("/api/v1/applications/999999/").status_code == 404
 
 
 def _descendants(key: str) -> set[str]:
@@ -457,7 +457,7 @@ def _thirty(world) -> dict[int, str]:
 
 
 def _listed(api, query="") -> list[int]:
-    response = api.get(f"/api/applications/{query}")
+    response = api.get(f"/api/v1/applications/{query}")
     assert response.status_code == 200
     body = response.json()
     assert body["next"] is None
@@ -535,7 +535,7 @@ def test_list_filters_and_search(world):
         pk for pk in anhui if Application.objects.get(pk=pk).uscc}
     # Filters never widen the scope: Sichuan's applications stay out whatever is asked.
     assert _listed(api, f"?city={world.org['chengdu'].pk}") == []
-    response = api.get("/api/applications/?status=nonsense")
+    response = api.get("/api/v1/applications/?status=nonsense")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["status"]
 
@@ -548,7 +548,7 @@ def test_the_list_costs_a_constant_number_of_queries(world, django_assert_num_qu
     # memberships and delegations of the caller (no grants: not an expert), the page's count, the page
     # itself (program, batch, applicant, city joined)
     with django_assert_num_queries(3):
-        response = api.get(f"/api/applications/?year={timezone.localdate().year}")
+        response = api.get(f"/api/v1/applications/?year={timezone.localdate().year}")
     assert response.json()["count"] == count
     assert response.json()["results"][0]["applicant_name"].endswith("科学技术协会")
 
@@ -560,11 +560,11 @@ def test_revisions_diff_opinions_and_events(world):
     application = build(world, "city_review")
     post(world, "chuzhou_reviewer", application, "return", {"comment": "请修改名称"})
     api = client(world, "langya_clerk")
-    etag = api.get(f"/api/applications/{application.pk}/")["ETag"]
-    api.patch(f"/api/applications/{application.pk}/", {"subject_name": "滁州改名有限公司"}, format="json",
+    etag = api.get(f"/api/v1/applications/{application.pk}/")["ETag"]
+    api.patch(f"/api/v1/applications/{application.pk}/", {"subject_name": "滁州改名有限公司"}, format="json",
               HTTP_IF_MATCH=etag)
     assert post(world, "langya_clerk", application, "submit").json()["revision"] == 2
-    base = f"/api/applications/{application.pk}"
+    base = f"/api/v1/applications/{application.pk}"
     assert [r["number"] for r in api.get(f"{base}/revisions/").json()] == [1, 2]
     diff = api.get(f"{base}/revisions/diff/?old=1&new=2").json()
     assert diff == [{"field": "subject_name", "label": "申报主体名称", "old": "滁州某某智能装备有限公司",
@@ -591,7 +591,7 @@ def test_attachments_upload_list_download_remove(world):
         actor=act(world, "langya_clerk"), batch=world.batch(STATION), applicant=world.org["langya"],
         subject_name="滁州某某智能装备有限公司", uscc=USCC, division_code="341102",
     )
-    base = f"/api/applications/{application.pk}/attachments/"
+    base = f"/api/v1/applications/{application.pk}/attachments/"
     content = minimal_pdf("申请表")
     upload = SimpleUploadedFile("申请表.pdf", content, content_type="application/pdf")
     response = client(world, "langya_clerk").post(base, {"kind": "application_form", "file": upload},
@@ -658,9 +658,9 @@ def test_messages_are_chinese_by_default_and_english_on_request(world):
         "The application's status is “Provincial formal check”, so “Recommend” is not possible; someone may "
         "have handled it already. Please refresh and try again."
     )
-    detail = client(world, "chuzhou_reviewer", lang="en").get(f"/api/applications/{application.pk}/").json()
+    detail = client(world, "chuzhou_reviewer", lang="en").get(f"/api/v1/applications/{application.pk}/").json()
     assert detail["status_label"] == "Provincial formal check"
-    response = client(world, "langya_clerk", lang="en").post("/api/applications/", {}, format="json")
+    response = client(world, "langya_clerk", lang="en").post("/api/v1/applications/", {}, format="json")
     assert response.json()["detail"] == "The request is not valid."
     assert response.json()["errors"]["batch"] == ["This field is required."]
 
@@ -680,12 +680,12 @@ def test_every_action_label_is_in_the_catalogue():
 
 def test_token_authentication(world):
     anonymous = APIClient()
-    response = anonymous.get("/api/applications/")
+    response = anonymous.get("/api/v1/applications/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert response.json()["code"] == "not_authenticated"
 
-    response = anonymous.post("/api/auth/token/", {"username": "chuzhou_reviewer", "password": TEST_PASSWORD},
+    response = anonymous.post("/api/v1/auth/token/", {"username": "chuzhou_reviewer", "password": TEST_PASSWORD},
                               format="json")
     assert response.status_code == 200
     key = response.json()["token"]
@@ -694,18 +694,18 @@ def test_token_authentication(world):
     with_token = APIClient()
     with_token.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert _listed(with_token) == [application.pk]
-    response = with_token.post(f"/api/applications/{application.pk}/recommend/", {"comment": "同意"},
+    response = with_token.post(f"/api/v1/applications/{application.pk}/recommend/", {"comment": "同意"},
                                format="json")
     assert response.status_code == 200
     assert AuditEvent.objects.filter(application=application).last().actor == world.user["chuzhou_reviewer"]
 
-    response = anonymous.post("/api/auth/token/", {"username": "chuzhou_reviewer", "password": "wrong"},
+    response = anonymous.post("/api/v1/auth/token/", {"username": "chuzhou_reviewer", "password": "wrong"},
                               format="json")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["non_field_errors"]
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef")
-    assert bad.get("/api/applications/").status_code == 401
+    assert bad.get("/api/v1/applications/").status_code == 401
 
 
 def test_session_authentication_works_too(world):
@@ -716,20 +716,20 @@ def test_session_authentication_works_too(world):
 
 
 def test_schema_is_valid_openapi_with_every_transition(world):
-    response = APIClient().get("/api/schema/?format=json")
+    response = APIClient().get("/api/v1/schema/?format=json")
     assert response.status_code == 200
     schema = json.loads(response.content)
     validate_schema(schema)
     assert schema["openapi"].startswith("3.")
     paths = schema["paths"]
     for name in ROUTED_ACTIONS:
-        operation = paths[f"/api/applications/{{id}}/{Action(name).url}/"]["post"]
+        operation = paths[f"/api/v1/applications/{{id}}/{Action(name).url}/"]["post"]
         assert set(operation["responses"]) == {"200", "400", "403", "404", "409"}
-    for path in ("/api/applications/", "/api/applications/{id}/", "/api/applications/{id}/revisions/diff/",
-                 "/api/applications/{id}/attachments/", "/api/applications/{id}/events/",
-                 "/api/applications/{id}/opinions/", "/api/auth/token/"):
+    for path in ("/api/v1/applications/", "/api/v1/applications/{id}/", "/api/v1/applications/{id}/revisions/diff/",
+                 "/api/v1/applications/{id}/attachments/", "/api/v1/applications/{id}/events/",
+                 "/api/v1/applications/{id}/opinions/", "/api/v1/auth/token/"):
         assert path in paths
-    names = {p["name"] for p in paths["/api/applications/"]["get"]["parameters"]}
+    names = {p["name"] for p in paths["/api/v1/applications/"]["get"]["parameters"]}
     assert {"program", "batch", "status", "city", "year", "search", "page"} <= names
-    assert APIClient().get("/api/docs/").status_code == 200
+    assert APIClient().get("/api/v1/docs/").status_code == 200
 

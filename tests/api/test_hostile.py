@@ -71,15 +71,15 @@ def endpoints(world):
     if draft is None:
         client = APIClient()
         client.force_authenticate(world.user["langya_clerk"])
-        created = client.post("/api/applications/", _create_body(world), format="json")
+        created = client.post("/api/v1/applications/", _create_body(world), format="json")
         assert created.status_code == 201, created.content
         draft = Application.objects.get(pk=created.json()["id"])
-    yield "post", "/api/auth/token/", None
-    yield "post", "/api/applications/", "langya_clerk"
-    yield "patch", f"/api/applications/{draft.pk}/", "langya_clerk"
+    yield "post", "/api/v1/auth/token/", None
+    yield "post", "/api/v1/applications/", "langya_clerk"
+    yield "patch", f"/api/v1/applications/{draft.pk}/", "langya_clerk"
     for action in ROUTED_ACTIONS:
-        yield "post", f"/api/applications/{draft.pk}/{ACTIONS[action].action.url}/", "langya_clerk"
-        yield "post", f"/api/applications/{draft.pk}/{ACTIONS[action].action.url}/", "anhui_reviewer"
+        yield "post", f"/api/v1/applications/{draft.pk}/{ACTIONS[action].action.url}/", "langya_clerk"
+        yield "post", f"/api/v1/applications/{draft.pk}/{ACTIONS[action].action.url}/", "anhui_reviewer"
 
 
 def test_at_least_twenty_hostile_classes():
@@ -106,7 +106,7 @@ def test_no_hostile_body_gets_a_5xx_or_writes(world):
 def test_specific_refusals_say_what_is_wrong(world):
     client = APIClient()
     client.force_authenticate(world.user["langya_clerk"])
-    url = "/api/applications/"
+    url = "/api/v1/applications/"
 
     def refused(body, content_type="application/json"):
         return client.post(url, body, content_type=content_type).json()
@@ -130,7 +130,7 @@ def test_specific_refusals_say_what_is_wrong(world):
 def test_query_parameters_are_range_checked(world, query):
     client = APIClient()
     client.force_authenticate(world.user["anhui_reviewer"])
-    response = client.get(f"/api/applications/?{query}")
+    response = client.get(f"/api/v1/applications/?{query}")
     assert 400 <= response.status_code < 500, (query, response.status_code)
     assert {"code", "message"} <= set(response.json())
 
@@ -139,15 +139,15 @@ def test_query_parameters_are_range_checked(world, query):
 def test_revision_diff_numbers_are_range_checked(world, query):
     client = APIClient()
     client.force_authenticate(world.user["langya_clerk"])
-    created = client.post("/api/applications/", _create_body(world), format="json").json()
-    response = client.get(f"/api/applications/{created['id']}/revisions/diff/?{query}")
+    created = client.post("/api/v1/applications/", _create_body(world), format="json").json()
+    response = client.get(f"/api/v1/applications/{created['id']}/revisions/diff/?{query}")
     assert response.status_code == 400 and response.json()["code"] == "invalid", response.content
 
 
 def test_huge_ids_in_paths_are_404(world):
     client = APIClient()
     client.force_authenticate(world.user["langya_clerk"])
-    for url in ("/api/applications/99999999999999999999/", "/api/applications/9223372036854775808/submit/",
-                "/api/applications/1/attachments/99999999999999999999/download/"):
+    for url in ("/api/v1/applications/99999999999999999999/", "/api/v1/applications/9223372036854775808/submit/",
+                "/api/v1/applications/1/attachments/99999999999999999999/download/"):
         response = client.post(url, {}, format="json") if url.endswith("submit/") else client.get(url)
         assert response.status_code == 404 and response.json()["code"] == "not_found", (url, response.content)

@@ -36,7 +36,7 @@ def api(user) -> APIClient:
 
 
 def url(application) -> str:
-    return f"/api/applications/{application.pk}/"
+    return f"/api/v1/applications/{application.pk}/"
 
 
 def state(application) -> tuple:

@@ -56,7 +56,7 @@ def test_two_simultaneous_saves_one_lands_one_409_nothing_lost(world):
     second = UserFactory(username="langya_clerk2", first_name="琅琊经办人二")
     Membership.objects.create(user=second, organization=world.org["langya"], role="clerk")
     clients = {"phone": api(world.user["langya_clerk"]), "contact_person": api(second)}
-    path = f"/api/applications/{draft.pk}/"
+    path = f"/api/v1/applications/{draft.pk}/"
     untouched = {k: v for k, v in station_form().items() if k not in clients}
     statuses = []
     for round_ in range(ROUNDS):

@@ -42,8 +42,8 @@ def shown(world, client, application, certificate) -> dict:
     detail = client.get(f"/approvals/applications/{application.pk}/").content.decode()
     api = APIClient()
     api.force_authenticate(world.user["langya_clerk"])
-    body = api.get(f"/api/applications/{application.pk}/").json()
-    api_list = api.get("/api/applications/").json()["results"][0]
+    body = api.get(f"/api/v1/applications/{application.pk}/").json()
+    api_list = api.get("/api/v1/applications/").json()["results"][0]
     verify = client.get(f"/verify/{certificate.token}/").content.decode()
     return {
         "list": re.findall(r'<span class="kx-status">([^<]+)</span>', listing),

@@ -171,16 +171,16 @@ def test_broker_unreachable_for_60_s_then_every_certificate_once(
     beat = start_beat(broker, BEAT_SECONDS=FAST_BEAT)  # beat too comes up while the broker is away
     leader, clerk, county_leader = (Http(base, tokens[n]) for n in ("anhui_leader", "langya_clerk", "yaohai_leader"))
     for app in by_leader:
-        status, body, _h = leader.request("POST", f"/api/applications/{app.pk}/approve/", {"comment": "公示无异议"})
+        status, body, _h = leader.request("POST", f"/api/v1/applications/{app.pk}/approve/", {"comment": "公示无异议"})
         assert (status, json.loads(body)["status"]) == (200, "approved")
-    assert county_leader.request("POST", f"/api/applications/{waiting.pk}/sign-off/", {"comment": "同意"})[0] == 200
-    status, _body, headers = clerk.request("GET", f"/api/applications/{draft.pk}/")
-    assert clerk.request("PATCH", f"/api/applications/{draft.pk}/", {"form_data": {"phone": "0550-1000000"}},
+    assert county_leader.request("POST", f"/api/v1/applications/{waiting.pk}/sign-off/", {"comment": "同意"})[0] == 200
+    status, _body, headers = clerk.request("GET", f"/api/v1/applications/{draft.pk}/")
+    assert clerk.request("PATCH", f"/api/v1/applications/{draft.pk}/", {"form_data": {"phone": "0550-1000000"}},
                          headers={"If-Match": headers["ETag"]})[0] == 200
-    assert clerk.request("PATCH", f"/api/applications/{draft.pk}/", {"form_data": {"phone": "0550-2000000"}},
+    assert clerk.request("PATCH", f"/api/v1/applications/{draft.pk}/", {"form_data": {"phone": "0550-2000000"}},
                          headers={"If-Match": headers["ETag"]})[0] == 409
-    assert leader.request("POST", f"/api/applications/{by_leader[0].pk}/approve/", {})[0] == 409  # twice
-    assert leader.request("GET", "/api/applications/")[0] == 200
+    assert leader.request("POST", f"/api/v1/applications/{by_leader[0].pk}/approve/", {})[0] == 409  # twice
+    assert leader.request("GET", "/api/v1/applications/")[0] == 200
     # The notice timers, in a process of their own with the same (unreachable) broker.
     timers = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c",

@@ -131,7 +131,7 @@ def test_an_edit_during_a_request_is_stamped_with_the_acting_user():
 
 def test_api_tokens_issued_and_revoked(user):
     # The API takes JSON bodies only (docs/api.md).
-    response = Client().post("/api/auth/token/", {"username": "zhang", "password": TEST_PASSWORD},
+    response = Client().post("/api/v1/auth/token/", {"username": "zhang", "password": TEST_PASSWORD},
                              content_type="application/json")
     assert response.status_code == 200, response.content
     assert last(Kind.TOKEN_ISSUED).actor_id == user.pk

@@ -32,8 +32,8 @@ def test_the_switcher_remembers_the_choice(client):
 
 
 def test_an_api_client_may_ask_for_english(client):
-    english = client.get("/api/applications/", HTTP_ACCEPT_LANGUAGE="en")
-    chinese = client.get("/api/applications/")
+    english = client.get("/api/v1/applications/", HTTP_ACCEPT_LANGUAGE="en")
+    chinese = client.get("/api/v1/applications/")
     assert english.status_code == chinese.status_code == 401 or english.status_code == 403
     assert english.json() != chinese.json()
     assert english["Content-Language"] == "en" and chinese["Content-Language"] == "zh-hans"

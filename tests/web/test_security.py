@@ -110,7 +110,7 @@ def test_create_without_csrf_token_is_refused(world):
 def test_api_action_with_a_session_and_without_csrf_token_is_refused(world, draft):
     """The REST API accepts session cookies too, so it must check CSRF for them."""
     client = logged_in(world, "langya_clerk")
-    response = client.post(f"/api/applications/{draft.pk}/submit/", {}, content_type="application/json")
+    response = client.post(f"/api/v1/applications/{draft.pk}/submit/", {}, content_type="application/json")
     assert response.status_code == 403
     assert status_of(draft) == "draft"
 
@@ -180,7 +180,7 @@ def test_lockout_is_per_user_and_address(world):
 
 
 def token_request(username, password, address):
-    return Client(REMOTE_ADDR=address).post("/api/auth/token/", {"username": username, "password": password},
+    return Client(REMOTE_ADDR=address).post("/api/v1/auth/token/", {"username": username, "password": password},
                                             content_type="application/json")  # the API takes JSON only
 
 
@@ -326,7 +326,7 @@ def test_anonymous_cannot_see_or_act_on_an_application(world, draft):
     action = client.post(f"/approvals/applications/{draft.pk}/submit/")
     assert action.status_code == 302 and action["Location"].startswith(settings.LOGIN_URL)
     assert status_of(draft) == "draft"
-    assert client.get(f"/api/applications/{draft.pk}/").status_code in (401, 403)
+    assert client.get(f"/api/v1/applications/{draft.pk}/").status_code in (401, 403)
 
 
 @pytest.mark.parametrize("username", ["sichuan_reviewer", "sichuan_leader", "chengdu_reviewer", "pidu_clerk"])

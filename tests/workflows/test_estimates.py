@@ -86,12 +86,12 @@ def test_estimates_in_the_api(world, in_december):
     waiting, noticed = in_december
     assert (city_deadline(waiting).due_on, city_deadline(waiting).is_estimate) == (D(2027, 1, 5), True)
 
-    body = api(world, "chuzhou_reviewer").get(f"/api/applications/{waiting.pk}/").json()
+    body = api(world, "chuzhou_reviewer").get(f"/api/v1/applications/{waiting.pk}/").json()
     assert body["deadlines"] == [
         {"stage": "city_review", "role": "reviewer", "due_on": "2027-01-05", "due_on_is_estimate": True}]
     assert (body["notice_ends_on"], body["notice_ends_on_is_estimate"]) == (None, False)
 
-    body = api(world, "anhui_reviewer").get(f"/api/applications/{noticed.pk}/").json()
+    body = api(world, "anhui_reviewer").get(f"/api/v1/applications/{noticed.pk}/").json()
     assert (body["notice_starts_on"], body["notice_ends_on"], body["notice_ends_on_is_estimate"]) == (
         "2026-12-28", "2027-01-04", True)
 
@@ -132,7 +132,7 @@ def test_importing_the_notice_recounts_due_dates_and_notice_ends(world, in_decem
     noticed = Application.objects.get(pk=noticed.pk)
     assert (noticed.notice_ends_on, noticed.notice_ends_on_is_estimate) == (D(2027, 1, 5), False)
     assert notice_timer(noticed) == dt.datetime(2027, 1, 6, tzinfo=shanghai)
-    body = api(world, "anhui_reviewer").get(f"/api/applications/{noticed.pk}/").json()
+    body = api(world, "anhui_reviewer").get(f"/api/v1/applications/{noticed.pk}/").json()
     assert (body["notice_ends_on"], body["notice_ends_on_is_estimate"]) == ("2027-01-05", False)
     client.force_login(world.user["anhui_reviewer"])
     detail = client.get(reverse("approvals:detail", args=[noticed.pk])).content.decode()
