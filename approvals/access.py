@@ -20,7 +20,7 @@ from enum import Enum
 
 from django.db.models import Q, QuerySet
 
-from orgs.access import SCOPE_ROLES, Principal
+from orgs.access import SCOPE_ROLES, Principal, organization_in_scope
 from orgs.models import Level, Organization, Role
 
 from . import errors as E
@@ -249,6 +249,26 @@ def may_see_batch(principal: Principal, batch: Batch) -> bool:
     province_path = batch.province.path
     return any(path.startswith(province_path) or province_path.startswith(path)
                for path in principal.scope_paths())
+
+
+def batch_scope_q(principal: Principal) -> Q:
+    """The condition on Batch for may_see_batch: batches of a province the principal's scope lies in, or of
+    one below it (a path's prefixes are its ancestors' paths)."""
+    if not principal.authenticated:
+        return Q(pk__in=[])
+    if principal.is_superuser:
+        return Q()
+    condition = Q(pk__in=[])
+    for path in sorted(principal.scope_paths()):
+        parts = path.strip("/").split("/")
+        ancestors = ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
+        condition |= Q(province__path__startswith=path) | Q(province__path__in=ancestors)
+    return condition
+
+
+def may_see_quota_of(principal: Principal, city: Organization) -> bool:
+    """A city's quota and how much of it is used: the city's own staff and those above it."""
+    return principal.is_superuser or organization_in_scope(principal, city)
 
 
 def may_see_city_documents(principal: Principal, city: Organization) -> bool:

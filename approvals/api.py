@@ -27,10 +27,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from orgs.access import principal_of
 from orgs.models import Organization
+from printing.views import ApplicationFormPdfView, CertificatePdfView
 from workflows.deadlines import application_open_deadlines
 
-from . import drafts, selectors
+from . import access, drafts, selectors
 from . import errors as E
 from . import services as svc
 from .api_errors import (
@@ -63,6 +65,9 @@ MSG_INVALID_REQUEST = _("请求内容有误")
 MSG_REVISION_NOT_FOUND = _("所请求的申报版本不存在")
 MSG_ATTACHMENT_NOT_FOUND = _("附件不存在")
 MSG_FILE_MISSING = _("附件文件已丢失，请联系管理员")
+MSG_EXPERTS_FORBIDDEN = _("只有省级科协审核人可以查看可指派的评审专家")
+MSG_NO_CERTIFICATE = _("该申报尚未颁发证书")
+MSG_RENDER_FAILED = _("申报书生成失败，请联系管理员")
 
 # The engine fills its action labels (approvals.stages.Action, in the "action" context) into messages; the
 # exception handler translates them into the request's language.
@@ -342,6 +347,15 @@ class RevisionSerializer(serializers.ModelSerializer):
 class RevisionDiffQuerySerializer(serializers.Serializer):
     old = IdField()
     new = IdField()
+
+
+class FormPdfQuerySerializer(serializers.Serializer):
+    revision = IdField(required=False, help_text="版本号；不填为当前版本")
+
+
+class FormPdfPendingSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["rendering"])
+    retry_after = serializers.IntegerField()
 
 
 class RevisionChangeSerializer(serializers.Serializer):
@@ -681,6 +695,46 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
     def events(self, request, pk=None):
         events = selectors.application_events(user=request.user, application=self.get_application())
         return Response(EventSerializer(events, many=True).data)
+
+    # --- experts and documents
+
+    @extend_schema(summary="可指派的评审专家（本省在任专家；省级科协审核人）",
+                   responses={200: PersonSerializer(many=True), 403: ERRORS[403], 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def experts(self, request, pk=None):
+        application = self.get_application()
+        if not access.may_choose_experts(principal_of(request.user), application):
+            raise E.NotAllowed(MSG_EXPERTS_FORBIDDEN)
+        experts = svc.experts_assignable(province_id=application.province_id).order_by("pk")
+        return Response(PersonSerializer([_person(user) for user in experts], many=True).data)
+
+    @extend_schema(summary="证书 PDF", responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], url_path="certificate-pdf", url_name="certificate-pdf",
+            content_negotiation_class=IgnoreAcceptNegotiation, pagination_class=None, filterset_class=None)
+    def certificate_pdf(self, request, pk=None):
+        certificate = getattr(self.get_application(), "certificate", None)
+        if certificate is None:
+            raise E.NotFound(MSG_NO_CERTIFICATE)
+        # The printing view renders or restores the stored file (and asks approvals.access again).
+        return CertificatePdfView.as_view()(request._request, pk=certificate.pk)
+
+    @extend_schema(summary="申报书 PDF（当前版本，或 ?revision= 某一冻结版本）", parameters=[FormPdfQuerySerializer],
+                   responses={(200, "application/pdf"): OpenApiTypes.BINARY,
+                              202: OpenApiResponse(FormPdfPendingSerializer,
+                                                   description="篇幅较大，正在后台生成：按 Retry-After 秒后再取"),
+                              400: ERRORS[400], 404: ERRORS[404],
+                              503: OpenApiResponse(ErrorSerializer, description="后台生成失败")})
+    @action(detail=True, methods=["get"], url_path="form-pdf", url_name="form-pdf",
+            content_negotiation_class=IgnoreAcceptNegotiation, pagination_class=None, filterset_class=None)
+    def form_pdf(self, request, pk=None):
+        FormPdfQuerySerializer(data=request.query_params).is_valid(raise_exception=True)
+        application = self.get_application()
+        response = ApplicationFormPdfView.as_view()(request._request, pk=application.pk)
+        if response.status_code == status.HTTP_202_ACCEPTED:  # the worker renders it: come back later
+            return Response({"status": "rendering", "retry_after": 3}, status=202, headers={"Retry-After": "3"})
+        if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            return Response(error_body("render_failed", MSG_RENDER_FAILED), status=503)
+        return response
 
     # --- attachments
 

@@ -5,6 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from approvals.api import ApplicationViewSet, TokenObtainView
+from approvals.api_resources import (
+    BatchViewSet,
+    NotificationViewSet,
+    OrganizationViewSet,
+    ProgramViewSet,
+    TaskViewSet,
+)
 
 app_name = "api"
 
@@ -13,6 +20,11 @@ router = DefaultRouter()
 # is one more door for every rule to cover.
 router.include_format_suffixes = False
 router.register("applications", ApplicationViewSet, basename="application")
+router.register("programs", ProgramViewSet, basename="program")
+router.register("batches", BatchViewSet, basename="batch")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("tasks", TaskViewSet, basename="task")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -186,7 +186,20 @@ def organization_in_scope(principal: Principal, organization: Organization) -> b
     return principal.sees_path(organization.path)
 
 
+def organization_scope_q(principal: Principal) -> Q:
+    """The condition on Organization for organization_in_scope: the principal's organizations (roles other
+    than expert, own or delegated) and everything below them; everything for a superuser."""
+    if not principal.authenticated:
+        return Q(pk__in=[])
+    if principal.is_superuser:
+        return Q()
+    condition = Q(pk__in=[])
+    for path in sorted(principal.scope_paths()):
+        condition |= Q(path__startswith=path)
+    return condition
+
+
 __all__ = [
     "DELEGABLE_ROLES", "Level", "Principal", "may_manage_delegation", "SCOPE_ROLES", "Seat", "delegations_in_force",
-    "organization_in_scope", "pool_members", "principal_build", "principal_of",
+    "organization_in_scope", "organization_scope_q", "pool_members", "principal_build", "principal_of",
 ]

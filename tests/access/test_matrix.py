@@ -160,6 +160,31 @@ admin      D    D      D       D     D          D       D            D          
 auditor    D    D      D       D     D          D       D            D              -        -
 """)
 
+# A batch through the API (its windows and quotas, its 公示名单 PDF): the staff of its province, of an
+# organization under it or above it (approvals.access.may_see_batch); experts hold no scope.
+BATCH_READ = grid("""
+          own child descendant other_province
+clerk      A    A     A          D
+leader     A    A     A          D
+reviewer   A    A     A          D
+expert     D    D     D          D
+admin      A    A     A          D
+auditor    A    A     A          D
+""")
+
+# The experts a province may assign to an application (GET /api/v1/applications/<id>/experts/): the owner
+# of assign_experts, the province's reviewer (the parent of a city's own application, the ancestor of a
+# county's); who sees the application otherwise is told 403, who does not 404.
+EXPERT_CHOICE = grid("""
+          own parent ancestor child descendant sibling other_branch other_province assigned scored
+clerk      D    D      D       D     D          D       D            D              -        -
+leader     D    D      D       D     D          D       D            D              -        -
+reviewer   D    A      A       D     D          D       D            D              -        -
+expert     D    D      D       D     D          D       D            D              D        D
+admin      D    D      D       D     D          D       D            D              -        -
+auditor    D    D      D       D     D          D       D            D              -        -
+""")
+
 # The city reviewer's page of a batch (quota, waiting applications, bulk recommend).
 CITY_BATCH_PAGE = grid("""
           own child descendant other_province
@@ -267,6 +292,11 @@ CLASSES = {
     "city-document": Klass(grid=CITY_DOCUMENT, superuser=E),
     "batch-notice": Klass(grid=BATCH_NOTICE, superuser=E),
     "city-batch": Klass(grid=CITY_BATCH_PAGE, superuser=E),
+    "batch-read": Klass(grid=BATCH_READ, superuser=E),
+    "expert-choice": Klass(grid=EXPERT_CHOICE, superuser=E),
+    # Claiming an open task of a pool through the API (the world's A03 in 城市审核, the pool of C's
+    # reviewers): a member of the pool (own or delegated), nobody else.
+    "claim": Klass(grid={("reviewer", "own"): A}, superuser=D),
     "issue-officer": Klass(grid=ISSUE_OFFICER, superuser=E),
     "viewflow": Klass(superuser=E, per_role=True),
     "viewflow-task": Klass(superuser=E, owner=E, per_role=True),
@@ -334,6 +364,21 @@ URLS = {
     **{rf"api/v1/^applications/(?P<pk>\d+)/{route}/$": ("application", "app") for route in (
         "submit", "withdraw", "sign-off", "return", "recommend", "decline", "accept", "assign-experts", "score",
         "decide", "publish-notice", "object", "approve", "issue-certificate", "revoke")},
+    r"api/v1/^applications/(?P<pk>\d+)/experts/$": ("expert-choice", "app"),
+    r"api/v1/^applications/(?P<pk>\d+)/certificate-pdf/$": ("application", "app:certified"),
+    r"api/v1/^applications/(?P<pk>\d+)/form-pdf/$": ("application", "app:one"),  # a render each: one target
+    "api/v1/^programs/$": ("login", "none"),
+    "api/v1/^batches/$": ("login", "none"),
+    r"api/v1/^batches/(?P<pk>\d+)/$": ("batch-read", "batch"),
+    r"api/v1/^batches/(?P<pk>\d+)/notice-pdf/$": ("batch-read", "batch"),
+    r"api/v1/^batches/(?P<pk>\d+)/recommendation-pdf/$": ("city-document", "city"),
+    r"api/v1/^batches/(?P<pk>\d+)/summary-pdf/$": ("city-document", "city"),
+    r"api/v1/^batches/(?P<pk>\d+)/summary-xlsx/$": ("city-document", "city"),
+    "api/v1/^organizations/$": ("login", "none"),
+    "api/v1/^tasks/$": ("login", "none"),
+    r"api/v1/^tasks/(?P<pk>\d+)/claim/$": ("claim", "open-task"),  # POST only: see POSTS
+    "api/v1/^notifications/$": ("login", "none"),
+    r"api/v1/^notifications/(?P<pk>\d+)/read/$": ("notification-owner", "notification"),  # POST only
     "": ("public", "none"),  # redirects to /approvals/
     "verify/": ("public", "none"),
     "verify/<str:token>/": ("public", "token"),
@@ -478,6 +523,8 @@ POSTS = {
     **{rf"api/v1/^applications/(?P<pk>\d+)/{route}/$": [("POST", route, f"action:{action}")]
        for route, action in API_ACTIONS.items()},
     "api/v1/auth/token/": [("POST", "token", "public-either")],
+    r"api/v1/^tasks/(?P<pk>\d+)/claim/$": [("POST", "claim", "claim")],
+    r"api/v1/^notifications/(?P<pk>\d+)/read/$": [("POST", "read", "notification-owner")],
     "i18n/setlang/": [("POST", "setlang", "public")],
     "accounts/logout/": [("POST", "logout", "public-either")],
     "admin/logout/": [("POST", "logout", "public-either")],
@@ -829,6 +876,8 @@ def targets_for(ctx: Context, target_kind: str, klass_name: str) -> list[Target]
         return [Target("-", {"format": ".json"})]
     if kind == "digest":
         return [Target("digest 1", {"number": 1})]
+    if target_kind == "app:certified":
+        return [Target("A12", {"pk": w.apps["A12"].pk}, org=w.apps["A12"].org, app=w.apps["A12"])]
     if kind == "app":
         keys = READ_APPS[:1] if target_kind == "app:one" else READ_APPS
         return [Target(k, {"pk": w.apps[k].pk, **fmt}, org=w.apps[k].org, app=w.apps[k]) for k in keys]
@@ -846,15 +895,20 @@ def targets_for(ctx: Context, target_kind: str, klass_name: str) -> list[Target]
     if kind == "reset":
         return [Target("-", {"uidb64": "MQ", "token": "set-password"})]
     if kind == "batch":
-        return [Target(b, {"batch_id": w.batch[b].pk}, org="P" if b == "B" else "Q") for b in ("B", "BQ")]
+        return [Target(b, {"batch_id": w.batch[b].pk, "pk": w.batch[b].pk}, org="P" if b == "B" else "Q")
+                for b in ("B", "BQ")]
     if kind == "city":
-        return [Target(f"B?city={c}", {"batch_id": w.batch["B"].pk}, org=c, query=f"?city={w.org[c].pk}")
+        return [Target(f"B?city={c}", {"batch_id": w.batch["B"].pk, "pk": w.batch["B"].pk}, org=c,
+                       query=f"?city={w.org[c].pk}")
                 for c in ("C", "C2")]
     if kind == "issue-run":
         return [Target("run", {"batch_id": w.batch["B"].pk, "run_id": w.issue_run.pk}, org="P")]
     if kind == "notification":
         return [Target("note", {"pk": w.notification.pk}, org="K1",
                        task=_Owned(w.notification.user_id))]
+    if kind == "open-task":  # A03's task in 城市审核, open in the pool of C's reviewers
+        task = w.apps["A03"].application.process.task_set.filter(status="NEW", flow_task_type="HUMAN").first()
+        return [Target(f"open task #{task.pk}", {"pk": task.pk}, org="C", task=task)]
     if kind == "process":
         return [Target("A12", {"process_pk": w.apps["A12"].application.process_id}, org="K1", app=w.apps["A12"])]
     if kind == "create":
@@ -965,6 +1019,7 @@ POST_ONLY = {
     "notifications/<int:pk>/read/", "notifications/read-all/", "accounts/logout/",
     r"api/v1/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$",
     *(rf"api/v1/^applications/(?P<pk>\d+)/{route}/$" for route in API_ACTIONS),
+    r"api/v1/^tasks/(?P<pk>\d+)/claim/$", r"api/v1/^notifications/(?P<pk>\d+)/read/$",
 }
 
 
@@ -1178,8 +1233,10 @@ def _class_post_cases(ctx, key, route, pattern, method, variant, klass_name):
         targets = [Target("A12 report", {"pk": w.report.pk, "action": variant}, org="K1", app=w.apps["A12"])]
     elif route == "print/batches/<int:batch_id>/issue-all":
         targets = targets_for(ctx, "batch", klass_name)
-    elif route == "notifications/<int:pk>/read/":
+    elif route in ("notifications/<int:pk>/read/", r"api/v1/^notifications/(?P<pk>\d+)/read/$"):
         targets = targets_for(ctx, "notification", klass_name)
+    elif route == r"api/v1/^tasks/(?P<pk>\d+)/claim/$":
+        targets = targets_for(ctx, "open-task", klass_name)
     elif route == "workflow/flows/application/<int:process_pk>/cancel/":
         targets = targets_for(ctx, "process", klass_name)
     elif route == "workflow/queue/assign/":
@@ -1215,6 +1272,8 @@ def _class_post_data(ctx, route, variant, subject, target):
         return (lambda: {"pdf": SimpleUploadedFile("c.pdf", minimal_pdf("c"), content_type="application/pdf")}), \
             False, False
     if variant == "issue-all":
+        return {}, True, False
+    if variant == "claim":
         return {}, True, False
     if variant in ("read", "read-all"):
         return {}, True if variant == "read" else None, False

@@ -4,12 +4,14 @@ all unknown is a valid empty body for an action without inputs, such as withdraw
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
+from viewflow.workflow.models import Task
 
 from approvals.api_parsers import MAX_DEPTH
 from approvals.models import Application
 from approvals.stages import ACTIONS, ROUTED_ACTIONS
 from tests.api.test_api import _create_body
 from tests.approvals.conftest import World
+from workflows.models import Notification
 
 STATION = "society-service-station"
 
@@ -80,6 +82,11 @@ def endpoints(world):
     for action in ROUTED_ACTIONS:
         yield "post", f"/api/v1/applications/{draft.pk}/{ACTIONS[action].action.url}/", "langya_clerk"
         yield "post", f"/api/v1/applications/{draft.pk}/{ACTIONS[action].action.url}/", "anhui_reviewer"
+    # The POSTs of the read resources take no body: whatever is sent is not read.
+    note = Notification.objects.create(user=world.user["langya_clerk"], kind="task", title="通知", dedup_key="hostile")
+    yield "post", f"/api/v1/notifications/{note.pk}/read/", "langya_clerk"
+    task = Task.objects.filter(process__application=draft).order_by("pk").first()
+    yield "post", f"/api/v1/tasks/{task.pk if task else 1}/claim/", "langya_clerk"
 
 
 def test_at_least_twenty_hostile_classes():
@@ -121,6 +128,20 @@ def test_specific_refusals_say_what_is_wrong(world):
     with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000):
         response = client.post(url, b'{"subject_name": "' + b"x" * 2000 + b'"}', content_type="application/json")
         assert (response.status_code, response.json()["code"]) == (413, "too_large")
+
+
+@pytest.mark.parametrize("path", ["batches", "organizations", "tasks", "notifications", "programs"])
+@pytest.mark.parametrize("query", ["year=1e30", "province=99999999999999999999", "parent=-1", "open=maybe",
+                                   "level=nope", "box=x", "unread=2", "page=99999999999999999999", "ordering=%00",
+                                   "page=-1"])
+def test_the_read_resources_range_check_their_queries(world, path, query):
+    client = APIClient()
+    client.force_authenticate(world.user["anhui_reviewer"])
+    response = client.get(f"/api/v1/{path}/?{query}")
+    assert response.status_code < 500 and response["Content-Type"].startswith("application/json"), (
+        path, query, response.status_code)
+    if response.status_code >= 400:
+        assert {"code", "message"} <= set(response.json())
 
 
 @pytest.mark.parametrize("query", [
