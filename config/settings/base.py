@@ -218,6 +218,8 @@ CELERY_BEAT_SCHEDULE = {
     # Annual reports past their due date: reminded, escalated, recorded as missing (designations.consequences).
     "annual-reports-overdue": {"task": "designations.tasks.annual_reports_overdue",
                                "schedule": crontab(minute=20, hour=8)},
+    # Designations within their program's reminder months of expiry: renewal opened, clerks told.
+    "renewals-remind": {"task": "designations.tasks.renewals_remind", "schedule": crontab(minute=25, hour=8)},
     # Reminders and escalations, once per task (docs/deadlines-notifications.md).
     "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
     # From CALENDAR_REMINDER_DATE on, administrators are told (once each) that next year's holiday
