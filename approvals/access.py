@@ -362,14 +362,15 @@ def report_action_check(principal: Principal | None, report, action: str) -> Gra
             return SYSTEM_GRANT
         raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
     if not may_see_designation(principal, designation):
-        raise E.NotFound(E.MSG_REPORT_NOT_FOUND)
+        raise E.NotFound(getattr(report, "not_found_message", E.MSG_REPORT_NOT_FOUND))
     role, level = spec.owner
     org_id = acting_organization_id(designation, level)
     seat = principal.seat(org_id, role)
     if seat is None:
         raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
     if report.status not in spec.sources:
-        raise E.WrongState(E.MSG_REPORT_WRONG_STATE, status=report.get_status_display(), action=spec.label)
+        raise E.WrongState(getattr(report, "wrong_state_message", E.MSG_REPORT_WRONG_STATE),
+                           status=report.get_status_display(), action=spec.label)
     return Grant(org_id, role, seat.delegator_id)
 
 

@@ -41,18 +41,13 @@ def certificate_reserve(*, application) -> Certificate:
     if existing:
         return existing
     year = application.batch.year
-    key = {"province_id": application.province_id, "program_id": application.program_id, "year": year}
-    sequence = CertificateSequence.objects.select_for_update().filter(**key).first()
-    if sequence is None:  # the year's first certificate: create the row (safely under a race), then lock it
-        CertificateSequence.objects.get_or_create(**key)
-        sequence = CertificateSequence.objects.select_for_update().get(**key)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
+    sequence, _seq = _next_seq(province_id=application.province_id, program_id=application.program_id, year=year)
     # The subject's division lies in the province, so its first two digits are the province's code.
     province_code = application.division_id[:2] + "0000"
     issued = timezone.localdate()
     return Certificate.objects.create(
         application=application,
+        issued_for=application,
         sequence=sequence,
         seq=sequence.last,
         number=certificate_number(
@@ -65,6 +60,47 @@ def certificate_reserve(*, application) -> Certificate:
         issued_on=issued,
         token=secrets.token_urlsafe(32),
     )
+
+
+def _next_seq(*, province_id: int, program_id: int, year: int) -> tuple[CertificateSequence, int]:
+    """Take the next number of (province, program, year), locked until the caller's commit."""
+    key = {"province_id": province_id, "program_id": program_id, "year": year}
+    sequence = CertificateSequence.objects.select_for_update().filter(**key).first()
+    if sequence is None:  # the year's first certificate: create the row (safely under a race), then lock it
+        CertificateSequence.objects.get_or_create(**key)
+        sequence = CertificateSequence.objects.select_for_update().get(**key)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return sequence, sequence.last
+
+
+def certificate_renew(*, certificate_id: int, validity_years: int) -> Certificate:
+    """The renewed certificate (复核/续期) of a certificate in force, in the caller's transaction: a new number
+    from this year's gap-free sequence, validity from the day after the old one's last day for
+    `validity_years`; the old certificate is 已续期, links to the new one and is no longer the
+    application's (it keeps `issued_for`). The PDF is rendered by a worker (the caller's outbox effect)."""
+    assert transaction.get_connection().in_atomic_block
+    old = Certificate.objects.select_for_update().select_related("issued_for__program").get(pk=certificate_id)
+    application = old.issued_for
+    issued = timezone.localdate()
+    sequence, seq = _next_seq(province_id=application.province_id, program_id=application.program_id,
+                              year=issued.year)
+    valid_from = max(old.valid_until + dt.timedelta(days=1), issued)
+    old.application = None
+    old.status = CertificateStatus.RENEWED
+    old.status_changed_at = timezone.now()
+    old.save(update_fields=["application", "status", "status_changed_at"])
+    new = Certificate.objects.create(
+        application=application, issued_for=application, sequence=sequence, seq=seq,
+        number=certificate_number(pattern=application.program.certificate_number_format,
+                                  province_code=application.division_id[:2] + "0000", year=issued.year, seq=seq),
+        awardee_name=old.awardee_name, valid_from=valid_from,
+        valid_until=_add_years(valid_from, validity_years) - dt.timedelta(days=1), issued_on=issued,
+        token=secrets.token_urlsafe(32),
+    )
+    old.renewed_by = new
+    old.save(update_fields=["renewed_by"])
+    return new
 
 
 def certificate_set_status(*, application, status: str) -> None:
@@ -105,6 +141,8 @@ def certificate_effective_status(certificate: Certificate, *, today: dt.date | N
     has run out even if the nightly expiry has not recorded it yet."""
     if certificate.status == CertificateStatus.REVOKED:
         return CertificateStatus.REVOKED
+    if certificate.status == CertificateStatus.RENEWED:
+        return CertificateStatus.RENEWED
     if certificate.status == CertificateStatus.EXPIRED:
         return CertificateStatus.EXPIRED
     if certificate.valid_until < (today or timezone.localdate()):
@@ -116,7 +154,7 @@ def certificate_context(certificate: Certificate) -> dict:
     """The template context of printing/certificate.html for ``certificate``."""
     from .qr import qr_svg_data_uri
 
-    application = certificate.application
+    application = certificate.issued_for
     program = application.program
     verify_url = certificate_verify_url(certificate)
     division_name = application.division.name
@@ -139,8 +177,8 @@ def certificate_context(certificate: Certificate) -> dict:
 
 def _load(certificate_id: int) -> Certificate:
     return Certificate.objects.select_related(
-        "application__program", "application__city", "application__province", "application__division",
-        "application__province__division"
+        "issued_for__program", "issued_for__city", "issued_for__province", "issued_for__division",
+        "issued_for__province__division"
     ).get(pk=certificate_id)
 
 
@@ -188,13 +226,13 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
                                                                       "status": CertificateStatus.VALID})
     signed_by, signed_at = "", None
     try:
-        signed = signing.sign_pdf(rendered.pdf, organization=certificate.application.province,
+        signed = signing.sign_pdf(rendered.pdf, organization=certificate.issued_for.province,
                                   seal=rendered.seal_areas[0] if rendered.seal_areas else None,
                                   reason=f"授牌证书 {certificate.number}")
         pdf, signed_by, signed_at = signed.pdf, signed.signer, signed.signed_at
     except signing.NoSigningKey:
         logger.warning("Province %s has no signing key: certificate %s is issued unsigned",
-                       certificate.application.province_id, certificate.number)
+                       certificate.issued_for.province_id, certificate.number)
         pdf = rendered.pdf
     digest = hashlib.sha256(pdf).hexdigest()
     final = certificate_pdf_path(certificate)
