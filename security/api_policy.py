@@ -18,7 +18,7 @@ from .services import security_record
 MSG_TOKEN_EXPIRED = _("API 令牌已过期，请重新获取")
 MSG_TOKEN_SCOPE = _("该 API 令牌为只读，不能执行此操作")
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
-TOKEN_PATH = "/api/auth/token/"
+TOKEN_PATH = "/api/v1/auth/token/"
 
 
 class ApiTokenPolicyMiddleware:
