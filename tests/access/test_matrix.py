@@ -332,6 +332,10 @@ URLS = {
     "accounts/password_reset/done/": ("public", "none"),
     "accounts/reset/<uidb64>/<token>/": ("public", "reset"),
     "accounts/reset/done/": ("public", "none"),
+    # The second factor (security.two_factor): anyone logged in enrols, verifies, renews recovery codes.
+    "accounts/2fa/verify/": ("login", "none"),
+    "accounts/2fa/setup/": ("login", "none"),
+    "accounts/2fa/recovery/": ("login", "none"),
     "api/schema/": ("public-either", "none"),
     "api/docs/": ("public-either", "none"),
     "api/redoc/": ("public-either", "none"),
@@ -499,6 +503,8 @@ POSTS = {
     "api/auth/token/": [("POST", "token", "public-either")],
     "i18n/setlang/": [("POST", "setlang", "public")],
     "accounts/logout/": [("POST", "logout", "public-either")],
+    # New recovery codes: whoever is logged in (unverified, as everyone here, is sent to enrol first).
+    "accounts/2fa/recovery/": [("POST", "renew", "login")],
     "admin/logout/": [("POST", "logout", "public-either")],
     "verify/<str:token>/": [("POST", "compare", "public")],
     "designations/reports/<int:pk>/<str:action>/": [("POST", "report_submit", "report-submit"),
@@ -1247,6 +1253,8 @@ def _class_post_data(ctx, route, variant, subject, target):
         return {"language": "en", "next": "/"}, False, True
     if variant == "logout":
         return {}, None, True
+    if variant == "renew":
+        return {}, None, False
     if variant == "compare":
         return (lambda: {"pdf": SimpleUploadedFile("c.pdf", minimal_pdf("c"), content_type="application/pdf")}), \
             False, False
