@@ -187,14 +187,14 @@ admin      A    A     A          D
 auditor    A    A     A          D
 """)
 
-# The experts a province may assign to an application (GET /api/v1/applications/<id>/experts/): the owner
-# of assign_experts, the province's reviewer (the parent of a city's own application, the ancestor of a
-# county's); who sees the application otherwise is told 403, who does not 404.
+# The experts a province may assign to an application (GET /api/v1/applications/<id>/experts/), asked of
+# a county's application (A06): the owner of assign_experts, the province's reviewer (the ancestor); who
+# sees the application otherwise is told 403, who does not 404.
 EXPERT_CHOICE = grid("""
           own parent ancestor child descendant sibling other_branch other_province assigned scored
 clerk      D    D      D       D     D          D       D            D              -        -
 leader     D    D      D       D     D          D       D            D              -        -
-reviewer   D    A      A       D     D          D       D            D              -        -
+reviewer   D    D      A       D     D          D       D            D              -        -
 expert     D    D      D       D     D          D       D            D              D        D
 admin      D    D      D       D     D          D       D            D              -        -
 auditor    D    D      D       D     D          D       D            D              -        -
@@ -384,7 +384,7 @@ URLS = {
     **{rf"api/v1/^applications/(?P<pk>\d+)/{route}/$": ("application", "app") for route in (
         "submit", "withdraw", "sign-off", "return", "recommend", "decline", "accept", "assign-experts", "score",
         "decide", "publish-notice", "object", "approve", "issue-certificate", "revoke")},
-    r"api/v1/^applications/(?P<pk>\d+)/experts/$": ("expert-choice", "app"),
+    r"api/v1/^applications/(?P<pk>\d+)/experts/$": ("expert-choice", "app:one"),  # A06, a county's
     r"api/v1/^applications/(?P<pk>\d+)/certificate-pdf/$": ("application", "app:certified"),
     r"api/v1/^applications/(?P<pk>\d+)/form-pdf/$": ("application", "app:one"),  # a render each: one target
     "api/v1/^programs/$": ("login", "none"),
