@@ -3,6 +3,7 @@ a POST action. Views are thin: reads go through approvals.selectors, writes thro
 and a refused action comes back as {"code", "message", "detail", "errors"} (approvals.api_errors) with the service's status code."""
 import io
 import logging
+import re
 
 import django_filters
 from django import forms
@@ -14,6 +15,7 @@ from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
@@ -168,7 +170,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(child=serializers.JSONField(),
+                                   help_text="字段 → 该字段的错误信息（列表；嵌套字段为对象）")
 
 
 ERRORS = {
@@ -231,6 +234,12 @@ def _person(user) -> dict | None:
     return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
 
 
+# What a text field takes, as the schema says it (CharField refuses NUL characters; one that may not be
+# blank needs something besides white space, which is trimmed).
+TEXT_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
+
 class TextField(serializers.CharField):
     """Text, and only text: a number, list, object or boolean is refused, not stored as its Python spelling."""
 
@@ -240,6 +249,21 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class TextFieldSchema(OpenApiSerializerFieldExtension):
+    """A TextField in the schema: a string without NUL, not blank unless allowed, within its length."""
+
+    target_class = "approvals.api.TextField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = {"type": "string", "pattern": TEXT_PATTERN if field.allow_blank else NOT_BLANK_PATTERN}
+        if not field.allow_blank:
+            schema["minLength"] = 1
+        if field.max_length is not None:
+            schema["maxLength"] = field.max_length
+        return schema
 
 
 class IdField(serializers.IntegerField):
@@ -354,7 +378,7 @@ class FormPdfQuerySerializer(serializers.Serializer):
 
 
 class FormPdfPendingSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["rendering"])
+    status = serializers.CharField(help_text="rendering")
     retry_after = serializers.IntegerField()
 
 
@@ -427,6 +451,38 @@ class EventSerializer(serializers.ModelSerializer):
 
 # Bodies of the transitions, built from each action's inputs in approvals.stages; each field is passed to
 # the service as the keyword of the same name, and the service checks it again (the web form ends there too).
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                      "minItems": MIN_EXPERTS, "uniqueItems": True})
+class ExpertIdsField(serializers.ListField):
+    """Experts' ids, each once (the service counts distinct experts)."""
+
+    def to_internal_value(self, data):
+        ids = super().to_internal_value(data)
+        if len(set(ids)) != len(ids):
+            self.fail("unique")
+        return ids
+
+
+# A score as the schema says it: a whole number, or a string with at most one decimal place, from 0 to 100.
+SCORE_TEXT = r"^(100(\.0)?|[1-9]?[0-9](\.[0-9])?)$"
+assert (SCORE_MIN, SCORE_MAX, SCORE_PLACES) == (0, 100, 1), "SCORE_TEXT spells these bounds"
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": int(SCORE_MIN), "maximum": int(SCORE_MAX)},
+                                {"type": "string", "pattern": SCORE_TEXT}],
+                      "description": "0 到 100 的分数：整数，或最多一位小数的字符串（如 \"88.5\"）"})
+class ScoreField(serializers.DecimalField):
+    """A score: a JSON whole number or a decimal string such as "88.5"; a float, a boolean or a padded or
+    exponent spelling is refused (what the schema allows is what is taken)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        if isinstance(data, str) and not re.fullmatch(SCORE_TEXT, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _input_field(name: str, spec: ActionSpec) -> serializers.Field:
     """The schema of one input; a refusal says what the service would say (one set of rules and messages)."""
     if name == "comment":
@@ -438,13 +494,13 @@ def _input_field(name: str, spec: ActionSpec) -> serializers.Field:
                                      error_messages=opinion, **({} if required else {"default": ""}))
     if name == "expert_ids":
         few = E.MSG_EXPERTS_REQUIRED % {"min": MIN_EXPERTS}
-        return serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
-                                     min_length=MIN_EXPERTS, error_messages={"min_length": few, "empty": few})
+        return ExpertIdsField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+                              min_length=MIN_EXPERTS, error_messages={"min_length": few, "empty": few, "unique": few})
     if name == "score":
         score = {key: E.MSG_SCORE_RANGE for key in ("invalid", "max_value", "min_value", "max_digits",
                                                     "max_decimal_places", "max_whole_digits", "required", "null")}
-        return serializers.DecimalField(max_digits=3 + SCORE_PLACES, decimal_places=SCORE_PLACES,
-                                        min_value=SCORE_MIN, max_value=SCORE_MAX, error_messages=score)
+        return ScoreField(max_digits=3 + SCORE_PLACES, decimal_places=SCORE_PLACES,
+                          min_value=SCORE_MIN, max_value=SCORE_MAX, error_messages=score)
     if name in ("approve", "upheld"):
         return serializers.BooleanField()
     if name == "starts_on":
@@ -470,7 +526,8 @@ def transition_route(name: Action):
     def decorate(method):
         assert method.__name__ == name.method, (method.__name__, name.method)
         method = action(detail=True, methods=["post"], url_path=name.url, url_name=name.url,
-                        serializer_class=body, pagination_class=None, filterset_class=None)(method)
+                        serializer_class=body, pagination_class=None, filterset_class=None,
+                        parser_classes=[StrictJSONParser])(method)
         return extend_schema(
             summary=str(spec.summary), request=body if spec.inputs else None,
             responses={200: ApplicationDetailSerializer, **ERRORS}, operation_id=f"applications_{name.value}",
@@ -531,7 +588,7 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
     serializer_class = ApplicationListSerializer
     filterset_class = ApplicationFilter
     lookup_value_regex = r"\d+"
-    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
+    parser_classes = [StrictJSONParser]  # JSON only; the attachment upload alone is multipart
 
     @property
     def actor(self) -> svc.Actor:
@@ -742,7 +799,7 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
                    responses={200: AttachmentSerializer(many=True), 404: ERRORS[404]})
     @extend_schema(methods=["POST"], summary="上传附件（仅草稿，multipart）", request=AttachmentUploadSerializer,
                    responses={201: AttachmentSerializer, **ERRORS})
-    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser],
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser],
             pagination_class=None, filterset_class=None, serializer_class=AttachmentUploadSerializer)
     def attachments(self, request, pk=None):
         if request.method == "POST":
@@ -799,3 +856,66 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
                                 content_type=attachment.content_type)
         response["X-Content-SHA256"] = attachment.sha256
         return response
+
+
+# ------------------------------------------------------------------------------------------ the schema
+
+# The answers any operation can give besides its own, in the error shape (drf-spectacular's postprocessing
+# hook, SPECTACULAR_SETTINGS): what the server really answers, so that a client (and schemathesis) finds
+# every status it can meet in the schema.
+COMMON_ANSWERS = {
+    400: "请求内容或查询参数有误（含 JSON 解析、编码、嵌套层数、重复键）",
+    401: "未登录，或令牌无效、已过期",
+    403: "无权执行（含：会话未完成双因素认证、只读令牌、无 CSRF 的会话写请求）",
+    404: "对象不存在或不在权限范围内，地址中的编号格式不对，或页码超出范围",
+    413: "请求体过大",
+    415: "请求的 Content-Type 不受支持",
+}
+
+
+# Query parameters and headers as the server checks them (IntegerFilter, IdField, drafts.IfMatch).
+ID_RANGE = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+PARAMETER_SCHEMAS = {
+    ("query", "batch"): ID_RANGE, ("query", "city"): ID_RANGE, ("query", "province"): ID_RANGE,
+    ("query", "parent"): ID_RANGE, ("query", "year"): {"type": "integer", "minimum": 1900, "maximum": 2999},
+    ("query", "page"): {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    ("header", "If-Match"): {"type": "string", "pattern": r'^"[0-9]{1,10}"$'},
+}
+
+
+def schema_common_answers(result, generator, request, public):
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    # The token request's fields (DRF's AuthTokenSerializer): user name and password may not be blank.
+    schemas = result.get("components", {}).get("schemas", {})
+    token = schemas.get("TokenRequestRequest", schemas.get("TokenRequest", {})).get("properties", {})
+    for name in ("username", "password"):
+        if name in token:
+            token[name].update(minLength=1, pattern=TEXT_PATTERN)
+    if "otp" in token:
+        token["otp"]["pattern"] = TEXT_PATTERN
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            parameters = operation.get("parameters", [])
+            for parameter in parameters:
+                known = PARAMETER_SCHEMAS.get((parameter.get("in"), parameter.get("name")))
+                if known is not None:
+                    parameter["schema"] = {**known}
+                choices = parameter.get("schema", {}).get("enum")
+                if parameter.get("in") == "query" and choices and "" not in choices:
+                    parameter["schema"]["enum"] = [*choices, ""]  # empty: not filtered (django-filter)
+            query = any(p.get("in") == "query" for p in parameters)
+            body = "requestBody" in operation or method in ("post", "patch", "put")
+            secured = bool(operation.get("security")) and {} not in operation["security"]
+            codes = []
+            if body or query:
+                codes.append(400)
+            if secured:
+                codes += [401, 403]
+            if "{" in path or query:
+                codes.append(404)
+            if body:
+                codes += [413, 415]
+            for code in codes:
+                responses.setdefault(str(code), {**error, "description": str(COMMON_ANSWERS[code])})
+    return result

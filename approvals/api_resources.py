@@ -280,6 +280,7 @@ class TaskSerializer(serializers.ModelSerializer):
     subject_name = serializers.CharField(source="process.application.subject_name")
     application_status = serializers.CharField(source="process.application.status")
     node = serializers.SerializerMethodField(help_text="流程环节")
+    status = serializers.CharField(help_text="NEW（待领取）、ASSIGNED（已领取）等（工作流引擎的任务状态）")
     claimed = serializers.SerializerMethodField(help_text="已由本人领取（在待办箱中）")
 
     class Meta:

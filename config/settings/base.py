@@ -209,7 +209,14 @@ REST_FRAMEWORK = {
 }
 # Swagger UI and ReDoc from this server (drf-spectacular-sidecar): government intranets have no CDN.
 SPECTACULAR_SETTINGS = {"TITLE": "科协试点申报审批 API", "VERSION": "0.1.0", "SWAGGER_UI_DIST": "SIDECAR",
-                        "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
+                        "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
+                        # Requests and answers as separate components (a file is binary in a request).
+                        "COMPONENT_SPLIT_REQUEST": True,
+                        # One name for the organization levels (a program's applicant level is one too).
+                        "ENUM_NAME_OVERRIDES": {"LevelEnum": "orgs.models.Level"},
+                        # Every answer in the schema (approvals.api.schema_common_answers), enums as components.
+                        "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                                                 "approvals.api.schema_common_answers"]}
 
 LOGGING = {
     "version": 1,
