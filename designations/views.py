@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -19,6 +20,7 @@ from approvals.stages import CASE_BUTTONS, REPORT_ACTIONS, Grade, ReportAction
 from orgs.access import principal_of
 
 from . import consequences as C
+from . import dashboards as D
 from . import renewals as RN
 from . import reports as R
 from .models import AnnualReport, Rectification, Renewal, RevocationProposal
@@ -236,3 +238,44 @@ def _same_kind(kind: str, spec) -> bool:
 def _renewal_values(item, data) -> dict:
     return {field["name"]: data.get(field["name"], "") for field in RN.renewal_fields(item.designation.program_id)
             if field["name"] in data}
+
+
+# ------------------------------------------------------------------------------------- dashboards
+
+
+def _year(value) -> int | None:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        return None
+    return year if 2000 <= year <= 2100 else None
+
+
+class DashboardView(LoginRequiredMixin, View):
+    """Reports due and overdue per city, grades, sites per program and city, renewals due in 90 days: within
+    what this person sees (approvals.access.designation_scope_q); ?year= chooses the reporting year."""
+
+    def get(self, request):
+        scope = access.designation_scope_q(principal_of(request.user), "designation__")
+        site_scope = access.designation_scope_q(principal_of(request.user))
+        year = _year(request.GET.get("year")) or timezone.localdate().year
+        tables = D.dashboard_tables(scope, year=year, site_scope=site_scope)
+        return render(request, "designations/dashboard.html", {"tables": tables, "year": year})
+
+
+class DashboardExportView(LoginRequiredMixin, View):
+    """One dashboard as an Excel workbook."""
+
+    def get(self, request, name: str):
+        if name not in D.DASHBOARDS:
+            raise Http404(_("没有这个统计表"))
+        scope = access.designation_scope_q(principal_of(request.user), "designation__")
+        site_scope = access.designation_scope_q(principal_of(request.user))
+        year = _year(request.GET.get("year")) or timezone.localdate().year
+        (table,) = D.dashboard_tables(scope, year=year, site_scope=site_scope, only=name)
+        response = HttpResponse(D.table_workbook(table), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{name}-{year}.xlsx"'
+        return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -363,6 +363,9 @@ URLS = {
     "designations/reports/<int:pk>/": ("designation", "report"),
     "designations/reports/<int:pk>/<str:action>/": ("designation", "report"),  # POST only: see POSTS
     "designations/cases/": ("login", "none"),
+    # Aggregates within the person's own scope (nothing outside it is counted or named).
+    "designations/dashboard/": ("login", "none"),
+    "designations/dashboard/<str:name>.xlsx": ("login", "dashboard"),
     **{f"designations/{kind}/<int:pk>/{tail}": ("designation", target) for kind, target in CASE_TARGETS.items()
        for tail in ("", "<str:button>/")},  # the button routes are POST only: see POSTS
     "certificates/<int:pk>/pdf": ("application", "certificate"),
@@ -876,6 +879,8 @@ def targets_for(ctx: Context, target_kind: str, klass_name: str) -> list[Target]
         return [Target("A12", {"token": w.certificate.token})]
     if kind == "report":
         return [Target("A12 report", {"pk": w.report.pk}, org="K1", app=w.apps["A12"])]
+    if kind == "dashboard":
+        return [Target(name, {"name": name}) for name in ("reports", "renewals")]
     if kind in CASE_TARGETS.values():
         item = {"rectification": w.rectification, "revocation": w.proposal, "renewal": w.renewal}[kind]
         return [Target(f"A12 {kind}", {"pk": item.pk}, org="K1", app=w.apps["A12"])]
