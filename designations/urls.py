@@ -10,4 +10,11 @@ urlpatterns = [
     path("designations/reports/", views.ReportListView.as_view(), name="reports"),
     path("designations/reports/<int:pk>/", views.ReportDetailView.as_view(), name="report"),
     path("designations/reports/<int:pk>/<str:action>/", views.ReportActionView.as_view(), name="report_action"),
+    path("designations/cases/", views.CaseListView.as_view(), name="cases"),
+    # Rectifications, revocation proposals and renewals: one page each, one POST route per button.
+    *[route for kind in views.CASE_KINDS for route in (
+        path(f"designations/{kind}/<int:pk>/", views.CaseDetailView.as_view(), {"kind": kind}, name="case"),
+        path(f"designations/{kind}/<int:pk>/<str:button>/", views.CaseActionView.as_view(), {"kind": kind},
+             name="case_action"),
+    )],
 ]

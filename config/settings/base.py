@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "orgs",
     "approvals",
     "workflows",
@@ -47,10 +50,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "security.middleware.SecurityContextMiddleware",
+    "security.middleware.TwoFactorMiddleware",
+    "security.api_policy.ApiTokenPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,6 +140,15 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Two-factor login (docs/security.md): administrators and province-level roles must give a TOTP code or a
+# recovery code after their password (orgs.access.two_factor_required); anyone else may enrol. Production
+# settings keep it on whatever the environment says; the unit tests' settings turn the role rule off
+# (their users log in with force_login) and the two-factor tests turn it on again.
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
+OTP_TOTP_ISSUER = "科协试点申报审批"
+# API tokens (security.api, security.api_policy): a token ends this many hours after it was issued.
+API_TOKEN_MAX_AGE_HOURS = env.float("API_TOKEN_MAX_AGE_HOURS", default=24)
 
 # Login throttling: by user name and address together, with a finite cool-off.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

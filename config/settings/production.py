@@ -15,6 +15,8 @@ from .base import database_config, env  # noqa: E402
 DEBUG = False
 # The demo-only tools never run in production, whatever the environment says.
 DEMO_TOOLS = False
+# Two-factor login for administrators and province-level roles cannot be switched off in production.
+TWO_FACTOR_REQUIRED = True
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": database_config(_DATABASE_URL)}
