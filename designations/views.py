@@ -16,11 +16,13 @@ from django.views.decorators.http import require_safe
 from approvals import access
 from approvals import errors as E
 from approvals.services import Actor
-from approvals.stages import CASE_BUTTONS, REPORT_ACTIONS, Grade, ReportAction
+from approvals.stages import CASE_BUTTONS, REPORT_ACTIONS, Grade, ReportAction, RevocationStatus
 from orgs.access import principal_of
+from orgs.models import Level, Organization
 
 from . import consequences as C
 from . import dashboards as D
+from . import documents as DOC
 from . import renewals as RN
 from . import reports as R
 from .models import AnnualReport, Rectification, Renewal, RevocationProposal
@@ -260,7 +262,11 @@ class DashboardView(LoginRequiredMixin, View):
         site_scope = access.designation_scope_q(principal_of(request.user))
         year = _year(request.GET.get("year")) or timezone.localdate().year
         tables = D.dashboard_tables(scope, year=year, site_scope=site_scope)
-        return render(request, "designations/dashboard.html", {"tables": tables, "year": year})
+        principal = principal_of(request.user)
+        provinces = [province for province in Organization.objects.filter(level=Level.PROVINCE).order_by("path")
+                     if access.may_see_evaluation_notice(principal, province)]
+        return render(request, "designations/dashboard.html", {"tables": tables, "year": year,
+                                                                "provinces": provinces})
 
 
 class DashboardExportView(LoginRequiredMixin, View):
@@ -279,3 +285,41 @@ class DashboardExportView(LoginRequiredMixin, View):
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# -------------------------------------------------------------------------------------- documents
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+class RectificationNoticeView(LoginRequiredMixin, View):
+    """整改通知书: whoever sees the designation."""
+
+    def get(self, request, pk: int):
+        rectification = _case_in_scope(request, "rectifications", pk)
+        return _pdf(DOC.rectification_notice_pdf(rectification), f"rectification-{rectification.pk}.pdf")
+
+
+class RevocationDecisionView(LoginRequiredMixin, View):
+    """摘牌决定 of a proposal decided for revocation: whoever sees the designation."""
+
+    def get(self, request, pk: int):
+        proposal = _case_in_scope(request, "revocations", pk)
+        if proposal.status != RevocationStatus.REVOKED:
+            raise Http404(_("尚未作出摘牌决定"))
+        return _pdf(DOC.revocation_decision_pdf(proposal), f"revocation-{proposal.pk}.pdf")
+
+
+class EvaluationNoticeView(LoginRequiredMixin, View):
+    """评定结果通知 of a province's year (approvals.access.may_see_evaluation_notice)."""
+
+    def get(self, request, province_id: int, year: int):
+        province = Organization.objects.filter(pk=province_id, level=Level.PROVINCE).first()
+        if province is None or not _year(year) or not access.may_see_evaluation_notice(
+                principal_of(request.user), province):
+            raise Http404(_("没有这份通知"))
+        return _pdf(DOC.evaluation_notice_pdf(province, year), f"evaluation-{year}.pdf")
