@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup demo test test-postgres test-integration lint check clean
+.PHONY: setup demo test test-postgres test-integration lint check clean prod-local prod-local-stop prod-local-status
 
 setup: $(STAMP)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -35,6 +35,17 @@ demo: setup
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker -B -l warning --concurrency 2 & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload; wait
+
+# The production topology on this machine (docs/scaling.md): WEB gunicorn processes, WORKERS Celery workers,
+# one beat, config.settings.production, against DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
+prod-local: setup
+	WEB=$${WEB:-4} WORKERS=$${WORKERS:-2} PORT=$(PORT) scripts/prod_local.sh start
+
+prod-local-stop:
+	scripts/prod_local.sh stop
+
+prod-local-status:
+	scripts/prod_local.sh status
 
 test: setup
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)

@@ -325,6 +325,14 @@ def designation_scope_q(principal: Principal, prefix: str = "") -> Q:
     return condition
 
 
+def may_see_evaluation_notice(principal: Principal, province: Organization) -> bool:
+    """A province's 评定结果通知 of a year (published to its cities): staff (not experts) of the province, of
+    an organization under it, or above it, as the batch's documents."""
+    if principal.is_superuser:
+        return True
+    return any(path.startswith(province.path) or province.path.startswith(path) for path in principal.scope_paths())
+
+
 def may_open_reporting_window(principal: Principal, province: Organization) -> bool:
     """The province's reviewers (own or delegated seat) open its annual reporting window for a year."""
     return principal.seat(province.pk, Role.REVIEWER) is not None
@@ -342,14 +350,15 @@ def report_action_check(principal: Principal | None, report, action: str) -> Gra
             return SYSTEM_GRANT
         raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
     if not may_see_designation(principal, designation):
-        raise E.NotFound(E.MSG_REPORT_NOT_FOUND)
+        raise E.NotFound(getattr(report, "not_found_message", E.MSG_REPORT_NOT_FOUND))
     role, level = spec.owner
     org_id = acting_organization_id(designation, level)
     seat = principal.seat(org_id, role)
     if seat is None:
         raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
     if report.status not in spec.sources:
-        raise E.WrongState(E.MSG_REPORT_WRONG_STATE, status=report.get_status_display(), action=spec.label)
+        raise E.WrongState(getattr(report, "wrong_state_message", E.MSG_REPORT_WRONG_STATE),
+                           status=report.get_status_display(), action=spec.label)
     return Grant(org_id, role, seat.delegator_id)
 
 

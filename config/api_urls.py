@@ -1,10 +1,11 @@
 """URLs of the REST API, mounted at /api/: the applications router, the OpenAPI schema its Swagger UI and ReDoc (served locally),
-and token issue."""
+and token issue (with the second factor and a scope: security.api)."""
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from approvals.api import ApplicationViewSet, TokenObtainView
+from approvals.api import ApplicationViewSet
+from security.api import TwoFactorTokenView
 
 app_name = "api"
 
@@ -18,6 +19,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
-    path("auth/token/", TokenObtainView.as_view(), name="token"),
+    path("auth/token/", TwoFactorTokenView.as_view(), name="token"),
     path("", include(router.urls)),
 ]

@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from approvals import errors as E
 from approvals.models import Application, Program
-from approvals.stages import Grade, RectificationStatus, ReportStatus, RevocationStatus
+from approvals.stages import Grade, RectificationStatus, RenewalStatus, ReportStatus, RevocationStatus
 from orgs.models import Division, Organization
 from printing.models import Certificate
 
@@ -31,8 +32,9 @@ DS = DesignationStatus
 
 
 class Designation(ConcurrentTransitionMixin, models.Model):
-    application = models.OneToOneField(Application, verbose_name=_("申报"), on_delete=models.PROTECT,
-                                       related_name="designation")
+    # An application's designations: the first from its certificate, one more for each renewal (续期).
+    application = models.ForeignKey(Application, verbose_name=_("申报"), on_delete=models.PROTECT,
+                                    related_name="designations")
     certificate = models.OneToOneField(Certificate, verbose_name=_("证书"), on_delete=models.PROTECT,
                                        related_name="designation")
     program = models.ForeignKey(Program, verbose_name=_("申报类别"), on_delete=models.PROTECT, related_name="+")
@@ -52,6 +54,10 @@ class Designation(ConcurrentTransitionMixin, models.Model):
     status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
     status_reason = models.TextField(_("状态变更原因"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    # The renewal's designation that follows this one (已续期), and when the site was reminded to renew.
+    renewed_by = models.OneToOneField("self", verbose_name=_("续期后的授牌"), null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="renews")
+    renewal_reminded_at = models.DateTimeField(_("续期提醒时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("授牌")
@@ -83,6 +89,10 @@ class Designation(ConcurrentTransitionMixin, models.Model):
     def expire(self):
         pass
 
+    @transition(field=status, source=DS.VALID, target=DS.RENEWED)
+    def renew(self):
+        pass
+
 
 class ProgramFollowUp(models.Model):
     """What a program asks after designation, as data: the annual report's form (the same field
@@ -97,6 +107,8 @@ class ProgramFollowUp(models.Model):
     #  "remind_workdays_before_due": 5, "escalate_workdays_after_due": 5, "missing_workdays_after_due": 10,
     #  "commend_grades": ["excellent"]}
     rules = models.JSONField(_("后续处理规则"), default=dict, blank=True)
+    # The renewal application's lighter form (复核/续期), the same specification.
+    renewal_fields = models.JSONField(_("续期申请表单字段"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("授牌后管理规则")
@@ -211,6 +223,7 @@ class Rectification(ConcurrentTransitionMixin, models.Model):
     decision_comment = models.TextField(_("复核意见"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     decided_at = models.DateTimeField(_("复核时间"), null=True, blank=True)
+    not_found_message, wrong_state_message = E.MSG_CASE_NOT_FOUND, E.MSG_CASE_WRONG_STATE
 
     class Meta:
         verbose_name = _("整改")
@@ -253,6 +266,7 @@ class RevocationProposal(ConcurrentTransitionMixin, models.Model):
     decision_comment = models.TextField(_("决定意见"), blank=True)
     created_at = models.DateTimeField(_("提出时间"), default=timezone.now)
     decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
+    not_found_message, wrong_state_message = E.MSG_CASE_NOT_FOUND, E.MSG_CASE_WRONG_STATE
 
     class Meta:
         verbose_name = _("摘牌建议")
@@ -270,4 +284,73 @@ class RevocationProposal(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=RVS.PROPOSED, target=RVS.REJECTED)
     def reject(self):
+        pass
+
+
+RNS = RenewalStatus
+OPEN_RENEWAL = (RNS.DRAFT, RNS.SIGNOFF, RNS.CITY_REVIEW, RNS.PROVINCE_REVIEW)
+
+
+class Renewal(ConcurrentTransitionMixin, models.Model):
+    """复核/续期: opened a number of months before the designation's expiry (the program's rule); the
+    applicant's clerk fills the lighter form, the leader signs off, the city reviews, the province's leader
+    decides. Approval gives a new certificate (a new number) and a new designation; the old ones are 已续期."""
+
+    designation = models.ForeignKey(Designation, verbose_name=_("授牌"), on_delete=models.PROTECT,
+                                    related_name="renewals")
+    form_data = models.JSONField(_("续期申请内容"), default=dict, blank=True)
+    status = FSMField(_("状态"), default=RNS.DRAFT, choices=RNS.choices, protected=True, db_index=True)
+    # The designation's annual grades when it was submitted: {"excellent": n, "good": n, "pass": n, "fail": n,
+    # "missing": n} (a report never submitted counts as missing).
+    grades = models.JSONField(_("历年评定等次"), default=dict, blank=True)
+    return_reason = models.TextField(_("退回理由"), blank=True)
+    decision_comment = models.TextField(_("审批意见"), blank=True)
+    opened_at = models.DateTimeField(_("开启时间"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    renewed = models.OneToOneField(Designation, verbose_name=_("续期后的授牌"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="renewal_of")
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    not_found_message, wrong_state_message = E.MSG_RENEWAL_NOT_FOUND, E.MSG_RENEWAL_WRONG_STATE
+
+    class Meta:
+        verbose_name = _("续期申请")
+        verbose_name_plural = _("续期申请")
+        ordering = ["-opened_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["designation"], condition=models.Q(status__in=OPEN_RENEWAL),
+                                               name="one_open_renewal")]
+
+    def __str__(self) -> str:
+        return f"{self.designation_id}: {self.status}"
+
+    @transition(field=status, source=RNS.DRAFT, target=RNS.SIGNOFF)
+    def renewal_submit(self):
+        pass
+
+    @transition(field=status, source=RNS.SIGNOFF, target=RNS.CITY_REVIEW)
+    def renewal_sign_off(self):
+        pass
+
+    @transition(field=status, source=RNS.SIGNOFF, target=RNS.PROVINCE_REVIEW)
+    def renewal_sign_off_to_province(self):
+        """A city's own designation has no city review."""
+
+    @transition(field=status, source=RNS.SIGNOFF, target=RNS.DRAFT)
+    def renewal_leader_return(self):
+        pass
+
+    @transition(field=status, source=RNS.CITY_REVIEW, target=RNS.PROVINCE_REVIEW)
+    def renewal_city_accept(self):
+        pass
+
+    @transition(field=status, source=RNS.CITY_REVIEW, target=RNS.DRAFT)
+    def renewal_city_return(self):
+        pass
+
+    @transition(field=status, source=RNS.PROVINCE_REVIEW, target=RNS.APPROVED)
+    def renewal_approve(self):
+        pass
+
+    @transition(field=status, source=RNS.PROVINCE_REVIEW, target=RNS.REJECTED)
+    def renewal_reject(self):
         pass

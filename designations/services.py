@@ -10,7 +10,7 @@ from approvals.models import Application, AuditEvent
 from approvals.stages import COMMENT_MAX_LENGTH
 from printing.models import Certificate
 
-from .models import DS, Designation
+from .models import DS, IN_FORCE, Designation
 
 
 def designation_record(*, application: Application, certificate: Certificate, fresh: bool = False) -> Designation:
@@ -45,7 +45,9 @@ def designation_fields(application: Application, certificate: Certificate) -> di
 
 
 def _locked(application_id: int) -> Designation | None:
-    return Designation.objects.select_for_update().filter(application_id=application_id).first()
+    """The application's designation in force (a renewed one, 已续期, has been followed by another)."""
+    return (Designation.objects.select_for_update().filter(application_id=application_id, status__in=IN_FORCE)
+            .order_by("-pk").first())
 
 
 def _change(designation: Designation, transition, *, reason: str = "") -> None:
@@ -78,9 +80,9 @@ def designations_backfill() -> int:
     (a revocation's reason and date from its audit event). Returns how many were created."""
     created = 0
     missing = (Certificate.objects.filter(designation__isnull=True)
-               .select_related("application").order_by("pk"))
+               .select_related("issued_for").order_by("pk"))
     for certificate in missing.iterator(chunk_size=500):
-        application = certificate.application
+        application = certificate.issued_for
         status = _BACKFILL_STATUS.get(application.status)
         if status is None:
             continue

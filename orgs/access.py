@@ -81,6 +81,36 @@ class Principal:
         return {s.path for s in self.own_seats() if s.role == Role.ADMIN}
 
 
+# ----------------------------------------------------------------------------------- two-factor login
+
+# Roles whose holders log in with a second factor (等保 2.0 身份鉴别, docs/security.md), at any level; every
+# seat at province level (own or delegated) needs one too, and so does a system administrator (superuser).
+TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+def two_factor_required(principal: Principal) -> bool:
+    """This person may not work without a verified second factor (TOTP or a recovery code)."""
+    if not principal.authenticated:
+        return False
+    return principal.is_superuser or any(
+        s.role in TWO_FACTOR_ROLES or s.level == Level.PROVINCE for s in principal.seats)
+
+
+def may_reset_two_factor(principal: Principal, target) -> bool:
+    """Reset another person's second factor (they enrol again at their next login): a system administrator,
+    or an administrator of a subtree that holds every one of the person's memberships. Never one's own
+    (a lost phone goes to someone else), never a system administrator's unless one is one."""
+    if not principal.authenticated or target.pk == principal.user_id:
+        return False
+    if principal.is_superuser:
+        return True
+    if target.is_superuser:
+        return False
+    admin_paths = principal.admin_paths()
+    paths = list(Membership.objects.filter(user_id=target.pk).values_list("organization__path", flat=True))
+    return bool(paths) and all(any(p.startswith(a) for a in admin_paths) for p in paths)
+
+
 def delegations_in_force(*, on: dt.date | None = None) -> QuerySet:
     """Delegations active on `on` whose delegator still holds the role: a delegation never outlives it."""
     on = on or timezone.localdate()
@@ -187,6 +217,7 @@ def organization_in_scope(principal: Principal, organization: Organization) -> b
 
 
 __all__ = [
+    "TWO_FACTOR_ROLES", "may_reset_two_factor", "two_factor_required",
     "DELEGABLE_ROLES", "Level", "Principal", "may_manage_delegation", "SCOPE_ROLES", "Seat", "delegations_in_force",
     "organization_in_scope", "pool_members", "principal_build", "principal_of",
 ]

@@ -1,20 +1,28 @@
 """Admin pages for divisions, organizations, memberships and users, searchable by name and code; a scoped
 administrator (orgs.admin_scope) sees organizations, memberships and users of their subtree only. API tokens
 are not shown here at all."""
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import TokenProxy
 
+from security import two_factor
+
+from .access import may_reset_two_factor, principal_of
 from .admin_scope import ReferenceDataAdminMixin, ScopedAdminMixin
 from .models import Division, Membership, Organization
 
 # Tokens are credentials: nobody reads them in the admin (a user gets theirs from /api/auth/token/).
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)
+# Nor the second factor's secrets: a lost device is reset from the user list (security.two_factor).
+for _credential in (TokenProxy, TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_credential):
+        admin.site.unregister(_credential)
 
 
 @admin.register(Division)
@@ -100,6 +108,25 @@ class ScopedUserAdmin(ScopedAdminMixin, UserAdmin):
 
     scope_paths = ("memberships__organization__path",)
     inlines = [UserMembershipInline]
+    actions = ["reset_two_factor"]
+
+    @admin.action(description=_("重置双因素认证（下次登录时重新绑定）"))
+    def reset_two_factor(self, request, queryset):
+        """orgs.access.may_reset_two_factor decides for each user; the reset is written to the security log."""
+        principal = principal_of(request.user)
+        done, refused = 0, []
+        for user in queryset:
+            if may_reset_two_factor(principal, user):
+                two_factor.reset(user, actor=request.user, request=request)
+                done += 1
+            else:
+                refused.append(user.get_username())
+        if done:
+            self.message_user(request, ngettext("已重置 %(n)d 个用户的双因素认证", "已重置 %(n)d 个用户的双因素认证",
+                                                done) % {"n": done}, messages.SUCCESS)
+        if refused:
+            self.message_user(request, _("无权重置以下用户的双因素认证：%(names)s") % {"names": "、".join(refused)},
+                              messages.ERROR)
 
     def get_queryset(self, request):
         qs = super(ScopedAdminMixin, self).get_queryset(request)

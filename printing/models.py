@@ -29,12 +29,21 @@ class CertificateStatus(models.TextChoices):
     VALID = "valid", _("有效")
     REVOKED = "revoked", _("已撤销")
     EXPIRED = "expired", _("已过期")
+    RENEWED = "renewed", _("已续期")
 
 
 class Certificate(models.Model):
+    # The application's certificate in force (its latest); a certificate that was renewed (已续期) is no
+    # longer the application's: it keeps `issued_for` and links to its successor (`renewed_by`).
     application = models.OneToOneField(
-        "approvals.Application", verbose_name=_("申报"), on_delete=models.PROTECT, related_name="certificate"
+        "approvals.Application", verbose_name=_("申报"), on_delete=models.PROTECT, related_name="certificate",
+        null=True, blank=True,
     )
+    issued_for = models.ForeignKey(
+        "approvals.Application", verbose_name=_("申报"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    renewed_by = models.OneToOneField("self", verbose_name=_("续期后的证书"), null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="renews")
     sequence = models.ForeignKey(CertificateSequence, on_delete=models.PROTECT, related_name="certificates")
     seq = models.PositiveIntegerField(_("序号"))
     number = models.CharField(_("证书编号"), max_length=64, unique=True)

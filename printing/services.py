@@ -49,6 +49,7 @@ def certificate_reserve(*, application, known_new: bool = False) -> Certificate:
     issued = timezone.localdate()
     certificate = Certificate.objects.create(
         application=application,
+        issued_for=application,
         sequence_id=seq_id,
         seq=seq,
         number=certificate_number(
@@ -82,6 +83,35 @@ def _sequence_next(*, province_id: int, program_id: int, year: int) -> tuple[int
             [province_id, program_id, year],
         )
         return tuple(cursor.fetchone())
+
+
+def certificate_renew(*, certificate_id: int, validity_years: int) -> Certificate:
+    """The renewed certificate (复核/续期) of a certificate in force, in the caller's transaction: a new number
+    from this year's gap-free sequence, validity from the day after the old one's last day for
+    `validity_years`; the old certificate is 已续期, links to the new one and is no longer the
+    application's (it keeps `issued_for`). The PDF is rendered by a worker (the caller's outbox effect)."""
+    assert transaction.get_connection().in_atomic_block
+    old = Certificate.objects.select_for_update().select_related("issued_for__program").get(pk=certificate_id)
+    application = old.issued_for
+    issued = timezone.localdate()
+    seq_id, seq = _sequence_next(province_id=application.province_id, program_id=application.program_id,
+                              year=issued.year)
+    valid_from = max(old.valid_until + dt.timedelta(days=1), issued)
+    old.application = None
+    old.status = CertificateStatus.RENEWED
+    old.status_changed_at = timezone.now()
+    old.save(update_fields=["application", "status", "status_changed_at"])
+    new = Certificate.objects.create(
+        application=application, issued_for=application, sequence_id=seq_id, seq=seq,
+        number=certificate_number(pattern=application.program.certificate_number_format,
+                                  province_code=application.division_id[:2] + "0000", year=issued.year, seq=seq),
+        awardee_name=old.awardee_name, valid_from=valid_from,
+        valid_until=_add_years(valid_from, validity_years) - dt.timedelta(days=1), issued_on=issued,
+        token=secrets.token_urlsafe(32),
+    )
+    old.renewed_by = new
+    old.save(update_fields=["renewed_by"])
+    return new
 
 
 def certificate_set_status(*, application, status: str) -> None:
@@ -122,6 +152,8 @@ def certificate_effective_status(certificate: Certificate, *, today: dt.date | N
     has run out even if the nightly expiry has not recorded it yet."""
     if certificate.status == CertificateStatus.REVOKED:
         return CertificateStatus.REVOKED
+    if certificate.status == CertificateStatus.RENEWED:
+        return CertificateStatus.RENEWED
     if certificate.status == CertificateStatus.EXPIRED:
         return CertificateStatus.EXPIRED
     if certificate.valid_until < (today or timezone.localdate()):
@@ -133,7 +165,7 @@ def certificate_context(certificate: Certificate) -> dict:
     """The template context of printing/certificate.html for ``certificate``."""
     from .qr import qr_svg_data_uri
 
-    application = certificate.application
+    application = certificate.issued_for
     program = application.program
     verify_url = certificate_verify_url(certificate)
     division_name = application.division.name
@@ -151,13 +183,24 @@ def certificate_context(certificate: Certificate) -> dict:
         "verify_url": verify_url,
         "qr_data_uri": qr_svg_data_uri(verify_url),
         "status": certificate.status,
+        "renews_number": _renews_number(certificate),
     }
+
+
+def _renews_number(certificate: Certificate) -> str:
+    """The number of the certificate a renewed one follows ("" for a first certificate)."""
+    if certificate.pk is None:
+        return ""
+    try:
+        return certificate.renews.number  # select_related("renews") by the renderer: no extra query
+    except Certificate.DoesNotExist:
+        return ""
 
 
 def _load(certificate_id: int) -> Certificate:
     return Certificate.objects.select_related(
-        "application__program", "application__city", "application__province", "application__division",
-        "application__province__division"
+        "issued_for__program", "issued_for__city", "issued_for__province", "issued_for__division",
+        "issued_for__province__division", "renews"
     ).get(pk=certificate_id)
 
 
@@ -205,13 +248,13 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
                                                                       "status": CertificateStatus.VALID})
     signed_by, signed_at = "", None
     try:
-        signed = signing.sign_pdf(rendered.pdf, organization=certificate.application.province,
+        signed = signing.sign_pdf(rendered.pdf, organization=certificate.issued_for.province,
                                   seal=rendered.seal_areas[0] if rendered.seal_areas else None,
                                   reason=f"授牌证书 {certificate.number}")
         pdf, signed_by, signed_at = signed.pdf, signed.signer, signed.signed_at
     except signing.NoSigningKey:
         logger.warning("Province %s has no signing key: certificate %s is issued unsigned",
-                       certificate.application.province_id, certificate.number)
+                       certificate.issued_for.province_id, certificate.number)
         pdf = rendered.pdf
     digest = hashlib.sha256(pdf).hexdigest()
     final = certificate_pdf_path(certificate)

@@ -106,7 +106,8 @@ def user_may_issue(user, batch: Batch) -> bool:
 
 
 def _certificate_for(token: str | None, number: str | None) -> Certificate | None:
-    queryset = Certificate.objects.select_related("application__program", "application__province", "designation")
+    queryset = Certificate.objects.select_related("issued_for__program", "issued_for__province", "designation",
+                                                  "renewed_by")
     if token is not None:
         return queryset.filter(token=token).first()
     if number:
@@ -125,8 +126,8 @@ def _verify_page(request, certificate, *, token, number, status=200, result="", 
         "certificate": certificate,
         "status": effective,
         "status_label": CertificateStatus(effective).label,
-        "program_name": certificate.application.program.name_zh,
-        "issuing_org": certificate.application.province.name,
+        "program_name": certificate.issued_for.program.name_zh,
+        "issuing_org": certificate.issued_for.province.name,
         "designation": getattr(certificate, "designation", None),
         "max_mb": VERIFY_UPLOAD_MAX_BYTES // (1024 * 1024),
         "result": result,
@@ -208,7 +209,7 @@ class CertificatePdfView(LoginRequiredMixin, View):
 
     def get(self, request, pk: int):
         certificate = Certificate.objects.filter(pk=pk).first()
-        if certificate is None or application_get(user=request.user, pk=certificate.application_id) is None:
+        if certificate is None or application_get(user=request.user, pk=certificate.issued_for_id) is None:
             raise Http404("证书不存在或不在您的权限范围内")
         pdf = certificate_pdf_bytes(certificate)
         if pdf is None and not certificate.pdf_sha256 and certificate.status == CertificateStatus.VALID:

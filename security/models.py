@@ -29,6 +29,13 @@ class Kind(models.TextChoices):
     TOKEN_ISSUED = "token_issued", _("签发 API 令牌")
     TOKEN_REVOKED = "token_revoked", _("撤销 API 令牌")
     EXPORT = "export", _("导出")
+    TWO_FACTOR_ENROLLED = "2fa_enrolled", _("启用双因素认证")
+    TWO_FACTOR_VERIFIED = "2fa_verified", _("双因素认证通过")
+    TWO_FACTOR_FAILED = "2fa_failed", _("双因素认证失败")
+    RECOVERY_CODE_USED = "2fa_recovery_used", _("使用恢复码")
+    RECOVERY_CODES_ISSUED = "2fa_recovery_issued", _("生成恢复码")
+    TWO_FACTOR_RESET = "2fa_reset", _("重置双因素认证")
+    TOKEN_EXPIRED = "token_expired", _("API 令牌过期")
 
 
 class SecurityChainHead(models.Model):
@@ -105,3 +112,24 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.replaced_at:%Y-%m-%d}"
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("只读")
+    WRITE = "write", _("读写")
+
+
+class TokenPolicy(models.Model):
+    """The scope of a DRF token (rest_framework.authtoken): a read token may only read. Its expiry is the
+    token's `created` plus API_TOKEN_MAX_AGE_HOURS (security.api_policy)."""
+
+    token = models.OneToOneField("authtoken.Token", on_delete=models.CASCADE, primary_key=True,
+                                 related_name="security_policy")
+    scope = models.CharField(_("范围"), max_length=8, choices=TokenScope.choices, default=TokenScope.WRITE)
+
+    class Meta:
+        verbose_name = _("API 令牌范围")
+        verbose_name_plural = _("API 令牌范围")
+
+    def __str__(self) -> str:
+        return f"{self.token_id[:6]}… {self.scope}"

@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from orgs.models import Delegation, Membership
 
+from . import two_factor
 from .models import Kind, PasswordHistory
 from .services import security_record
 
@@ -21,6 +22,9 @@ _PRIVILEGE_FIELDS = ("is_active", "is_staff", "is_superuser")
 @receiver(user_logged_in, dispatch_uid="security_login")
 def _logged_in(sender, request, user, **kwargs):
     security_record(Kind.LOGIN, actor=user, request=request)
+    if request is not None and hasattr(request, "session"):
+        # security.middleware reads it on every request instead of asking the database
+        request.session[two_factor.SESSION_ENROLLED] = two_factor.enrolled(user)
 
 
 @receiver(user_logged_out, dispatch_uid="security_logout")

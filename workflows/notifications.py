@@ -32,11 +32,12 @@ from approvals.models import Application, AuditEvent, ExpertAssignment, Stage, S
 from approvals.outbox import effect_add
 from approvals.stages import (
     REPORT_ACTIONS,
-    REPORT_SIGNOFF_WITHOUT_CITY_NOTIFIES,
+    REPORT_RESULT_ACTIONS,
+    REPORT_RETURN_ACTIONS,
+    SIGNOFF_WITHOUT_CITY,
     STAGES,
     Action,
     Notify,
-    ReportAction,
     actions_notifying,
 )
 from orgs.access import pool_members
@@ -259,12 +260,12 @@ def _notify_for_action(*, application, action: str, actor_user, comment: str = "
     if action in REPORT_ACTIONS:
         # An annual report of the designation (designations.reports): the comment says which and why.
         role, level = REPORT_ACTIONS[action].notifies
-        if action == ReportAction.SIGN_OFF and application.applicant_id == application.city_id:
-            role, level = REPORT_SIGNOFF_WITHOUT_CITY_NOTIFIES
+        if action in SIGNOFF_WITHOUT_CITY and application.applicant_id == application.city_id:
+            role, level = REPORT_ACTIONS[SIGNOFF_WITHOUT_CITY[action]].notifies
         label = REPORT_ACTIONS[action].label
         body = f"“{program}”“{subject}”：{label}。" + (f"\n{comment}" if comment else "")
-        kind = K.RETURNED if action in (ReportAction.LEADER_RETURN, ReportAction.CITY_RETURN) else (
-            K.DECIDED if action == ReportAction.GRADE else K.TASK)
+        kind = K.RETURNED if action in REPORT_RETURN_ACTIONS else (
+            K.DECIDED if action in REPORT_RESULT_ACTIONS else K.TASK)
         batches.append((pool_members(organization_id=pool_organization_id(application, level), role=role),
                         Message(kind, f"{label}：{subject}", body, url)))
     elif action == Action.RETURN:

@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "orgs",
     "approvals",
     "workflows",
@@ -47,10 +50,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "security.middleware.SecurityContextMiddleware",
+    "security.middleware.TwoFactorMiddleware",
+    "security.api_policy.ApiTokenPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,6 +141,15 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Two-factor login (docs/security.md): administrators and province-level roles must give a TOTP code or a
+# recovery code after their password (orgs.access.two_factor_required); anyone else may enrol. Production
+# settings keep it on whatever the environment says; the unit tests' settings turn the role rule off
+# (their users log in with force_login) and the two-factor tests turn it on again.
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
+OTP_TOTP_ISSUER = "科协试点申报审批"
+# API tokens (security.api, security.api_policy): a token ends this many hours after it was issued.
+API_TOKEN_MAX_AGE_HOURS = env.float("API_TOKEN_MAX_AGE_HOURS", default=24)
+
 # Login throttling: by user name and address together, with a finite cool-off.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
@@ -218,6 +233,8 @@ CELERY_BEAT_SCHEDULE = {
     # Annual reports past their due date: reminded, escalated, recorded as missing (designations.consequences).
     "annual-reports-overdue": {"task": "designations.tasks.annual_reports_overdue",
                                "schedule": crontab(minute=20, hour=8)},
+    # Designations within their program's reminder months of expiry: renewal opened, clerks told.
+    "renewals-remind": {"task": "designations.tasks.renewals_remind", "schedule": crontab(minute=25, hour=8)},
     # Reminders and escalations, once per task (docs/deadlines-notifications.md).
     "sweep-deadlines": {"task": "workflows.tasks.sweep_deadlines", "schedule": crontab(minute=5, hour="8-18")},
     # From CALENDAR_REMINDER_DATE on, administrators are told (once each) that next year's holiday

@@ -15,6 +15,8 @@ from .base import database_config, env  # noqa: E402
 DEBUG = False
 # The demo-only tools never run in production, whatever the environment says.
 DEMO_TOOLS = False
+# Two-factor login for administrators and province-level roles cannot be switched off in production.
+TWO_FACTOR_REQUIRED = True
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": database_config(_DATABASE_URL)}
@@ -31,5 +33,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "config.staticfiles.StaticFilesStorage"},
 }

@@ -12,6 +12,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
+# Tests log their users in with force_login: the role rule of two-factor login is off here, and the
+# two-factor tests (tests/security/test_two_factor.py, the browser test) turn it on. An enrolled user is
+# asked for a code whatever this says.
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=False)
 # Tests serve no collected static files.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
 # Integration tests (tests/integration) run real Celery workers on these settings: they count the e-mails

@@ -1,0 +1,98 @@
+"""The API's token endpoint with the second factor and scopes (docs/security.md, docs/api.md): POST
+username, password, `otp` (a TOTP or recovery code: required of whoever must or chose to log in with
+one) and `scope` ("read" or "write", default "write") to receive a token; DELETE with the token revokes it.
+A token ends API_TOKEN_MAX_AGE_HOURS after it was issued (security.api_policy)."""
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.response import Response
+
+from approvals.api import ERRORS, ErrorSerializer, LockedOut, TokenObtainView
+
+from . import two_factor
+from .models import TokenPolicy, TokenScope
+
+
+class TwoFactorRequired(exceptions.ValidationError):
+    api_code = "two_factor_required"
+
+
+class TwoFactorFailed(exceptions.ValidationError):
+    api_code = "two_factor_failed"
+
+
+class TokenRequestSerializer(AuthTokenSerializer):
+    otp = serializers.CharField(label=_("动态验证码"), required=False, allow_blank=True, max_length=16,
+                                write_only=True)
+    scope = serializers.ChoiceField(label=_("范围"), choices=TokenScope.choices, default=TokenScope.WRITE)
+
+
+def token_expired(token: Token) -> bool:
+    return token.created + dt.timedelta(hours=settings.API_TOKEN_MAX_AGE_HOURS) <= timezone.now()
+
+
+def token_issue(user, scope: str) -> Token:
+    """The user's token: the one they have while it is in force and of this scope, else a new one (the
+    old one is revoked)."""
+    with transaction.atomic():
+        token = Token.objects.select_for_update().filter(user=user).first()
+        if token is not None:
+            current = TokenPolicy.objects.filter(token=token).values_list("scope", flat=True).first()
+            if not token_expired(token) and (current or TokenScope.WRITE) == scope:
+                return token
+            token.delete()
+        token = Token.objects.create(user=user)
+        TokenPolicy.objects.create(token=token, scope=scope)
+    return token
+
+
+class TwoFactorTokenView(TokenObtainView):
+    serializer_class = TokenRequestSerializer
+
+    def get_authenticators(self):
+        # POST carries the credentials in its body; DELETE is authenticated by the token it revokes.
+        request = getattr(self, "request", None)  # None while the schema is generated
+        return [TokenAuthentication()] if request is not None and request.method == "DELETE" else []
+
+    @extend_schema(summary="以用户名、密码和动态验证码换取 API 令牌",
+                   request=TokenRequestSerializer,
+                   responses={200: OpenApiResponse(description="{\"token\": \"…\", \"scope\": \"write\", "
+                                                               "\"expires\": \"…\"}"),
+                              400: ERRORS[400],
+                              429: OpenApiResponse(ErrorSerializer, description="登录失败次数过多，暂时锁定")})
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        valid = serializer.is_valid()
+        if getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False):
+            raise LockedOut(wait=int(float(settings.AXES_COOLOFF_TIME) * 3600))
+        if not valid:
+            raise exceptions.ValidationError(serializer.errors)
+        user = serializer.validated_data["user"]
+        if two_factor.needs_code(user):
+            if not two_factor.enrolled(user):
+                raise TwoFactorRequired({"otp": [str(two_factor.MSG_NOT_ENROLLED)]})
+            code = serializer.validated_data.get("otp") or ""
+            if not code:
+                raise TwoFactorRequired({"otp": [str(_("该账号须提供动态验证码（otp）"))]})
+            device, message = two_factor.check_code(user, code, request=request._request, step="api_token")
+            if device is None:
+                raise TwoFactorFailed({"otp": [message]})
+        scope = serializer.validated_data["scope"]
+        token = token_issue(user, scope)
+        expires = token.created + dt.timedelta(hours=settings.API_TOKEN_MAX_AGE_HOURS)
+        return Response({"token": token.key, "scope": scope, "expires": expires.isoformat()})
+
+    @extend_schema(summary="撤销当前使用的 API 令牌", request=None, responses={204: None, 401: OpenApiResponse(ErrorSerializer, description="令牌无效或已过期")})
+    def delete(self, request, *args, **kwargs):
+        if not isinstance(request.auth, Token):
+            raise exceptions.NotAuthenticated()
+        request.auth.delete()  # security.signals writes token_revoked
+        return Response(status=status.HTTP_204_NO_CONTENT)
