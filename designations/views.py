@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -15,14 +16,23 @@ from django.views.decorators.http import require_safe
 from approvals import access
 from approvals import errors as E
 from approvals.services import Actor
-from approvals.stages import CASE_BUTTONS, REPORT_ACTIONS, Grade, ReportAction
+from approvals.stages import CASE_BUTTONS, REPORT_ACTIONS, Grade, ReportAction, RevocationStatus
 from orgs.access import principal_of
+from orgs.models import Level, Organization
 
 from . import consequences as C
+from . import dashboards as D
+from . import documents as DOC
 from . import renewals as RN
 from . import reports as R
 from .models import AnnualReport, Rectification, Renewal, RevocationProposal
-from .selectors import REGISTRY_PAGE_SIZE, registry_choices, registry_designations, registry_filter
+from .selectors import (
+    REGISTRY_PAGE_SIZE,
+    registry_chart,
+    registry_choices,
+    registry_designations,
+    registry_filter,
+)
 
 
 @require_safe
@@ -33,6 +43,7 @@ def registry(request):
     query.pop("page", None)
     return render(request, "designations/registry.html", {
         "search": search, "page": page, "rows": list(page.object_list), "query": query.urlencode(),
+        "chart": registry_chart(search),
         **registry_choices(search),
     })
 
@@ -236,3 +247,86 @@ def _same_kind(kind: str, spec) -> bool:
 def _renewal_values(item, data) -> dict:
     return {field["name"]: data.get(field["name"], "") for field in RN.renewal_fields(item.designation.program_id)
             if field["name"] in data}
+
+
+# ------------------------------------------------------------------------------------- dashboards
+
+
+def _year(value) -> int | None:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        return None
+    return year if 2000 <= year <= 2100 else None
+
+
+class DashboardView(LoginRequiredMixin, View):
+    """Reports due and overdue per city, grades, sites per program and city, renewals due in 90 days: within
+    what this person sees (approvals.access.designation_scope_q); ?year= chooses the reporting year."""
+
+    def get(self, request):
+        scope = access.designation_scope_q(principal_of(request.user), "designation__")
+        site_scope = access.designation_scope_q(principal_of(request.user))
+        year = _year(request.GET.get("year")) or timezone.localdate().year
+        tables = D.dashboard_tables(scope, year=year, site_scope=site_scope)
+        principal = principal_of(request.user)
+        provinces = [province for province in Organization.objects.filter(level=Level.PROVINCE).order_by("path")
+                     if access.may_see_evaluation_notice(principal, province)]
+        return render(request, "designations/dashboard.html", {"tables": tables, "year": year,
+                                                                "provinces": provinces})
+
+
+class DashboardExportView(LoginRequiredMixin, View):
+    """One dashboard as an Excel workbook."""
+
+    def get(self, request, name: str):
+        if name not in D.DASHBOARDS:
+            raise Http404(_("没有这个统计表"))
+        scope = access.designation_scope_q(principal_of(request.user), "designation__")
+        site_scope = access.designation_scope_q(principal_of(request.user))
+        year = _year(request.GET.get("year")) or timezone.localdate().year
+        (table,) = D.dashboard_tables(scope, year=year, site_scope=site_scope, only=name)
+        response = HttpResponse(D.table_workbook(table), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{name}-{year}.xlsx"'
+        return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# -------------------------------------------------------------------------------------- documents
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+class RectificationNoticeView(LoginRequiredMixin, View):
+    """整改通知书: whoever sees the designation."""
+
+    def get(self, request, pk: int):
+        rectification = _case_in_scope(request, "rectifications", pk)
+        return _pdf(DOC.rectification_notice_pdf(rectification), f"rectification-{rectification.pk}.pdf")
+
+
+class RevocationDecisionView(LoginRequiredMixin, View):
+    """摘牌决定 of a proposal decided for revocation: whoever sees the designation."""
+
+    def get(self, request, pk: int):
+        proposal = _case_in_scope(request, "revocations", pk)
+        if proposal.status != RevocationStatus.REVOKED:
+            raise Http404(_("尚未作出摘牌决定"))
+        return _pdf(DOC.revocation_decision_pdf(proposal), f"revocation-{proposal.pk}.pdf")
+
+
+class EvaluationNoticeView(LoginRequiredMixin, View):
+    """评定结果通知 of a province's year (approvals.access.may_see_evaluation_notice)."""
+
+    def get(self, request, province_id: int, year: int):
+        province = Organization.objects.filter(pk=province_id, level=Level.PROVINCE).first()
+        if province is None or not _year(year) or not access.may_see_evaluation_notice(
+                principal_of(request.user), province):
+            raise Http404(_("没有这份通知"))
+        return _pdf(DOC.evaluation_notice_pdf(province, year), f"evaluation-{year}.pdf")

@@ -408,6 +408,14 @@ URLS = {
     "designations/reports/<int:pk>/": ("designation", "report"),
     "designations/reports/<int:pk>/<str:action>/": ("designation", "report"),  # POST only: see POSTS
     "designations/cases/": ("login", "none"),
+    "designations/rectifications/<int:pk>/notice.pdf": ("designation", "rectification"),
+    # The world's proposal is not decided: its 摘牌决定 does not exist yet (ALLOWED_MAY_BE_MISSING).
+    "designations/revocations/<int:pk>/decision.pdf": ("designation", "revocation"),
+    # A province's 评定结果通知: its staff and those under it, as the batch's notice.
+    "designations/evaluation/<int:province_id>/<int:year>.pdf": ("batch-notice", "province-year"),
+    # Aggregates within the person's own scope (nothing outside it is counted or named).
+    "designations/dashboard/": ("login", "none"),
+    "designations/dashboard/<str:name>.xlsx": ("login", "dashboard"),
     **{f"designations/{kind}/<int:pk>/{tail}": ("designation", target) for kind, target in CASE_TARGETS.items()
        for tail in ("", "<str:button>/")},  # the button routes are POST only: see POSTS
     "certificates/<int:pk>/pdf": ("application", "certificate"),
@@ -925,6 +933,10 @@ def targets_for(ctx: Context, target_kind: str, klass_name: str) -> list[Target]
         return [Target("A12", {"token": w.certificate.token})]
     if kind == "report":
         return [Target("A12 report", {"pk": w.report.pk}, org="K1", app=w.apps["A12"])]
+    if kind == "province-year":
+        return [Target(p, {"province_id": w.org[p].pk, "year": dt.date.today().year}, org=p) for p in ("P", "Q")]
+    if kind == "dashboard":
+        return [Target(name, {"name": name}) for name in ("reports", "renewals")]
     if kind in CASE_TARGETS.values():
         item = {"rectification": w.rectification, "revocation": w.proposal, "renewal": w.renewal}[kind]
         return [Target(f"A12 {kind}", {"pk": item.pk}, org="K1", app=w.apps["A12"])]
@@ -1044,7 +1056,8 @@ GET_VARIANTS = {
 SHOWS_SCORES = ("province-copy",)
 
 # Routes whose object the world does not have: who is allowed may get a 404 too.
-ALLOWED_MAY_BE_MISSING = {"approvals/audit-digests/<int:number>/": "the world has signed no audit digest"}
+ALLOWED_MAY_BE_MISSING = {"approvals/audit-digests/<int:number>/": "the world has signed no audit digest",
+                         "designations/revocations/<int:pk>/decision.pdf": "the world's proposal is not decided"}
 # Query strings a GET needs (the diff of revision 1 with itself: every application here has one).
 QUERIES = {r"api/v1/^applications/(?P<pk>\d+)/revisions/diff/$": "?old=1&new=1"}
 # Listings that show every application the subject may see (one page holds the whole world).
