@@ -340,6 +340,14 @@ def designation_scope_q(principal: Principal, prefix: str = "") -> Q:
     return condition
 
 
+def may_see_evaluation_notice(principal: Principal, province: Organization) -> bool:
+    """A province's 评定结果通知 of a year (published to its cities): staff (not experts) of the province, of
+    an organization under it, or above it, as the batch's documents."""
+    if principal.is_superuser:
+        return True
+    return any(path.startswith(province.path) or province.path.startswith(path) for path in principal.scope_paths())
+
+
 def may_open_reporting_window(principal: Principal, province: Organization) -> bool:
     """The province's reviewers (own or delegated seat) open its annual reporting window for a year."""
     return principal.seat(province.pk, Role.REVIEWER) is not None

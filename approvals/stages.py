@@ -291,6 +291,9 @@ class ReportActionSpec:
     reason_required: bool = False
     # Who is told afterwards: the pool (role, level) that acts next, or CLERK for the applicant's clerks.
     notifies: tuple | None = None
+    # The web buttons (designations.views) and the service's keyword arguments they fill from the form.
+    buttons: tuple = ()
+    inputs: tuple = ()
 
     @property
     def label(self):
@@ -316,22 +319,39 @@ REPORT_ACTIONS = {spec.action: spec for spec in (
     ReportActionSpec(RA.ESCALATE, (RS.DRAFT, RS.SIGNOFF), None, notifies=CITY_REVIEWER),
     ReportActionSpec(RA.MISSING, (RS.DRAFT, RS.SIGNOFF), None, notifies=CLERK),
     ReportActionSpec(RA.RECTIFY_OPEN, (RS.GRADED,), None, notifies=CLERK),
-    ReportActionSpec(RA.RECTIFY_SUBMIT, (RFS.OPEN,), CLERK, notifies=CITY_REVIEWER),
-    ReportActionSpec(RA.RECTIFY_CITY_ACCEPT, (RFS.SUBMITTED,), CITY_REVIEWER, notifies=PROVINCE_REVIEWER),
-    ReportActionSpec(RA.RECTIFY_CITY_RETURN, (RFS.SUBMITTED,), CITY_REVIEWER, reason_required=True, notifies=CLERK),
-    ReportActionSpec(RA.RECTIFY_DECIDE, (RFS.CITY_PASSED,), PROVINCE_REVIEWER, notifies=CLERK),
+    ReportActionSpec(RA.RECTIFY_SUBMIT, (RFS.OPEN,), CLERK, notifies=CITY_REVIEWER, inputs=("text",),
+                     buttons=(Button("rectify_submit", _("提交整改报告")),)),
+    ReportActionSpec(RA.RECTIFY_CITY_ACCEPT, (RFS.SUBMITTED,), CITY_REVIEWER, notifies=PROVINCE_REVIEWER,
+                     buttons=(Button("rectify_city_accept", _("审核通过")),)),
+    ReportActionSpec(RA.RECTIFY_CITY_RETURN, (RFS.SUBMITTED,), CITY_REVIEWER, reason_required=True, notifies=CLERK,
+                     inputs=("reason",), buttons=(Button("rectify_city_return", _("退回修改"), "secondary"),)),
+    ReportActionSpec(RA.RECTIFY_DECIDE, (RFS.CITY_PASSED,), PROVINCE_REVIEWER, notifies=CLERK, inputs=("comment",),
+                     buttons=(Button("rectify_pass", _("整改通过"), params={"passed": True}),
+                              Button("rectify_fail", _("整改未通过"), "danger", params={"passed": False}))),
     ReportActionSpec(RA.PROPOSE_REVOCATION, (), None, notifies=PROVINCE_LEADER),
-    ReportActionSpec(RA.DECIDE_REVOCATION, (RVS.PROPOSED,), PROVINCE_LEADER, reason_required=True, notifies=CLERK),
+    ReportActionSpec(RA.DECIDE_REVOCATION, (RVS.PROPOSED,), PROVINCE_LEADER, reason_required=True, notifies=CLERK,
+                     inputs=("comment",),
+                     buttons=(Button("revocation_revoke", _("决定摘牌"), "danger", params={"revoke": True}),
+                              Button("revocation_keep", _("不予摘牌"), "secondary", params={"revoke": False}))),
     # Renewal (复核/续期, designations.renewals): opened by the reminder before expiry, then the report's
     # chain (the city's review skipped for a city's own designation); the province's leader decides.
     ReportActionSpec(RA.RENEW_REMIND, (), None, notifies=CLERK),
-    ReportActionSpec(RA.RENEW_SUBMIT, (RNS.DRAFT,), CLERK, notifies=APPLICANT_LEADER),
-    ReportActionSpec(RA.RENEW_SIGN_OFF, (RNS.SIGNOFF,), APPLICANT_LEADER, notifies=CITY_REVIEWER),
-    ReportActionSpec(RA.RENEW_LEADER_RETURN, (RNS.SIGNOFF,), APPLICANT_LEADER, reason_required=True, notifies=CLERK),
-    ReportActionSpec(RA.RENEW_CITY_ACCEPT, (RNS.CITY_REVIEW,), CITY_REVIEWER, notifies=PROVINCE_LEADER),
-    ReportActionSpec(RA.RENEW_CITY_RETURN, (RNS.CITY_REVIEW,), CITY_REVIEWER, reason_required=True, notifies=CLERK),
-    ReportActionSpec(RA.RENEW_DECIDE, (RNS.PROVINCE_REVIEW,), PROVINCE_LEADER, notifies=CLERK),
+    ReportActionSpec(RA.RENEW_SUBMIT, (RNS.DRAFT,), CLERK, notifies=APPLICANT_LEADER, inputs=("data",),
+                     buttons=(Button("renewal_submit", _("提交续期申请")),)),
+    ReportActionSpec(RA.RENEW_SIGN_OFF, (RNS.SIGNOFF,), APPLICANT_LEADER, notifies=CITY_REVIEWER,
+                     buttons=(Button("renewal_sign_off", _("签发并上报")),)),
+    ReportActionSpec(RA.RENEW_LEADER_RETURN, (RNS.SIGNOFF,), APPLICANT_LEADER, reason_required=True, notifies=CLERK,
+                     inputs=("reason",), buttons=(Button("renewal_leader_return", _("退回修改"), "secondary"),)),
+    ReportActionSpec(RA.RENEW_CITY_ACCEPT, (RNS.CITY_REVIEW,), CITY_REVIEWER, notifies=PROVINCE_LEADER,
+                     inputs=("comment",), buttons=(Button("renewal_city_accept", _("审核通过")),)),
+    ReportActionSpec(RA.RENEW_CITY_RETURN, (RNS.CITY_REVIEW,), CITY_REVIEWER, reason_required=True, notifies=CLERK,
+                     inputs=("reason",), buttons=(Button("renewal_city_return", _("退回修改"), "secondary"),)),
+    ReportActionSpec(RA.RENEW_DECIDE, (RNS.PROVINCE_REVIEW,), PROVINCE_LEADER, notifies=CLERK, inputs=("comment",),
+                     buttons=(Button("renewal_approve", _("批准续期"), params={"approve": True}),
+                              Button("renewal_reject", _("不予续期"), "danger", params={"approve": False}))),
 )}
+# The web buttons of rectifications, revocation proposals and renewals: name → (spec, button).
+CASE_BUTTONS: dict = {button.name: (spec, button) for spec in REPORT_ACTIONS.values() for button in spec.buttons}
 # A sign-off of a city's own designation skips the city's review: it tells whom the city's acceptance would.
 SIGNOFF_WITHOUT_CITY = {RA.SIGN_OFF: RA.CITY_ACCEPT, RA.RENEW_SIGN_OFF: RA.RENEW_CITY_ACCEPT}
 # What the applicant's clerks are told as a return or as a result (the others are tasks).

@@ -71,22 +71,28 @@ def renewals_remind_run(*, today=None) -> dict:
 
 
 def _remind(designation_id: int, today) -> int:
+    return 1 if renewal_open(designation_id=designation_id) is not None else 0
+
+
+def renewal_open(*, designation_id: int) -> Renewal | None:
+    """Open the renewal of a designation in force (the system's reminder) and tell its clerks, once: returns
+    the renewal, or None when the designation is not in force or was reminded already."""
     with transaction.atomic():
         designation = Designation.objects.select_for_update().filter(pk=designation_id).first()
         if designation is None or designation.status not in IN_FORCE or designation.renewal_reminded_at:
-            return 0
+            return None
         designation.renewal_reminded_at = timezone.now()
         designation.save(update_fields=["renewal_reminded_at"])
         try:
             with transaction.atomic():
-                Renewal.objects.create(designation=designation)
+                renewal = Renewal.objects.create(designation=designation)
         except IntegrityError:
-            pass  # one is open already
+            renewal = Renewal.objects.get(designation=designation, status__in=OPEN_RENEWAL)
         svc.application_record_event(
             actor=svc.SYSTEM_ACTOR, application_id=designation.application_id, action=RA.RENEW_REMIND,
             organization_id=None, role=SYSTEM,
             comment=f"认定有效期至 {designation.valid_until:%Y-%m-%d}，请于有效期届满前提交续期申请")
-    return 1
+    return renewal
 
 
 # ---------------------------------------------------------------------------------------- the chain

@@ -172,13 +172,24 @@ def certificate_context(certificate: Certificate) -> dict:
         "verify_url": verify_url,
         "qr_data_uri": qr_svg_data_uri(verify_url),
         "status": certificate.status,
+        "renews_number": _renews_number(certificate),
     }
+
+
+def _renews_number(certificate: Certificate) -> str:
+    """The number of the certificate a renewed one follows ("" for a first certificate)."""
+    if certificate.pk is None:
+        return ""
+    try:
+        return certificate.renews.number  # select_related("renews") by the renderer: no extra query
+    except Certificate.DoesNotExist:
+        return ""
 
 
 def _load(certificate_id: int) -> Certificate:
     return Certificate.objects.select_related(
         "issued_for__program", "issued_for__city", "issued_for__province", "issued_for__division",
-        "issued_for__province__division"
+        "issued_for__province__division", "renews"
     ).get(pk=certificate_id)
 
 

@@ -17,6 +17,8 @@
 #   HOST, PORT          [127.0.0.1, 8000]
 #   PROD_DIR            [var/prod-local]  pid files, logs, secrets, the machine's var and the shared storage
 #   PUBLIC_BASE_URL     [https://kexie.example]  printed into certificates' QR codes
+#   EMAIL_HOST, EMAIL_PORT  the mail server; without EMAIL_HOST a local SMTP sink on MAIL_PORT [PORT+1025]
+#                       takes every message (logs/mail.log)
 #   SKIP_MIGRATE=1      do not migrate / collectstatic on start
 #   COLLECTSTATIC=1     collect the static files even when nothing changed since the last collection
 #
@@ -59,6 +61,11 @@ setup_env() {
     export APP_PRIVATE_STORAGE=${APP_PRIVATE_STORAGE:-$PROD_DIR/shared/private}
     export AUDIT_DIGEST_DIR=${AUDIT_DIGEST_DIR:-$PROD_DIR/shared/audit-digests}
     export LOG_LEVEL=${LOG_LEVEL:-WARNING}
+    # No mail server named: a local SMTP sink that accepts every message and writes it to logs/mail.log.
+    if [ -z "${EMAIL_HOST:-}" ]; then
+        LOCAL_MAIL=1
+        export EMAIL_HOST=127.0.0.1 EMAIL_PORT=${MAIL_PORT:-$((PORT + 1025))}
+    fi
 }
 
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -127,6 +134,9 @@ start() {
             echo "$stamp" >"$APP_VAR_DIR/static/.stamp"
         fi
     fi
+    if [ -n "${LOCAL_MAIL:-}" ]; then
+        spawn mail "$BIN/python" -W ignore::DeprecationWarning -m smtpd -n -c DebuggingServer "$EMAIL_HOST:$EMAIL_PORT"
+    fi
     local threads=()
     [ "$WEB_THREADS" -gt 1 ] && threads=(--threads "$WEB_THREADS")
     : >"$LOGS/web.log"
@@ -145,6 +155,7 @@ stop() {
     stop_one web
     stop_one beat
     for f in "$RUN"/worker*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done
+    stop_one mail
     echo "stopped"
 }
 
@@ -163,7 +174,7 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
-    env) setup_env; env | grep -E '^(DJANGO_|DATABASE_URL|CELERY_BROKER_URL|PUBLIC_BASE_URL|AUDIT_|SIGNING_KEY_|APP_|LOG_LEVEL)' | sed 's/^/export /' ;;
+    env) setup_env; env | grep -E '^(DJANGO_|DATABASE_URL|CELERY_BROKER_URL|PUBLIC_BASE_URL|AUDIT_|SIGNING_KEY_|APP_|LOG_LEVEL|EMAIL_)' | sed 's/^/export /' ;;
     start-worker) setup_env; start_worker "${2:?worker number}"; wait_worker "$2"; echo "worker$2 ready" ;;
     stop-worker) stop_one "worker${2:?worker number}" ;;
     *) echo "usage: $0 start|stop|status|env|start-worker I|stop-worker I" >&2; exit 2 ;;

@@ -46,6 +46,7 @@ from rest_framework.authtoken.models import Token
 from viewflow.workflow.models import Task
 
 from approvals.models import Application, Program
+from designations.renewals import renewal_fields
 from designations.reports import report_fields
 from orgs.models import Membership
 from tests.approvals.conftest import minimal_pdf
@@ -108,6 +109,20 @@ expert     D    D      D       D     D          D       D            D          
 admin      D    D      D       D     D          D       D            D              -        -
 auditor    D    D      D       D     D          D       D            D              -        -
 """)
+
+# Deciding the world's revocation proposal (of K1's designation): the province's leader only.
+REVOCATION_DECIDE = grid("""
+          own parent ancestor child descendant sibling other_branch other_province assigned scored
+clerk      D    D      D       D     D          D       D            D              -        -
+leader     D    D      A       D     D          D       D            D              -        -
+reviewer   D    D      D       D     D          D       D            D              -        -
+expert     D    D      D       D     D          D       D            D              D        D
+admin      D    D      D       D     D          D       D            D              -        -
+auditor    D    D      D       D     D          D       D            D              -        -
+""")
+# The item pages of designations (rectifications, revocation proposals, renewals) → the world's target kind.
+CASE_TARGETS = {"rectifications": "rectification", "revocations": "revocation", "renewals": "renewal"}
+CASE_ROUTES = {f"designations/{kind}/<int:pk>/<str:button>/": target for kind, target in CASE_TARGETS.items()}
 
 # Who sees the experts' individual scores and comments, by the level at which the subject stands to the
 # application (for a city's own application the applicant is the city). An expert sees their own, while
@@ -278,6 +293,7 @@ CLASSES = {
     "report-submit": Klass(grid=REPORT_SUBMIT, superuser=E),
     # The other actions on the world's draft report: nobody may do them now (409 or 403/404).
     "report-not-now": Klass(superuser=E),
+    "revocation-decide": Klass(grid=REVOCATION_DECIDE, superuser=E),
     "province-copy": Klass(grid=PROVINCE_COPY, superuser=A),
     "city-document": Klass(grid=CITY_DOCUMENT, superuser=E),
     "batch-notice": Klass(grid=BATCH_NOTICE, superuser=E),
@@ -362,6 +378,17 @@ URLS = {
     "designations/reports/": ("login", "none"),
     "designations/reports/<int:pk>/": ("designation", "report"),
     "designations/reports/<int:pk>/<str:action>/": ("designation", "report"),  # POST only: see POSTS
+    "designations/cases/": ("login", "none"),
+    "designations/rectifications/<int:pk>/notice.pdf": ("designation", "rectification"),
+    # The world's proposal is not decided: its 摘牌决定 does not exist yet (ALLOWED_MAY_BE_MISSING).
+    "designations/revocations/<int:pk>/decision.pdf": ("designation", "revocation"),
+    # A province's 评定结果通知: its staff and those under it, as the batch's notice.
+    "designations/evaluation/<int:province_id>/<int:year>.pdf": ("batch-notice", "province-year"),
+    # Aggregates within the person's own scope (nothing outside it is counted or named).
+    "designations/dashboard/": ("login", "none"),
+    "designations/dashboard/<str:name>.xlsx": ("login", "dashboard"),
+    **{f"designations/{kind}/<int:pk>/{tail}": ("designation", target) for kind, target in CASE_TARGETS.items()
+       for tail in ("", "<str:button>/")},  # the button routes are POST only: see POSTS
     "certificates/<int:pk>/pdf": ("application", "certificate"),
     "print/applications/<int:pk>/form.pdf": ("application", "app:one"),  # a render each: one target
     "print/batches/<int:batch_id>/recommendation.pdf": ("city-document", "city"),
@@ -508,6 +535,14 @@ POSTS = {
                                                     ("POST", "save", "report-submit"),
                                                     ("POST", "report_sign_off", "report-not-now"),
                                                     ("POST", "report_grade", "report-not-now")],
+    # The world's open rectification (K1's clerk submits), revocation proposal (the province's leader decides)
+    # and draft renewal (K1's clerk fills and submits); the other buttons are for nobody now.
+    "designations/rectifications/<int:pk>/<str:button>/": [("POST", "rectify_submit", "report-submit"),
+                                                           ("POST", "rectify_pass", "report-not-now")],
+    "designations/revocations/<int:pk>/<str:button>/": [("POST", "revocation_keep", "revocation-decide")],
+    "designations/renewals/<int:pk>/<str:button>/": [("POST", "renewal_submit", "report-submit"),
+                                                     ("POST", "renewal_save", "report-submit"),
+                                                     ("POST", "renewal_approve", "report-not-now")],
     "print/batches/<int:batch_id>/issue-all": [("POST", "issue-all", "issue-officer")],
     "notifications/<int:pk>/read/": [("POST", "read", "notification-owner")],
     "notifications/read-all/": [("POST", "read-all", "login")],
@@ -865,6 +900,13 @@ def targets_for(ctx: Context, target_kind: str, klass_name: str) -> list[Target]
         return [Target("A12", {"token": w.certificate.token})]
     if kind == "report":
         return [Target("A12 report", {"pk": w.report.pk}, org="K1", app=w.apps["A12"])]
+    if kind == "province-year":
+        return [Target(p, {"province_id": w.org[p].pk, "year": dt.date.today().year}, org=p) for p in ("P", "Q")]
+    if kind == "dashboard":
+        return [Target(name, {"name": name}) for name in ("reports", "renewals")]
+    if kind in CASE_TARGETS.values():
+        item = {"rectification": w.rectification, "revocation": w.proposal, "renewal": w.renewal}[kind]
+        return [Target(f"A12 {kind}", {"pk": item.pk}, org="K1", app=w.apps["A12"])]
     if kind == "reset":
         return [Target("-", {"uidb64": "MQ", "token": "set-password"})]
     if kind == "batch":
@@ -976,7 +1018,8 @@ GET_VARIANTS = {
 SHOWS_SCORES = ("province-copy",)
 
 # Routes whose object the world does not have: who is allowed may get a 404 too.
-ALLOWED_MAY_BE_MISSING = {"approvals/audit-digests/<int:number>/": "the world has signed no audit digest"}
+ALLOWED_MAY_BE_MISSING = {"approvals/audit-digests/<int:number>/": "the world has signed no audit digest",
+                         "designations/revocations/<int:pk>/decision.pdf": "the world's proposal is not decided"}
 # Query strings a GET needs (the diff of revision 1 with itself: every application here has one).
 QUERIES = {r"api/^applications/(?P<pk>\d+)/revisions/diff/$": "?old=1&new=1"}
 # Listings that show every application the subject may see (one page holds the whole world).
@@ -984,6 +1027,7 @@ COMPLETE_LISTS = ("approvals/applications/", "api/^applications/$")
 # Routes that only take POST (or PATCH, DELETE): a GET may not show anything ("N": refused or 405).
 POST_ONLY = {
     "approvals/applications/<int:pk>/<str:action>/", "designations/reports/<int:pk>/<str:action>/", "approvals/applications/<int:pk>/attachments/",
+    *CASE_ROUTES,
     "notifications/<int:pk>/read/", "notifications/read-all/", "accounts/logout/",
     r"api/^applications/(?P<pk>\d+)/attachments/(?P<attachment_id>\d+)/$",
     *(rf"api/^applications/(?P<pk>\d+)/{route}/$" for route in API_ACTIONS),
@@ -1000,6 +1044,8 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
             values["action"] = "submit"
         if route == "designations/reports/<int:pk>/<str:action>/":
             values["action"] = "report_submit"
+        if route in CASE_ROUTES:
+            values["button"] = POSTS[route][0][1]
         url = build_url(route, values) + target.query + QUERIES.get(key.replace(SUFFIX, "/$"), "")
         if variant:
             url += ("&" if "?" in url else "?") + variant
@@ -1201,6 +1247,9 @@ def _class_post_cases(ctx, key, route, pattern, method, variant, klass_name):
         targets = [Target("A12", {"token": w.certificate.token})]
     elif route == "designations/reports/<int:pk>/<str:action>/":
         targets = [Target("A12 report", {"pk": w.report.pk, "action": variant}, org="K1", app=w.apps["A12"])]
+    elif route in CASE_ROUTES:
+        targets = [Target(t.label, {**t.values, "button": variant}, org=t.org, app=t.app)
+                   for t in targets_for(ctx, CASE_ROUTES[route], klass_name)]
     elif route == "print/batches/<int:batch_id>/issue-all":
         targets = targets_for(ctx, "batch", klass_name)
     elif route == "notifications/<int:pk>/read/":
@@ -1255,6 +1304,15 @@ def _class_post_data(ctx, route, variant, subject, target):
         # A complete report by its program's form (data): a number for each number, text for the rest.
         fields = report_fields(ctx.world.report.designation.program_id)
         return {f["name"]: "1" if f.get("type") in ("int", "decimal") else "矩阵报告" for f in fields}, True, False
+    if variant in ("renewal_submit", "renewal_save"):
+        fields = renewal_fields(ctx.world.renewal.designation.program_id)
+        return {f["name"]: "矩阵续期" for f in fields}, True, False
+    if variant == "rectify_submit":
+        return {"text": "矩阵整改报告"}, True, False
+    if variant == "revocation_keep":
+        return {"comment": COMMENT}, True, False
+    if variant in ("rectify_pass", "renewal_approve"):
+        return {"comment": COMMENT}, False, False
     if variant in ("report_sign_off", "report_grade"):
         return {"grade": "pass", "reason": COMMENT}, False, False
     if variant == "no-such-action":

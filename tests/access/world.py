@@ -22,8 +22,17 @@ from stdnum.cn import uscc as uscc_number
 
 from approvals import services as svc
 from approvals.models import Application, ExpertAssignment, Program
-from designations.models import AnnualReport
-from designations.reports import reporting_window_open
+from designations.consequences import revocation_propose
+from designations.models import AnnualReport, Rectification
+from designations.renewals import renewal_open
+from designations.reports import (
+    report_city_accept,
+    report_fields,
+    report_grade,
+    report_sign_off,
+    report_submit,
+    reporting_window_open,
+)
 from orgs.models import Level, Membership, OrgKind
 from printing.services import certificate_render_and_store
 from tests.approvals.conftest import base_form, minimal_pdf, region_form
@@ -273,6 +282,23 @@ class World:
                                                province_id=certificate.application.province_id,
                                                year=self.today.year, due_on=self.today + dt.timedelta(days=30))
                 self.report = AnnualReport.objects.get(window=window)
+                self._build_follow_ups(province, window)
+
+    def _build_follow_ups(self, province, window):
+        """Next year's report of the same designation graded 不合格 (its rectification, open), a revocation
+        proposal and the renewal opened by the reminder: the targets of their pages."""
+        next_window = reporting_window_open(actor=self.actor(f"reviewer@{province}"), province_id=window.province_id,
+                                            year=window.year + 1, due_on=window.due_on)
+        report = AnnualReport.objects.get(window=next_window)
+        data = {f["name"]: 1 if f.get("type") in ("int", "decimal") else "矩阵报告"
+                for f in report_fields(report.designation.program_id)}
+        report_submit(actor=self.actor("clerk@K1"), report_id=report.pk, data=data)
+        report_sign_off(actor=self.actor("leader@K1"), report_id=report.pk)
+        report_city_accept(actor=self.actor("reviewer@C"), report_id=report.pk)
+        report_grade(actor=self.actor(f"reviewer@{province}"), report_id=report.pk, grade="fail", comment="矩阵评定")
+        self.rectification = Rectification.objects.get(report=report)
+        self.proposal = revocation_propose(designation_id=report.designation_id, reasons="矩阵摘牌理由")
+        self.renewal = renewal_open(designation_id=report.designation_id)
 
     def _score(self, app: App, expert: str, tag: str, score):
         marker = f"MXS-{tag}-{app.key}"
