@@ -174,6 +174,7 @@ def internal_seed(args):
 
     from django.core.management import call_command
     from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
     from rest_framework.authtoken.models import Token
 
     from approvals import services as svc
@@ -216,8 +217,11 @@ def internal_seed(args):
                 Membership.objects.create(user=u, organization=world.org[key], role=member_role)
             for name in names + extra:
                 user = User.objects.get(username=name)
+                # Enrolled in two-factor login (security.two_factor; reviewers and leaders must be): the
+                # driver computes the codes from the device's key, as the authenticator app would.
+                device = TOTPDevice.objects.create(user=user, name="TOTP", key=default_key(), confirmed=True)
                 accounts.append({"username": name, "role": role, "org": key, "user_id": user.pk,
-                                 "token": Token.objects.get_or_create(user=user)[0].key})
+                                 "token": Token.objects.get_or_create(user=user)[0].key, "otp_key": device.key})
     experts = defaultdict(list)
     for a in accounts:
         if a["role"] == "expert":

@@ -1,10 +1,13 @@
 """The simulated users of bench/load.py (locust as a library) and their report. Imported by load.py after the
 seed, because locust patches the standard library for gevent on import."""
+import hashlib
+import hmac
 import itertools
 import json
 import os
 import random
 import signal
+import struct
 import subprocess
 import time
 from collections import Counter, defaultdict, deque
@@ -98,30 +101,60 @@ class Shared:
 SHARED = None  # set by run_load before any user starts
 
 
+def totp(key: bytes, *, step=30, digits=6) -> str:
+    """The current TOTP code (RFC 6238, HMAC-SHA1), as django_otp's TOTPDevice with its defaults checks it
+    (not imported here: django_otp reads Django's settings, and this process has none)."""
+    counter = struct.pack(">Q", int(time.time()) // step)
+    mac = hmac.new(key, counter, hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 10 ** digits:0{digits}d}"
+
+
 def login(host, username):
-    """The login form, as a browser sends it: the CSRF cookie and token, the Origin of an HTTPS page.
-    Production's cookies are Secure: this client is on plain HTTP behind no proxy, so it keeps the session
-    cookie itself. Returns the Cookie header for the pages."""
+    """The login form, as a browser sends it (the CSRF cookie and token, the Origin of an HTTPS page), then
+    the second factor: a code from the account's TOTP device, as the authenticator app computes it.
+    Production's cookies are Secure and this client is on plain HTTP behind no proxy, so it keeps the
+    cookies itself. Returns the Cookie header for the pages, or "" when the login failed."""
     start = time.time()
-    session = requests.Session()
-    status, cookie = TRANSPORT, ""
+    session, cookies = requests.Session(), {}
+    origin = f"https://{urlsplit(host).netloc}"
+    status = TRANSPORT
+
+    def send(method, path, **kwargs):
+        headers = {**HTTPS, "Origin": origin, "Referer": origin + path,
+                   "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+        response = session.request(method, host + path, headers=headers, allow_redirects=False, timeout=60,
+                                   **kwargs)
+        cookies.update({c.name: c.value for c in response.cookies})
+        return response
+
     try:
-        response = session.get(f"{host}/accounts/login/", headers=HTTPS, timeout=60)
-        csrf = response.cookies.get("csrftoken") or ""
-        origin = f"https://{urlsplit(host).netloc}"
-        response = session.post(
-            f"{host}/accounts/login/", allow_redirects=False, timeout=60,
-            headers={**HTTPS, "Cookie": f"csrftoken={csrf}", "Origin": origin, "Referer": origin + "/accounts/login/"},
-            data={"username": username, "password": SHARED.state["password"], "csrfmiddlewaretoken": csrf},
-        )
+        send("GET", "/accounts/login/")
+        response = send("POST", "/accounts/login/?next=/approvals/", data={
+            "username": username, "password": SHARED.state["password"],
+            "csrfmiddlewaretoken": cookies.get("csrftoken", "")})
         status = response.status_code
-        if status == 302 and response.cookies.get("sessionid"):
-            cookie = f"sessionid={response.cookies['sessionid']}; csrftoken={csrf}"
+        location = response.headers.get("Location", "")
+        if status == 302 and not location.startswith("/accounts/"):
+            # The page after the login; a user who needs a second factor is sent on to the verify page.
+            response = send("GET", location)
+            status, location = response.status_code, response.headers.get("Location", "")
+            if status == 200:
+                status, location = 302, "/approvals/"
+        if status == 302 and location.startswith("/accounts/2fa/verify/"):
+            send("GET", location)
+            code = totp(bytes.fromhex(SHARED.by_username[username]["otp_key"]))
+            response = send("POST", location, data={"code": code,
+                                                    "csrfmiddlewaretoken": cookies.get("csrftoken", "")})
+            status = response.status_code
+            location = response.headers.get("Location", "")
+        ok = status == 302 and "/accounts/" not in location and "sessionid" in cookies
     except requests.RequestException:
-        pass
+        ok = False
     ms = (time.time() - start) * 1000
-    SHARED.rec.add("login", "login", start, ms, status, None if cookie else f"login {status}", False)
-    return cookie
+    SHARED.rec.add("login", "login", start, ms, status, None if ok else f"login {status}", False)
+    return "; ".join(f"{k}={v}" for k, v in cookies.items()) if ok else ""
 
 
 def prelogin(host, log):
@@ -133,6 +166,8 @@ def prelogin(host, log):
         username = account["username"]
         pool.spawn(lambda u=username: SHARED.cookies.__setitem__(u, login(host, u)))
     pool.join()
+    for username in [u for u, c in SHARED.cookies.items() if not c]:  # once more, one at a time
+        SHARED.cookies[username] = login(host, username)
     failed = [u for u, c in SHARED.cookies.items() if not c]
     log(f"{len(SHARED.cookies)} accounts logged in in {time.time() - started:.1f} s"
         + (f"; FAILED: {failed[:5]}" if failed else ""))
@@ -435,6 +470,11 @@ def inject_faults(args, env, log):
     worker = int((run_dir / "worker1.pid").read_text())
     os.killpg(worker, signal.SIGKILL)
     SHARED.rec.faults.append(("worker", time.time()))
+    for _ in range(100):  # gone (or a zombie: SIGKILLed, its parent not reaping yet)
+        stat = Path(f"/proc/{worker}/stat")
+        if not stat.exists() or stat.read_text().split(") ", 1)[-1].startswith("Z"):
+            break
+        gevent.sleep(0.1)
     log(f"fault: SIGKILL Celery worker1 (process group {worker}); starting it again")
     subprocess.run(["scripts/prod_local.sh", "start-worker", "1"], cwd=ROOT, env=env, capture_output=True)
     after = [int(p) for p in subprocess.run(["pgrep", "-P", str(master)], capture_output=True,
@@ -488,10 +528,10 @@ def run_load(args, state, env, log):
     log(f"locust: {args.users} users ({', '.join(f'{r} {n}' for r, n in counts.items())}), spawn rate "
         f"{args.spawn_rate}/s, think {args.think_min:g}-{args.think_max:g} s, at most {args.duration:g} s or "
         f"{args.max_requests} requests, {host}")
+    prelogin(host, log)
     greenlets = [gevent.spawn(age_notices, env["DATABASE_URL"], log)]
     if args.faults:
         greenlets.append(gevent.spawn(inject_faults, args, env, log))
-    prelogin(host, log)
     logins = len(SHARED.rec.rows)
     t0 = time.time()
     runner.start(args.users, spawn_rate=args.spawn_rate)

@@ -68,7 +68,13 @@ setup_env() {
     fi
 }
 
-alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Running, and not a zombie that nobody has reaped yet (a SIGKILLed process whose parent is init).
+alive() {
+    [ -s "$1" ] || return 1
+    local state
+    state=$(ps -o stat= -p "$(cat "$1")" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
 
 # Start a command in its own session (its own process group) with a pid file of the group leader.
 spawn() {
