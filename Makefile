@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup demo test test-postgres test-integration lint check clean prod-local prod-local-stop prod-local-status
+.PHONY: setup demo test test-postgres test-integration lint check clean api-check prod-local prod-local-stop prod-local-status
 
 setup: $(STAMP)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -55,6 +55,10 @@ test-postgres: setup
 
 test-integration: setup
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+# The API against a live server on scratch data: the docs/api.md quick start, then schemathesis as three roles.
+api-check: setup
+	scripts/api_check.sh
 
 lint: setup
 	$(BIN)/ruff check .

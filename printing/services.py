@@ -373,14 +373,16 @@ def stored_form(digest: str) -> bytes | None:
 STORED_FORM_DAYS = 7
 
 
-def form_render_and_store(*, application_id: int, revision: int | None, province_copy: bool) -> str:
+def form_render_and_store(*, application_id: int, revision: int | None, province_copy: bool,
+                          masked: bool = False) -> str:
     """Render a 申报书 in the worker and store it under its digest (atomically); returns the digest.
     Stored forms older than STORED_FORM_DAYS are removed on the way."""
     from . import documents
 
     application = Application.objects.select_related("program", "batch", "applicant", "city", "province").get(
         pk=application_id)
-    document = documents.application_form_document(application, revision, province_copy=province_copy)
+    document = documents.application_form_document(application, revision, province_copy=province_copy,
+                                                   masked=masked)
     path = stored_form_path(document.digest)
     if not path.is_file():
         pdf = document.pdf()
