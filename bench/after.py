@@ -78,7 +78,7 @@ def generate(args, rng, directory, programs, batches, log):
         sequences[province.pk] = CertificateSequence.objects.create(province=province, program=program,
                                                                     year=today.year - 1)
     certificates, counters = [], {}
-    for i, application in enumerate(applications):
+    for application in applications:
         counters[application.province_id] = seq = counters.get(application.province_id, 0) + 1
         valid_from = today - dt.timedelta(days=rng.randrange(0, 3 * 365))
         certificates.append(Certificate(
