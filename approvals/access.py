@@ -200,6 +200,22 @@ def expert_scores_view(principal: Principal, application: Application) -> ScoreV
     return ScoreView.NONE
 
 
+# Roles that act on an application's contacts: they see its phones, e-mail addresses, USCC and ID numbers
+# in full (个人信息保护法, docs/security.md).
+PERSONAL_DATA_ROLES = (Role.CLERK, Role.LEADER, Role.REVIEWER)
+
+
+def personal_data_in_full(principal: Principal, application: Application) -> bool:
+    """Whoever acts on the application (a clerk, leader or reviewer seat, own or delegated, at its applicant,
+    city or province) and system administrators see its personal data in full; everyone else who sees it
+    (auditors, administrators, experts, organizations further up) sees it masked (security.masking), on
+    pages, in lists and in exports."""
+    if principal.is_superuser:
+        return True
+    chain = {application.applicant_id, application.city_id, application.province_id}
+    return any(s.organization_id in chain and s.role in PERSONAL_DATA_ROLES for s in principal.seats)
+
+
 def may_see_province_copy(principal: Principal, application: Application) -> bool:
     """The province's copy of the 申报书 prints every expert's score and comment: for those who see them
     all (the province's reviewers and leaders, system administrators)."""
@@ -297,11 +313,10 @@ def may_use_engine_pages(principal: Principal) -> bool:
 
 
 def may_download_audit_digests(principal: Principal) -> bool:
-    """The signed digests of the audit trail: a province's auditors and administrators (own membership in
-    force), and system administrators."""
-    return principal.is_superuser or any(
-        principal.holds(role, level=Level.PROVINCE, own=True) for role in (Role.AUDITOR, Role.ADMIN)
-    )
+    """The signed digests of the audit trail: a province's auditors (the audit administrator of 三员分立,
+    own membership in force), and system administrators (superusers); not the 管理员 or the security
+    administrator."""
+    return principal.is_superuser or principal.holds(Role.AUDITOR, level=Level.PROVINCE, own=True)
 
 
 # ------------------------------------------------------------------------- after designation: reports

@@ -18,11 +18,13 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -100,36 +102,106 @@ class Effect(models.Model):
 
 def effects_add(*, kind: str, items: list[tuple[str, list, dict]]) -> None:
     """Write effects of one kind, (key, args, kwargs) each, in the caller's transaction, and hand them to
-    the broker once it commits. A key with an effect still pending is skipped (that one does the work)."""
+    the broker once it commits. A key with an effect still pending is skipped (that one does the work).
+
+    One statement writes the rows and returns their ids, so the kick after the commit sends them without
+    a query. The rows stay unmarked (`published_at` is the relay's mark only): a process that dies between
+    its commit and its kick leaves them to the relay's grace period. Inside `effects_batched()` the rows
+    wait for the end of the block and are written together with the block's other effects."""
     if kind not in EFFECTS:
         raise ValueError(f"unknown effect {kind!r}")
     if not items:
         return
     now = timezone.now()
-    Effect.objects.bulk_create(
-        [Effect(kind=kind, key=str(key), args=list(args), kwargs=dict(kwargs or {}), created_at=now,
-                available_at=now) for key, args, kwargs in items],
-        ignore_conflicts=True,
-    )
-    transaction.on_commit(partial(_kick, kind, [str(key) for key, _a, _k in items]))
+    effects = [Effect(kind=kind, key=str(key), args=list(args), kwargs=dict(kwargs or {}), created_at=now,
+                      available_at=now) for key, args, kwargs in items]
+    batch = _batch.get()
+    if batch is not None:
+        batch.extend(effects)
+    else:
+        _write(effects)
 
 
 def effect_add(*, kind: str, key, args=(), kwargs=None) -> None:
     effects_add(kind=kind, items=[(str(key), list(args), kwargs or {})])
 
 
+_batch: ContextVar[list | None] = ContextVar("outbox_batch", default=None)
+
+
+@contextmanager
+def effects_batched():
+    """Collect the effects added in the block and write them in one statement when it ends normally (an
+    action with several effects, such as the certificate's issue and its PDF, costs one INSERT). Used
+    inside the action's transaction; a block within a block adds to the outer one."""
+    if _batch.get() is not None:
+        yield
+        return
+    effects: list[Effect] = []
+    token = _batch.set(effects)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    _write(effects)
+
+
+def _write(effects: list[Effect]) -> None:
+    written = _insert_pending(effects) if effects else []
+    if written:
+        transaction.on_commit(partial(_kick, written))
+
+
+_INSERTED_FIELDS = [f for f in Effect._meta.concrete_fields if not f.primary_key]
+
+
+def _insert_pending(effects: list[Effect]) -> list[Effect]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL, SQLite >= 3.35): the rows whose kind and key
+    have no pending effect are written, and the statement says which they are, ids included. Of the same
+    kind and key given twice, the first is kept."""
+    unique: dict[tuple[str, str], Effect] = {}
+    for effect in effects:
+        unique.setdefault((effect.kind, effect.key), effect)
+    effects = list(unique.values())
+    ops = connection.ops
+    table = ops.quote_name(Effect._meta.db_table)
+    columns = ", ".join(ops.quote_name(f.column) for f in _INSERTED_FIELDS)
+    row = "(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"
+    params = [f.get_db_prep_save(getattr(e, f.attname), connection) for e in effects for f in _INSERTED_FIELDS]
+    kind, key, done = (ops.quote_name(Effect._meta.get_field(n).column) for n in ("kind", "key", "done_at"))
+    pk = ops.quote_name(Effect._meta.pk.column)
+    sql = (f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(effects))} "
+           f"ON CONFLICT ({kind}, {key}) WHERE {done} IS NULL DO NOTHING RETURNING {pk}, {kind}, {key}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = {(k, key_): pk_ for pk_, k, key_ in cursor.fetchall()}
+    written = []
+    for effect in effects:
+        if (effect.kind, effect.key) in ids:
+            effect.pk = ids[(effect.kind, effect.key)]
+            effect._state.adding, effect._state.db = False, connection.alias
+            written.append(effect)
+    return written
+
+
 # ---------------------------------------------------------------------------------------- publishing
 
 
-def _kick(kind: str, keys: list[str]) -> None:
-    """After the commit: publish the effects just written (never raises: the relay catches up)."""
+def _kick(effects: list[Effect]) -> None:
+    """After the commit: hand the effects just written to the broker, without a query (never raises).
+
+    Nothing is marked: what the broker did not take, and what it took but no worker has finished within
+    the relay's grace period, the relay publishes (a duplicate message costs a no-op run)."""
+    sent = 0
     try:
-        effects = list(Effect.objects.filter(kind=kind, key__in=keys, done_at__isnull=True,
-                                             published_at__isnull=True, failed_at__isnull=True))
-        effects_publish(effects, retry_policy=KICK_RETRY_POLICY)
-    except Exception:  # the database or the broker: the relay finds the rows later
-        logger.warning("outbox: %d %s effect(s) not published after the commit; the relay will",
-                       len(keys), kind, exc_info=True)
+        for effect in effects:
+            task = import_string(EFFECTS[effect.kind].task)
+            task.apply_async(args=effect.args, kwargs={**effect.kwargs, "effect_id": effect.pk},
+                             retry=True, retry_policy=KICK_RETRY_POLICY)
+            sent += 1
+    except Exception:
+        logger.warning("broker unreachable: %d effect(s) wait for the relay (first %s#%s)",
+                       len(effects) - sent, effects[sent].kind, effects[sent].pk, exc_info=True)
 
 
 def effects_publish(effects: list[Effect], *, retry_policy: dict | None = None) -> int:

@@ -8,6 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
+from security.models import Kind
+from security.services import security_record
+
 from .reports import Report, bar_chart, report_build
 from .xlsx import append_row
 
@@ -78,5 +81,6 @@ class ReportsExcelView(LoginRequiredMixin, View):
         content = report_workbook(report_build(user=request.user))
         response = HttpResponse(content, content_type=XLSX)
         filename = f"reports-{timezone.localdate():%Y%m%d}.xlsx"
+        security_record(Kind.EXPORT, request=request, target=filename, detail={"document": "reports_xlsx"})
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

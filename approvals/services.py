@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 from stdnum import exceptions as stdnum_exceptions
@@ -45,7 +47,7 @@ from .models import (
     Revision,
     Status,
 )
-from .outbox import effect_add
+from .outbox import effect_add, effects_batched
 from .stages import (
     ACTIONS,
     COMMENT_MAX_LENGTH,
@@ -96,7 +98,7 @@ def _lock(application_id: int, actor: Actor | None = None) -> Application:
     try:
         application = (
             Application.objects.select_for_update(of=("self",))
-            .select_related("program", "batch", "process")
+            .select_related("program", "batch", "process", "division")
             .get(pk=application_id)
         )
     except Application.DoesNotExist:
@@ -197,7 +199,8 @@ def _complete_task(application: Application, task, user) -> None:
     timer (the notice period) is fired now."""
     activation = task.flow_task.activation_class(task)
     if task.status == STATUS.SCHEDULED:
-        activation.start()
+        # The timer's start (viewflow's own UPDATE) and its completion are written by one UPDATE.
+        task.status, task.started = STATUS.STARTED, timezone.now()
         activation.execute()
         return
     if task.status == STATUS.NEW:
@@ -245,7 +248,7 @@ def _transition(
     the action's name, its opinion and task from the stage table."""
     spec = ACTIONS[action]
     params = params or {}
-    with transaction.atomic():
+    with transaction.atomic(), effects_batched():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, action)
         comment = _clean_comment(spec, comment)
@@ -494,16 +497,21 @@ def application_return(*, actor: Actor, application_id: int, comment: str) -> Ap
 
 
 def _check_quota(application: Application) -> None:
+    """The city's quota row is locked and its recommended applications counted in one statement."""
+    recommended = (
+        Application.objects.filter(batch_id=OuterRef("batch_id"), city_id=OuterRef("city_id"),
+                                   status__in=list(RECOMMENDED_STATUSES))
+        .order_by().values("batch_id").annotate(n=Count("pk")).values("n")
+    )
     quota = (
-        BatchQuota.objects.select_for_update()
+        BatchQuota.objects.select_for_update(of=("self",))
         .filter(batch_id=application.batch_id, city_id=application.city_id)
+        .annotate(used=Coalesce(Subquery(recommended), 0))
         .first()
     )
     if quota is None:
         raise E.RuleViolation(E.MSG_NO_QUOTA, city=application.city.name)
-    used = Application.objects.filter(
-        batch_id=application.batch_id, city_id=application.city_id, status__in=list(RECOMMENDED_STATUSES),
-    ).count()
+    used = quota.used
     if used >= quota.quota:
         raise E.QuotaExceeded(E.MSG_QUOTA_EXCEEDED, used=used, quota=quota.quota)
 
@@ -521,10 +529,7 @@ def application_accept(*, actor: Actor, application_id: int, comment: str = "") 
     return _transition(actor=actor, application_id=application_id, action=Action.ACCEPT, comment=comment)
 
 
-def _score_permission() -> Permission:
-    """The guardian permission experts are granted. Read each time: a cached row would outlive a flushed
-    or restored database (its id changes)."""
-    return Permission.objects.get(content_type__app_label="approvals", codename="score_application")
+SCORE_PERMISSION = "score_application"  # the guardian permission experts are granted
 
 
 def _clean_expert_ids(expert_ids) -> list[int]:
@@ -546,14 +551,27 @@ def experts_assignable(*, province_id: int):
 
 def application_assign_experts(*, actor: Actor, application_id: int, expert_ids: list[int]) -> Application:
     """Grant each expert this application and open one scoring task per expert."""
-    with transaction.atomic():
+    with transaction.atomic(), effects_batched():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, Action.ASSIGN_EXPERTS)
         expert_ids = _clean_expert_ids(expert_ids)
-        if ExpertAssignment.objects.filter(application=application, revision=application.revision).exists():
+        # One statement: which of them may be assigned, whether this revision has experts already, and the
+        # guardian permission to grant (read each time: a cached row would outlive a restored database).
+        rows = list(
+            experts_assignable(province_id=application.province_id).filter(pk__in=expert_ids)
+            .annotate(
+                assigned=Exists(ExpertAssignment.objects.filter(application_id=application.pk,
+                                                                revision=application.revision)),
+                permission_id=Subquery(Permission.objects.filter(
+                    content_type__app_label="approvals", codename=SCORE_PERMISSION).values("pk")[:1]),
+            )
+            .values_list("pk", "assigned", "permission_id")
+        )
+        already = rows[0][1] if rows else ExpertAssignment.objects.filter(
+            application=application, revision=application.revision).exists()
+        if already:
             raise E.WrongState(E.MSG_EXPERTS_ASSIGNED)
-        valid = set(experts_assignable(province_id=application.province_id).filter(pk__in=expert_ids)
-                    .values_list("pk", flat=True))
+        valid = {pk for pk, _assigned, _permission in rows}
         invalid = [pk for pk in expert_ids if pk not in valid]
         if invalid:
             raise E.InvalidInput(E.MSG_NOT_EXPERT, user=invalid[0],
@@ -563,9 +581,9 @@ def application_assign_experts(*, actor: Actor, application_id: int, expert_ids:
             [ExpertAssignment(application=application, expert_id=pk, revision=application.revision)
              for pk in expert_ids]
         )
-        permission = _score_permission()
+        permission_id = rows[0][2]
         ApplicationUserObjectPermission.objects.bulk_create(
-            [ApplicationUserObjectPermission(content_object=application, user_id=pk, permission=permission)
+            [ApplicationUserObjectPermission(content_object=application, user_id=pk, permission_id=permission_id)
              for pk in expert_ids],
             ignore_conflicts=True,
         )
@@ -598,10 +616,15 @@ def application_score(*, actor: Actor, application_id: int, score, comment: str 
     """An assigned expert whose expert membership in the province is in force scores; the last score
     closes the expert review."""
     spec = ACTIONS[Action.SCORE]
-    with transaction.atomic():
+    with transaction.atomic(), effects_batched():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, Action.SCORE)
-        assignments = list(ExpertAssignment.objects.filter(application=application, revision=application.revision))
+        # Each assignment with whether its expert may still score (membership in force), in one statement.
+        assignments = list(
+            ExpertAssignment.objects.filter(application=application, revision=application.revision)
+            .annotate(in_force=Exists(experts_assignable(province_id=application.province_id)
+                                      .filter(pk=OuterRef("expert_id"))))
+        )
         assignment = next((a for a in assignments if a.expert_id == actor.user.pk), None)
         if assignment is None:
             raise E.NotAllowed(E.MSG_NOT_ALLOWED, action=spec.label)
@@ -615,12 +638,7 @@ def application_score(*, actor: Actor, application_id: int, score, comment: str 
         from_status = application.status
         # Only assignments whose expert may still score count as outstanding: an expert whose membership
         # ended can no longer score, and the others' scores close the review without them.
-        experts_in_force = set(
-            experts_assignable(province_id=application.province_id)
-            .filter(pk__in=[a.expert_id for a in assignments]).values_list("pk", flat=True)
-        )
-        remaining = any(a.scored_at is None and a.expert_id in experts_in_force
-                        for a in assignments if a is not assignment)
+        remaining = any(a.scored_at is None and a.in_force for a in assignments if a is not assignment)
         if not remaining:
             application.close_expert_review()
         event = _append_event(application, actor=actor, org_id=org_id, role=role,
@@ -628,8 +646,8 @@ def application_score(*, actor: Actor, application_id: int, score, comment: str 
         _save(application)
         event.save()
         _complete_task(application, task, actor.user)
-        if not remaining:
-            _cancel_outstanding_scores(application)
+        if not remaining and any(a.scored_at is None for a in assignments if a is not assignment):
+            _cancel_outstanding_scores(application)  # the tasks of experts whose membership ended
         queue_for_transition(application=application, action=Action.SCORE)
     return application
 
@@ -673,7 +691,7 @@ def _clean_notice_start(starts_on) -> dt.date:
 def application_publish_notice(*, actor: Actor, application_id: int, starts_on: dt.date | None = None) -> Application:
     """Publish the public notice on a working day from today to a few weeks ahead; its period of N working
     days is counted on the working-day calendar from that day."""
-    with transaction.atomic():
+    with transaction.atomic(), effects_batched():
         application = _lock(application_id, actor)
         org_id, role = _authorize(actor, application, Action.PUBLISH_NOTICE)
         if application.notice_starts_on is not None:
@@ -726,14 +744,18 @@ def application_approve(*, actor: Actor, application_id: int, comment: str = "")
 def application_issue_certificate(*, actor: Actor, application_id: int):
     """Reserve the certificate (number from the gap-free sequence) and complete the flow's issue step.
     Safe to run twice: an application that is already certified returns its certificate."""
-    with transaction.atomic():
+    with transaction.atomic(), effects_batched():
         application = _lock(application_id, actor)
         # Only the system's retried task gets the issued certificate back; a person is checked (scope, state).
         if application.status == S.CERTIFIED and actor.user is None:
             return application.certificate
         org_id, role = _authorize(actor, application, Action.ISSUE_CERTIFICATE)
-        certificate = certificate_reserve(application=application)
-        designation_record(application=application, certificate=certificate)
+        # Authorized means approved (state is checked first), and a certificate is created only with the
+        # move to certified: this locked, approved application has none.
+        certificate = certificate_reserve(application=application, known_new=application.status == S.APPROVED)
+        # A certificate reserved just now has no designation yet: it is written without looking first.
+        designation_record(application=application, certificate=certificate,
+                           fresh=getattr(certificate, "reserved_now", False))
         from_status = application.status
         application.issue_certificate()
         event = _append_event(application, actor=actor, org_id=org_id, role=role, action=Action.ISSUE_CERTIFICATE,

@@ -12,6 +12,9 @@ from django.views import View
 
 from orgs.access import principal_of
 from orgs.models import Level, Membership, Organization, Role
+from security import masking
+from security.models import Kind
+from security.services import security_record
 from workflows.selectors import task_archive, task_inbox, task_queue
 
 from . import access, selectors
@@ -194,10 +197,14 @@ def _display(spec: dict, value):
     return _choice_labels(spec).get(value, value)
 
 
-def _form_rows(application) -> list[dict]:
+def _form_rows(application, *, masked: bool = False) -> list[dict]:
+    """The form's fields as rows; `masked`: personal data masked (security.masking)."""
     rows = []
+    data = application.form_data or {}
+    if masked:
+        data = masking.mask_form_data(application.program.form_fields, data)
     for spec in application.program.form_fields:
-        value = application.form_data.get(spec["name"])
+        value = data.get(spec["name"])
         row = {"label": spec.get("label", spec["name"]), "type": spec.get("type"),
                "required": spec.get("required", False)}
         if spec.get("type") == "list":
@@ -244,6 +251,7 @@ class ApplicationDetailView(LoginRequiredMixin, View):
             diff = [dict(d, old_text=_diff_text(d["old"]), new_text=_diff_text(d["new"]))
                     for d in selectors.revision_diff(application=application, old=compared[0], new=compared[1])]
         principal = principal_of(request.user)
+        in_full = access.personal_data_in_full(principal, application)
         actions = set(access.actions_allowed(principal, application))
         buttons = [(spec, button) for spec, button in BUTTONS.values() if spec.action in actions]
         experts = []
@@ -261,7 +269,8 @@ class ApplicationDetailView(LoginRequiredMixin, View):
         assignments = access.assignments_visible(principal, application)
         return render(request, "approvals/detail.html", {
             "application": application,
-            "fields": _form_rows(application),
+            "fields": _form_rows(application, masked=not in_full),
+            "uscc": application.uscc if in_full else masking.mask(application.uscc, masking.USCC),
             "events": [(e, _event_label(e.action), _status_label(e.from_status), _status_label(e.to_status))
                        for e in selectors.application_events(user=request.user, application=application)],
             "opinions": opinions,
@@ -371,6 +380,10 @@ class AttachmentDownloadView(LoginRequiredMixin, View):
     def get(self, request, pk):
         attachment = get_object_or_404(Attachment, pk=pk)
         _visible(request, attachment.application_id)
+        # An attachment may hold personal data (licences, ID cards): its download goes to the security log.
+        security_record(Kind.EXPORT, request=request, target=attachment.original_name[:255],
+                        detail={"document": "attachment", "application": attachment.application_id,
+                                "attachment": attachment.pk})
         return FileResponse(attachment_path(attachment).open("rb"), as_attachment=True,
                             filename=attachment.original_name, content_type=attachment.content_type)
 

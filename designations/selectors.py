@@ -2,7 +2,7 @@
 (REGISTRY_FIELDS): never contacts, form contents, opinions or anything of the application's review."""
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from approvals.models import Program
@@ -62,6 +62,25 @@ def registry_filter(params) -> RegistryFilter:
 
 def registry_designations(search: RegistryFilter, *, today=None) -> QuerySet[Designation]:
     """Designations in force (valid or under rectification, validity not run out), newest first."""
+    return _in_force(search, today=today).order_by("-valid_from", "-pk").values(*REGISTRY_FIELDS)
+
+
+# The chart of sites per city: its rows, bar height and the widest bar (SVG user units).
+CHART_CITIES, CHART_ROW, CHART_BAR = 60, 22, 320
+
+
+def registry_chart(search: RegistryFilter, *, today=None) -> dict:
+    """Designations in force per city for the same search, in division-code order (one query): the rows of
+    the registry's SVG bar chart, each with its bar's width."""
+    rows = list(_in_force(search, today=today).values("city__name", "city__division_id")
+                .annotate(n=Count("pk")).order_by("city__division_id")[:CHART_CITIES])
+    widest = max((row["n"] for row in rows), default=0)
+    bars = [{"name": row["city__name"], "n": row["n"], "y": index * CHART_ROW,
+             "width": max(1, round(CHART_BAR * row["n"] / widest))} for index, row in enumerate(rows)]
+    return {"bars": bars, "height": len(bars) * CHART_ROW, "bar_x": 170}
+
+
+def _in_force(search: RegistryFilter, *, today=None) -> QuerySet[Designation]:
     today = today or timezone.localdate()
     qs = Designation.objects.filter(status__in=IN_FORCE, valid_until__gte=today)
     if search.program is not None:
@@ -71,7 +90,7 @@ def registry_designations(search: RegistryFilter, *, today=None) -> QuerySet[Des
     if search.q:
         qs = qs.filter(Q(awardee_name__icontains=search.q) | Q(host_name__icontains=search.q)
                        | Q(sponsor_society__icontains=search.q) | Q(certificate__number__icontains=search.q))
-    return qs.order_by("-valid_from", "-pk").values(*REGISTRY_FIELDS)
+    return qs
 
 
 def registry_choices(search: RegistryFilter) -> dict:

@@ -13,9 +13,10 @@ from printing.models import Certificate
 from .models import DS, IN_FORCE, Designation
 
 
-def designation_record(*, application: Application, certificate: Certificate) -> Designation:
-    """The designation of a certificate just issued (or already issued: it is returned as it is)."""
-    existing = Designation.objects.filter(certificate=certificate).first()
+def designation_record(*, application: Application, certificate: Certificate, fresh: bool = False) -> Designation:
+    """The designation of a certificate just issued (or already issued: it is returned as it is). `fresh`:
+    the certificate was created in this transaction, so it has none yet (one query less)."""
+    existing = None if fresh else Designation.objects.filter(certificate=certificate).first()
     if existing is not None:
         return existing
     designation = Designation(**designation_fields(application, certificate))

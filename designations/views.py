@@ -26,7 +26,13 @@ from . import documents as DOC
 from . import renewals as RN
 from . import reports as R
 from .models import AnnualReport, Rectification, Renewal, RevocationProposal
-from .selectors import REGISTRY_PAGE_SIZE, registry_choices, registry_designations, registry_filter
+from .selectors import (
+    REGISTRY_PAGE_SIZE,
+    registry_chart,
+    registry_choices,
+    registry_designations,
+    registry_filter,
+)
 
 
 @require_safe
@@ -37,6 +43,7 @@ def registry(request):
     query.pop("page", None)
     return render(request, "designations/registry.html", {
         "search": search, "page": page, "rows": list(page.object_list), "query": query.urlencode(),
+        "chart": registry_chart(search),
         **registry_choices(search),
     })
 

@@ -14,10 +14,24 @@ from django.db import connection
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
-from .models import Delegation, Level, Membership, Organization, Role
+from .models import ADMINISTRATOR_ROLES, Delegation, Level, Membership, Organization, Role
 
 # Roles whose holders see everything of their organization's subtree. Experts see what they are assigned.
 SCOPE_ROLES = frozenset({Role.CLERK, Role.LEADER, Role.REVIEWER, Role.ADMIN, Role.AUDITOR})
+# 三员分立 (docs/security.md): which administrator role manages what, each in the subtree of its own
+# membership (never delegated). The system administrator (管理员) manages organizations, users, programs'
+# batches and quotas; the security administrator roles, memberships, delegations and second-factor resets;
+# the auditor (审计员) reads and exports the security log and the audit chain, and verifies the digests,
+# changing nothing. Membership.clean refuses a second of these roles to the same person.
+DUTIES = {
+    "organizations": Role.ADMIN,
+    "users": Role.ADMIN,
+    "batches": Role.ADMIN,
+    "memberships": Role.SECURITY_ADMIN,
+    "delegations": Role.SECURITY_ADMIN,
+    "two_factor": Role.SECURITY_ADMIN,
+    "security_log": Role.AUDITOR,
+}
 # Roles whose work goes to a pool of the organization; an expert's scoring is personal and not delegable.
 DELEGABLE_ROLES = (Role.CLERK, Role.LEADER, Role.REVIEWER)
 
@@ -77,15 +91,25 @@ class Principal:
                 if s.role == role and (level is None or s.level == level) and (not own or s.delegator_id is None)}
 
     def admin_paths(self) -> set[str]:
-        """Subtrees this person administers (管理员, own membership only: administration is not delegable)."""
-        return {s.path for s in self.own_seats() if s.role == Role.ADMIN}
+        """Subtrees this person administers as system administrator (管理员, own membership only:
+        administration is not delegable)."""
+        return self.duty_paths("organizations")
+
+    def duty_paths(self, duty: str) -> set[str]:
+        """Subtrees in which this person does `duty` (DUTIES), by an own membership."""
+        role = DUTIES[duty]
+        return {s.path for s in self.own_seats() if s.role == role}
+
+    def uses_admin_site(self) -> bool:
+        """A system or security administrator (own membership) works in the admin site."""
+        return any(s.role in (Role.ADMIN, Role.SECURITY_ADMIN) for s in self.own_seats())
 
 
 # ----------------------------------------------------------------------------------- two-factor login
 
 # Roles whose holders log in with a second factor (等保 2.0 身份鉴别, docs/security.md), at any level; every
 # seat at province level (own or delegated) needs one too, and so does a system administrator (superuser).
-TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
+TWO_FACTOR_ROLES = frozenset(ADMINISTRATOR_ROLES)
 
 
 def two_factor_required(principal: Principal) -> bool:
@@ -97,8 +121,9 @@ def two_factor_required(principal: Principal) -> bool:
 
 
 def may_reset_two_factor(principal: Principal, target) -> bool:
-    """Reset another person's second factor (they enrol again at their next login): a system administrator,
-    or an administrator of a subtree that holds every one of the person's memberships. Never one's own
+    """Reset another person's second factor (they enrol again at their next login): a system administrator
+    (superuser), or a security administrator of a subtree that holds every one of the person's memberships.
+    Never one's own
     (a lost phone goes to someone else), never a system administrator's unless one is one."""
     if not principal.authenticated or target.pk == principal.user_id:
         return False
@@ -106,7 +131,7 @@ def may_reset_two_factor(principal: Principal, target) -> bool:
         return True
     if target.is_superuser:
         return False
-    admin_paths = principal.admin_paths()
+    admin_paths = principal.duty_paths("two_factor")
     paths = list(Membership.objects.filter(user_id=target.pk).values_list("organization__path", flat=True))
     return bool(paths) and all(any(p.startswith(a) for a in admin_paths) for p in paths)
 
@@ -199,16 +224,16 @@ def pool_members(*, organization_id: int, role: str, on: dt.date | None = None) 
 
 
 def may_manage_delegation(principal: Principal | None, *, delegator_id: int, organization: Organization) -> bool:
-    """Record or cancel a delegation (代办): the delegator, the organization's leader (own membership), an
-    administrator of the organization or of one above it (the admin pages' scope), or a system
-    administrator."""
+    """Record or cancel a delegation (代办): the delegator, the organization's leader (own membership), a
+    security administrator of the organization or of one above it (the admin pages' scope), or a system
+    administrator (superuser)."""
     if principal is None or not principal.authenticated:
         return False
     if principal.user_id == delegator_id or principal.is_superuser:
         return True
     if principal.holds(Role.LEADER, organization_id=organization.pk, own=True):
         return True
-    return any(organization.path.startswith(p) for p in principal.admin_paths())
+    return any(organization.path.startswith(p) for p in principal.duty_paths("delegations"))
 
 
 def organization_in_scope(principal: Principal, organization: Organization) -> bool:
@@ -217,7 +242,7 @@ def organization_in_scope(principal: Principal, organization: Organization) -> b
 
 
 __all__ = [
-    "TWO_FACTOR_ROLES", "may_reset_two_factor", "two_factor_required",
+    "ADMINISTRATOR_ROLES", "DUTIES", "TWO_FACTOR_ROLES", "may_reset_two_factor", "two_factor_required",
     "DELEGABLE_ROLES", "Level", "Principal", "may_manage_delegation", "SCOPE_ROLES", "Seat", "delegations_in_force",
     "organization_in_scope", "pool_members", "principal_build", "principal_of",
 ]

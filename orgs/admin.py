@@ -4,6 +4,7 @@ are not shown here at all."""
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,7 @@ from security import two_factor
 
 from .access import may_reset_two_factor, principal_of
 from .admin_scope import ReferenceDataAdminMixin, ScopedAdminMixin
-from .models import Division, Membership, Organization
+from .models import ADMINISTRATOR_ROLES, Division, Membership, Organization
 
 # Tokens are credentials: nobody reads them in the admin (a user gets theirs from /api/auth/token/).
 # Nor the second factor's secrets: a lost device is reset from the user list (security.two_factor).
@@ -43,18 +44,47 @@ class MembershipInline(ScopedAdminMixin, admin.TabularInline):
     extra = 0
     raw_id_fields = ("user",)
     scope_paths = ("organization__path",)
+    duty = "memberships"
 
     def scope_of(self, obj):
         return _membership_paths(obj)
 
 
 class UserMembershipInline(MembershipInline):
-    """A user's memberships; a scoped administrator adds an account with at least one."""
+    """A user's memberships, shown to the system administrator who manages the account: the account is
+    added with its first membership (which places it in the subtree; not an administrator role), and later
+    ones are the security administrator's (the membership list)."""
+
+    duty = "users"
+
+    def has_add_permission(self, request, obj=None):
+        return obj is None and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None and super().has_delete_permission(request, obj)
 
     def get_formset(self, request, obj=None, **kwargs):
         if obj is None and self._scoped(request):
             kwargs.update(min_num=1, validate_min=True)
-        return super().get_formset(request, obj, **kwargs)
+        formset = super().get_formset(request, obj, **kwargs)
+        if self._scoped(request):
+            formset.form = _first_membership_form(formset.form)
+        return formset
+
+
+def _first_membership_form(form_class):
+    class FirstMembershipForm(form_class):
+        def clean_role(self):
+            role = self.cleaned_data.get("role")
+            if role in ADMINISTRATOR_ROLES:
+                raise ValidationError(_("三员分立：管理员、安全管理员、审计员的角色由安全管理员在“成员角色”中授予"))
+            return role
+
+    FirstMembershipForm.__name__ = form_class.__name__
+    return FirstMembershipForm
 
 
 @admin.register(Organization)
@@ -81,9 +111,35 @@ class OrganizationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+def _reset_two_factor(model_admin, request, users):
+    """orgs.access.may_reset_two_factor decides for each user; the reset is written to the security log."""
+    principal = principal_of(request.user)
+    done, refused = 0, []
+    for user in sorted(users, key=lambda u: u.pk):
+        if may_reset_two_factor(principal, user):
+            two_factor.reset(user, actor=request.user, request=request)
+            done += 1
+        else:
+            refused.append(user.get_username())
+    if done:
+        model_admin.message_user(request, ngettext("已重置 %(n)d 个用户的双因素认证", "已重置 %(n)d 个用户的双因素认证",
+                                            done) % {"n": done}, messages.SUCCESS)
+    if refused:
+        model_admin.message_user(request, _("无权重置以下用户的双因素认证：%(names)s") % {"names": "、".join(refused)},
+                          messages.ERROR)
+
+
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Roles and memberships: the security administrator's (三员分立)."""
+
     scope_paths = ("organization__path",)
+    duty = "memberships"
+    actions = ["reset_two_factor"]
+
+    @admin.action(description=_("重置这些成员的双因素认证（下次登录时重新绑定）"))
+    def reset_two_factor(self, request, queryset):
+        _reset_two_factor(self, request, {m.user for m in queryset.select_related("user")})
 
     def scope_of(self, obj):
         return _membership_paths(obj)
@@ -108,25 +164,6 @@ class ScopedUserAdmin(ScopedAdminMixin, UserAdmin):
 
     scope_paths = ("memberships__organization__path",)
     inlines = [UserMembershipInline]
-    actions = ["reset_two_factor"]
-
-    @admin.action(description=_("重置双因素认证（下次登录时重新绑定）"))
-    def reset_two_factor(self, request, queryset):
-        """orgs.access.may_reset_two_factor decides for each user; the reset is written to the security log."""
-        principal = principal_of(request.user)
-        done, refused = 0, []
-        for user in queryset:
-            if may_reset_two_factor(principal, user):
-                two_factor.reset(user, actor=request.user, request=request)
-                done += 1
-            else:
-                refused.append(user.get_username())
-        if done:
-            self.message_user(request, ngettext("已重置 %(n)d 个用户的双因素认证", "已重置 %(n)d 个用户的双因素认证",
-                                                done) % {"n": done}, messages.SUCCESS)
-        if refused:
-            self.message_user(request, _("无权重置以下用户的双因素认证：%(names)s") % {"names": "、".join(refused)},
-                              messages.ERROR)
 
     def get_queryset(self, request):
         qs = super(ScopedAdminMixin, self).get_queryset(request)

@@ -24,9 +24,10 @@ class ScopedAdminMixin:
     outside it (raw id fields accept any number)."""
 
     scope_paths: tuple[str, ...] = ()
+    duty = "organizations"  # orgs.access.DUTIES: which administrator role manages these rows
 
     def _admin_paths(self, request) -> set[str]:
-        return principal_of(request.user).admin_paths()
+        return principal_of(request.user).duty_paths(self.duty)
 
     def _scoped(self, request) -> bool:
         return not request.user.is_superuser
@@ -116,7 +117,7 @@ class ReferenceDataAdminMixin:
     and only system administrators change."""
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or bool(principal_of(request.user).admin_paths())
+        return request.user.is_superuser or principal_of(request.user).uses_admin_site()
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)

@@ -118,7 +118,7 @@ def demo_seed(*, reset_passwords: bool = False) -> list[tuple]:
                 user = User(
                     username=spec.username, first_name=first_name,
                     email=f"{spec.username}@{DEMO_EMAIL_DOMAIN}",
-                    is_staff=spec.role == Role.ADMIN, is_superuser=False,
+                    is_staff=spec.role in (Role.ADMIN, Role.SECURITY_ADMIN), is_superuser=False,
                 )
                 password = secrets.token_urlsafe(9)
                 user.set_password(password)

@@ -1,5 +1,6 @@
 """Administrative divisions (GB/T 2260), the organization tree, role memberships and delegations (代办)."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Concat, Substr
@@ -133,8 +134,14 @@ class Role(models.TextChoices):
     LEADER = "leader", _("负责人")
     REVIEWER = "reviewer", _("审核人")
     EXPERT = "expert", _("评审专家")
+    # 三员分立 (docs/security.md): the system administrator (管理员), the security administrator and the
+    # auditor (the audit administrator); no one holds two of them (Membership.clean).
     ADMIN = "admin", _("管理员")
     AUDITOR = "auditor", _("审计员")
+    SECURITY_ADMIN = "secadmin", _("安全管理员")
+
+
+ADMINISTRATOR_ROLES = (Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR)
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -170,6 +177,18 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.organization} · {self.get_role_display()}"
+
+    def clean(self):
+        """三员分立: the system administrator, security administrator and auditor roles exclude each other,
+        at any organization."""
+        super().clean()
+        if self.role not in ADMINISTRATOR_ROLES or not self.user_id:
+            return
+        other = (Membership.objects.filter(user_id=self.user_id, role__in=ADMINISTRATOR_ROLES)
+                 .exclude(role=self.role).exclude(pk=self.pk).first())
+        if other is not None:
+            raise ValidationError({"role": _("三员分立：该用户已担任%(other)s，不能再担任%(role)s") % {
+                "other": other.get_role_display(), "role": self.get_role_display()}})
 
 
 class DelegationQuerySet(models.QuerySet):

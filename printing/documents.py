@@ -34,6 +34,7 @@ from approvals.models import (
 )
 from approvals.xlsx import write_cell
 from orgs.models import Division, Level, Organization
+from security import masking
 
 from . import signing, wording
 from .models import DocumentKind, OrganizationProfile
@@ -232,7 +233,8 @@ def _opinion_blocks(application: Application, revision: int) -> list[OpinionBloc
     return blocks
 
 
-def application_form_context(application: Application, revision: int | None = None) -> dict:
+def application_form_context(application: Application, revision: int | None = None, *,
+                             masked: bool = False) -> dict:
     """Context of printing/application_form.html for ``revision`` (default: the current one).
 
     A submitted revision prints its frozen copy; the current revision while still a draft prints the
@@ -250,6 +252,9 @@ def application_form_context(application: Application, revision: int | None = No
         raise RevisionNotFound(number)
     division = Division.objects.filter(code=division_code).first()
     program = application.program
+    if masked:  # personal data masked for whoever does not act on it (approvals.access.personal_data_in_full)
+        uscc = masking.mask(uscc, masking.USCC)
+        form_data = masking.mask_form_data(program.form_fields, form_data or {})
     return {
         "application": application,
         "program": program,
@@ -311,12 +316,12 @@ class FormDocument:
 
 
 def application_form_document(application: Application, revision: int | None = None, *,
-                              province_copy: bool = False) -> FormDocument:
+                              province_copy: bool = False, masked: bool = False) -> FormDocument:
     """The 申报书; ``province_copy`` adds the experts' scores (the caller checks who may see them).
 
     Long fields are cut into rows (form_field_rows) and laid out until the rows that begin a page carry
     their label with （续） (printing.render.render_fitted: one layout when no field crosses a page)."""
-    context = application_form_context(application, revision)
+    context = application_form_context(application, revision, masked=masked)
     if province_copy:
         scores = expert_score_rows(application, context["revision"])
         given = [Decimal(row["score"]) for row in scores if row["score"]]
@@ -385,19 +390,23 @@ def summary_columns(program) -> list[tuple[str, str, int]]:
     return [(key, date_label if key == "recommended_on" else label, width) for key, label, width in SUMMARY_COLUMNS]
 
 
-def summary_rows(batch: Batch, city: Organization) -> list[dict]:
+def summary_rows(batch: Batch, city: Organization, in_full=None) -> list[dict]:
+    """`in_full(application)`: whether the reader sees its USCC and contact phone in full (approvals.access.
+    personal_data_in_full); masked otherwise (security.masking). None: in full (the system's own use)."""
     rows = []
     for index, application in enumerate(recommended_applications(batch, city), start=1):
         data = application.form_data or {}
+        full = in_full is None or in_full(application)
+        phone = str(data.get("phone", ""))
         rows.append({
             "index": index,
             "subject_name": application.subject_name,
-            "uscc": application.uscc,
+            "uscc": application.uscc if full else masking.mask(application.uscc, masking.USCC),
             "applicant": application.applicant.name,
             "division": application.division.name if application.division_id else "",
             "responsible_person": str(data.get("responsible_person", "")),
             "contact_person": str(data.get("contact_person", "")),
-            "phone": str(data.get("phone", "")),
+            "phone": phone if full else masking.mask(phone, masking.PHONE),
             "recommended_on": (timezone.localtime(application.recommended_at).date()
                                if application.recommended_at else None),
             "status": application.get_status_display(),
@@ -461,18 +470,18 @@ def recommendation_letter_pdf(batch: Batch, city: Organization) -> bytes:
     return signing.sign_rendered(rendered, organization=city, reason="推荐函")
 
 
-def summary_pdf(batch: Batch, city: Organization) -> bytes:
-    context = {**_batch_city_context(batch, city), "rows": summary_rows(batch, city),
+def summary_pdf(batch: Batch, city: Organization, in_full=None) -> bytes:
+    context = {**_batch_city_context(batch, city), "rows": summary_rows(batch, city, in_full),
                "columns": [(key, label) for key, label, _width in summary_columns(batch.program)]}
     return render_pdf("printing/summary_table.html", context)
 
 
-def summary_xlsx(batch: Batch, city: Organization) -> bytes:
+def summary_xlsx(batch: Batch, city: Organization, in_full=None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
-    rows = summary_rows(batch, city)
+    rows = summary_rows(batch, city, in_full)
     words = wording.letter_wording(batch.program, batch.name)
     columns = summary_columns(batch.program)
     workbook = Workbook()

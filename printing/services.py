@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,26 +33,28 @@ def awardee_name(application) -> str:
     return wording.awardee_name(application.program, application.subject_name, application.division.name)
 
 
-def certificate_reserve(*, application) -> Certificate:
+def certificate_reserve(*, application, known_new: bool = False) -> Certificate:
     """Take the next number of (province, program, year) and create the certificate row, in the caller's
-    transaction: if it rolls back, the number is given back, so numbers stay gap-free."""
+    transaction: if it rolls back, the number is given back, so numbers stay gap-free. An application's
+    certificate already there is returned; `known_new`: the caller knows there is none (the application is
+    locked and still approved), so it is not looked for (the one-to-one row would refuse a second)."""
     assert transaction.get_connection().in_atomic_block
-    existing = Certificate.objects.filter(application=application).first()
+    existing = None if known_new else Certificate.objects.filter(application=application).first()
     if existing:
         return existing
     year = application.batch.year
-    sequence, _seq = _next_seq(province_id=application.province_id, program_id=application.program_id, year=year)
+    seq_id, seq = _sequence_next(province_id=application.province_id, program_id=application.program_id, year=year)
     # The subject's division lies in the province, so its first two digits are the province's code.
     province_code = application.division_id[:2] + "0000"
     issued = timezone.localdate()
-    return Certificate.objects.create(
+    certificate = Certificate.objects.create(
         application=application,
         issued_for=application,
-        sequence=sequence,
-        seq=sequence.last,
+        sequence_id=seq_id,
+        seq=seq,
         number=certificate_number(
             pattern=application.program.certificate_number_format, province_code=province_code, year=year,
-            seq=sequence.last,
+            seq=seq,
         ),
         awardee_name=awardee_name(application),
         valid_from=issued,
@@ -60,18 +62,27 @@ def certificate_reserve(*, application) -> Certificate:
         issued_on=issued,
         token=secrets.token_urlsafe(32),
     )
+    certificate.reserved_now = True
+    return certificate
 
 
-def _next_seq(*, province_id: int, program_id: int, year: int) -> tuple[CertificateSequence, int]:
-    """Take the next number of (province, program, year), locked until the caller's commit."""
-    key = {"province_id": province_id, "program_id": program_id, "year": year}
-    sequence = CertificateSequence.objects.select_for_update().filter(**key).first()
-    if sequence is None:  # the year's first certificate: create the row (safely under a race), then lock it
-        CertificateSequence.objects.get_or_create(**key)
-        sequence = CertificateSequence.objects.select_for_update().get(**key)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return sequence, sequence.last
+def _sequence_next(*, province_id: int, program_id: int, year: int) -> tuple[int, int]:
+    """Take the next number of (province, program, year) in one statement: the year's row is created with
+    1, or its `last` is raised by one (INSERT … ON CONFLICT DO UPDATE … RETURNING, PostgreSQL and SQLite
+    >= 3.35). The row stays locked until the caller's transaction ends, so numbers are gap-free."""
+    ops = connection.ops
+    table = ops.quote_name(CertificateSequence._meta.db_table)
+    province, program, year_c, last = (
+        ops.quote_name(CertificateSequence._meta.get_field(n).column) for n in ("province", "program", "year", "last"))
+    pk = ops.quote_name(CertificateSequence._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({province}, {program}, {year_c}, {last}) VALUES (%s, %s, %s, 1) "
+            f"ON CONFLICT ({province}, {program}, {year_c}) DO UPDATE SET {last} = {table}.{last} + 1 "
+            f"RETURNING {pk}, {last}",
+            [province_id, program_id, year],
+        )
+        return tuple(cursor.fetchone())
 
 
 def certificate_renew(*, certificate_id: int, validity_years: int) -> Certificate:
@@ -83,7 +94,7 @@ def certificate_renew(*, certificate_id: int, validity_years: int) -> Certificat
     old = Certificate.objects.select_for_update().select_related("issued_for__program").get(pk=certificate_id)
     application = old.issued_for
     issued = timezone.localdate()
-    sequence, seq = _next_seq(province_id=application.province_id, program_id=application.program_id,
+    seq_id, seq = _sequence_next(province_id=application.province_id, program_id=application.program_id,
                               year=issued.year)
     valid_from = max(old.valid_until + dt.timedelta(days=1), issued)
     old.application = None
@@ -91,7 +102,7 @@ def certificate_renew(*, certificate_id: int, validity_years: int) -> Certificat
     old.status_changed_at = timezone.now()
     old.save(update_fields=["application", "status", "status_changed_at"])
     new = Certificate.objects.create(
-        application=application, issued_for=application, sequence=sequence, seq=seq,
+        application=application, issued_for=application, sequence_id=seq_id, seq=seq,
         number=certificate_number(pattern=application.program.certificate_number_format,
                                   province_code=application.division_id[:2] + "0000", year=issued.year, seq=seq),
         awardee_name=old.awardee_name, valid_from=valid_from,
@@ -362,14 +373,16 @@ def stored_form(digest: str) -> bytes | None:
 STORED_FORM_DAYS = 7
 
 
-def form_render_and_store(*, application_id: int, revision: int | None, province_copy: bool) -> str:
+def form_render_and_store(*, application_id: int, revision: int | None, province_copy: bool,
+                          masked: bool = False) -> str:
     """Render a 申报书 in the worker and store it under its digest (atomically); returns the digest.
     Stored forms older than STORED_FORM_DAYS are removed on the way."""
     from . import documents
 
     application = Application.objects.select_related("program", "batch", "applicant", "city", "province").get(
         pk=application_id)
-    document = documents.application_form_document(application, revision, province_copy=province_copy)
+    document = documents.application_form_document(application, revision, province_copy=province_copy,
+                                                   masked=masked)
     path = stored_form_path(document.digest)
     if not path.is_file():
         pdf = document.pdf()

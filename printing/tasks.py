@@ -103,7 +103,7 @@ def render_certificate_task(certificate_id: int, effect_id: int | None = None) -
 
 @shared_task(acks_late=True)
 def render_form_task(application_id: int, revision: int | None = None, province_copy: bool = False,
-                     effect_id: int | None = None) -> str | None:
+                     masked: bool = False, effect_id: int | None = None) -> str | None:
     """Render a large 申报书 and store it for the print view (printing.services.form_render_and_store);
     returns its digest. Rendering twice stores the same file once."""
     from .documents import RevisionNotFound
@@ -113,7 +113,7 @@ def render_form_task(application_id: int, revision: int | None = None, province_
     def work():
         try:
             return form_render_and_store(application_id=application_id, revision=revision,
-                                         province_copy=province_copy)
+                                         province_copy=province_copy, masked=masked)
         except (Application.DoesNotExist, RevisionNotFound, MissingGlyphs) as exc:
             logger.error("申报书 of application %s not rendered: %r", application_id, exc)
             return Outcome(None, f"not rendered: {exc!r}")

@@ -221,6 +221,7 @@ class CertificatePdfView(LoginRequiredMixin, View):
             pdf = certificate_restore_pdf(certificate_id=certificate.pk)
         if pdf is None:
             raise Http404("证书文件不可用")
+        _export_record(request, f"{certificate.number}.pdf", document="certificate", certificate=certificate.pk)
         return _pdf_response(pdf, f"{certificate.number}.pdf", download=True)
 
 
@@ -240,20 +241,30 @@ class ApplicationFormPdfView(LoginRequiredMixin, View):
         if province_copy and not access.may_see_province_copy(principal_of(request.user), application):
             raise PermissionDenied(_("省级科协存档联载有专家评分，仅省级科协审核人和负责人可以打印"))
         revision = int(raw) if raw else application.revision
+        masked = not access.personal_data_in_full(principal_of(request.user), application)
         try:
-            document = documents.application_form_document(application, revision, province_copy=province_copy)
+            document = documents.application_form_document(application, revision, province_copy=province_copy,
+                                                           masked=masked)
         except documents.RevisionNotFound:
             raise Http404("该版本不存在") from None
         filename = f"申报书-{application.subject_name}-第{revision}版{'-省级存档联' if province_copy else ''}.pdf"
+        _export_record(request, filename, document="application_form", application=application.pk,
+                       revision=revision, masked=masked)
         stored = stored_form(document.digest)
         if stored is not None:
             return _pdf_response(stored, filename)
         if not document.large:
             return _pdf_response(document.pdf(), filename)
-        return _form_in_worker(request, application, document, revision, province_copy)
+        return _form_in_worker(request, application, document, revision, province_copy, masked)
 
 
-def _form_in_worker(request, application, document, revision: int, province_copy: bool):
+def _export_record(request, filename: str, **detail):
+    """A download of a document that holds personal data goes to the security log: who, what, when, from
+    where (security.services), and whether its personal data was masked."""
+    security_record(Kind.EXPORT, request=request, target=filename, detail=detail)
+
+
+def _form_in_worker(request, application, document, revision: int, province_copy: bool, masked: bool):
     """A large 申报书 is rendered by the worker: queue it once (an effect keyed by the document's digest)
     and answer 202 with a page that reloads itself until the stored PDF is there."""
     effects = Effect.objects.filter(kind="form_render", key=document.digest)
@@ -262,7 +273,7 @@ def _form_in_worker(request, application, document, revision: int, province_copy
         return render(request, "printing/form_progress.html", {"application": application, "failed": True},
                       status=503)
     with transaction.atomic():
-        effect_add(kind="form_render", key=document.digest, args=[application.pk, revision, province_copy])
+        effect_add(kind="form_render", key=document.digest, args=[application.pk, revision, province_copy, masked])
     response = render(request, "printing/form_progress.html",
                       {"application": application, "weight": document.weight}, status=202)
     response["Retry-After"] = "3"
@@ -274,7 +285,9 @@ class RecommendationLetterPdfView(LoginRequiredMixin, View):
     def get(self, request, batch_id: int):
         batch = _batch_in_scope(request, batch_id)
         city = _city_in_scope(request, batch)
-        return _pdf_response(documents.recommendation_letter_pdf(batch, city), f"推荐函-{city.name}-{batch.name}.pdf")
+        filename = f"推荐函-{city.name}-{batch.name}.pdf"
+        _export_record(request, filename, document="recommendation_letter", batch=batch.pk, city=city.pk)
+        return _pdf_response(documents.recommendation_letter_pdf(batch, city), filename)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -282,7 +295,11 @@ class SummaryPdfView(LoginRequiredMixin, View):
     def get(self, request, batch_id: int):
         batch = _batch_in_scope(request, batch_id)
         city = _city_in_scope(request, batch)
-        return _pdf_response(documents.summary_pdf(batch, city), f"推荐汇总表-{city.name}-{batch.name}.pdf")
+        principal = principal_of(request.user)
+        filename = f"推荐汇总表-{city.name}-{batch.name}.pdf"
+        _export_record(request, filename, document="summary_pdf", batch=batch.pk, city=city.pk)
+        return _pdf_response(documents.summary_pdf(
+            batch, city, lambda application: access.personal_data_in_full(principal, application)), filename)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -290,11 +307,12 @@ class SummaryXlsxView(LoginRequiredMixin, View):
     def get(self, request, batch_id: int):
         batch = _batch_in_scope(request, batch_id)
         city = _city_in_scope(request, batch)
-        content = documents.summary_xlsx(batch, city)
+        principal = principal_of(request.user)
+        content = documents.summary_xlsx(
+            batch, city, lambda application: access.personal_data_in_full(principal, application))
         filename = f"推荐汇总表-{city.name}-{batch.name}.xlsx"
         # The summary names each applicant's contact: its download goes to the security log.
-        security_record(Kind.EXPORT, request=request, target=filename,
-                        detail={"document": "summary_xlsx", "batch": batch.pk, "city": city.pk})
+        _export_record(request, filename, document="summary_xlsx", batch=batch.pk, city=city.pk)
         response = HttpResponse(
             content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )

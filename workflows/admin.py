@@ -252,6 +252,7 @@ class DelegationAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     form = DelegationForm
     scope_paths = ("organization__path",)
+    duty = "delegations"  # the security administrator's (三员分立)
 
     def scope_of(self, obj):
         return [obj.organization.path] if obj.organization_id else []

@@ -16,7 +16,7 @@ from approvals.models import ExpertAssignment, Status
 from approvals.stages import ACTIONS, STAGES, Action
 from orgs.access import principal_of
 
-from .nodes import StageView
+from .nodes import Finish, NoticeSplit, ScheduledTimer, StageView
 from .views import StageTaskView
 
 S = Status
@@ -103,18 +103,18 @@ class ApplicationFlow(flow.Flow):
         .Route({S.PUBLIC_NOTICE: this.notice_period})
     )
     # Whichever comes first: the end of the notice period, or an objection that is upheld.
-    notice_period = flow.SplitFirst().Annotation(title=_("公示期")).Next(this.wait_notice).Next(this.uphold_objection)
+    notice_period = NoticeSplit().Annotation(title=_("公示期")).Next(this.wait_notice).Next(this.uphold_objection)
     # The timer's due time is the end of the notice in working days. The sweeper (workflows.sweeper, beat)
     # fires it through the approve service (status, audit, timer and the certificate's outbox effect in one
     # transaction), so no node of the flow sets a status.
-    wait_notice = flow.Timer(this.notice_due).Annotation(title=_("公示期满")).Next(this.issue_certificate)
+    wait_notice = ScheduledTimer(this.notice_due).Annotation(title=_("公示期满")).Next(this.issue_certificate)
     uphold_objection = (
         StageView(StageTaskView.as_view(), pool=ACTIONS[Action.OBJECT].owner_at(S.PUBLIC_NOTICE))
         .Annotation(title=_("处理公示异议"))
         .Route({S.DECISION: this.decide})
     )
     issue_certificate = flow.Handle().Annotation(title=_("颁发证书")).Next(this.end)
-    end = flow.End()
+    end = Finish()
 
     # viewflow's own pages (process lists, charts, task details) list every province's processes: only
     # system administrators use them (approvals.access); people work from the scoped approvals pages.

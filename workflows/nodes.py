@@ -4,14 +4,21 @@ application's status after the approvals service has moved it.
 viewflow's Switch gateway would do the routing too, but costs a task row and three queries per step; the
 route table here keeps every edge visible in the process chart while routing in memory.
 """
+import datetime as dt
+
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from viewflow import this
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.base import Edge
-from viewflow.workflow.flow import View
+from viewflow.workflow.exceptions import FlowRuntimeError
+from viewflow.workflow.flow import End, SplitFirst, Timer, View
+from viewflow.workflow.nodes.end import EndActivation
+from viewflow.workflow.nodes.split import SplitFirstActivation
+from viewflow.workflow.nodes.timer import TimerActivation
 from viewflow.workflow.nodes.view import ViewActivation
-from viewflow.workflow.status import STATUS
+from viewflow.workflow.signals import flow_finished, task_finished, task_started
+from viewflow.workflow.status import PROCESS, STATUS
 
 from approvals.models import APPLICANT
 from orgs.models import Level, Organization
@@ -105,3 +112,110 @@ class StageView(View):
         node = self._routes[application.status]
         if node is not None:  # None ends this parallel branch (see the expert scores)
             yield node._create(activation, activation.task.token)
+
+
+# ------------------------------------------------------------------- viewflow's nodes with fewer writes
+#
+# The same nodes as viewflow's SplitFirst, Timer and End, with the same states and signals, that write each
+# new task once: viewflow inserts the row and then updates it in a second statement (inside a savepoint for
+# Timer and End), and SplitFirst reads its own task and each sibling's process again when a branch finishes.
+
+
+class NoticeSplitActivation(SplitFirstActivation):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        """The split's task is inserted already started (viewflow inserts it new, then updates it)."""
+        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
+                                               status=STATUS.STARTED, started=timezone.now())
+        task.data = data if data is not None else {}
+        task.seed = seed
+        task.save()
+        link_previous(task, prev_activation.task)
+        activation = cls(task)
+        # Which branches to open, as the split's activate decides: each whose condition holds.
+        activation.next_tasks = [(node, None) for node, cond, _data in flow_task._branches
+                                 if not cond or cond(activation)]
+        if not activation.next_tasks:
+            raise FlowRuntimeError(f"No next task available for {flow_task.name}")
+        return activation
+
+
+class NoticeSplit(SplitFirst):
+    """Whichever branch finishes first cancels the others (viewflow's SplitFirst)."""
+
+    activation_class = NoticeSplitActivation
+
+    def on_task_done(self, **signal_kwargs):
+        """The split's task and the branches still open in one query, their process the finished task's."""
+        task = signal_kwargs["task"]
+        outgoing = [edge.dst for edge in self._outgoing()]
+        if task.flow_task not in outgoing:
+            return
+        rows = list(
+            self.flow_class.task_class._default_manager.filter(
+                process_id=task.process_id, flow_task__in=[self, *outgoing],
+            ).exclude(status__in=[STATUS.DONE, STATUS.CANCELED]).exclude(pk=task.pk)
+        )
+        for row in rows:
+            row.process = task.process
+        (split_task,) = [row for row in rows if row.flow_task == self and row.status == STATUS.STARTED]
+        self._cancel_active_tasks([row for row in rows if row.flow_task in outgoing])
+        self.activation_class(split_task).done()
+
+
+class ScheduledTimerActivation(TimerActivation):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        """The timer's task is inserted already scheduled, its due moment computed first (viewflow inserts
+        it new, then updates it in a savepoint)."""
+        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
+                                               status=STATUS.SCHEDULED)
+        task.data = data if data is not None else {}
+        task.seed = seed
+        activation = cls(task)
+        delay = flow_task._delay(activation) if callable(flow_task._delay) else flow_task._delay
+        if isinstance(delay, dt.timedelta):
+            delay = timezone.now() + delay
+        if not isinstance(delay, dt.datetime):
+            raise ValueError(f"Timer delay must be a timedelta or datetime, got {delay!r}")
+        task.scheduled = delay
+        task.save()
+        link_previous(task, prev_activation.task)
+        return activation
+
+
+class ScheduledTimer(Timer):
+    """viewflow's database timer (fired by the sweeper through the approve service)."""
+
+    activation_class = ScheduledTimerActivation
+
+
+class FinishActivation(EndActivation):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        """The end task is inserted done, and the process finished when no other task is open, without a
+        savepoint (viewflow's End inserts the task, then updates it and the process in a savepoint)."""
+        process = prev_activation.process
+        moment = timezone.now()
+        task = flow_task.flow_class.task_class(process=process, flow_task=flow_task, token=token,
+                                               status=STATUS.DONE, started=moment, finished=moment)
+        task.data = data if data is not None else {}
+        task.seed = seed
+        task.save()
+        link_previous(task, prev_activation.task)
+        task_started.send(sender=flow_task.flow_class, process=process, task=task)
+        others_open = flow_task.flow_class.task_class._default_manager.filter(
+            process=process, finished__isnull=True).exclude(pk=task.pk).exists()
+        if not others_open:
+            process.status, process.finished = PROCESS.DONE, moment
+            process.save(update_fields=["status", "finished"])
+        task_finished.send(sender=flow_task.flow_class, process=process, task=task)
+        if not others_open:
+            flow_finished.send(sender=flow_task.flow_class, process=process, task=task)
+        return cls(task)
+
+
+class Finish(End):
+    """The end of the flow (viewflow's End)."""
+
+    activation_class = FinishActivation

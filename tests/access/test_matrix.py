@@ -207,7 +207,22 @@ reviewer   D    D      D       D     D          D       D            D
 expert     D    D      D       D     D          D       D            D
 admin      A    A      A       D     D          D       D            D
 auditor    D    D      D       D     D          D       D            D
+secadmin   D    D      D       D     D          D       D            D
 """)
+# 三员分立: roles, memberships and delegations are the security administrator's (安全管理员), of their
+# subtree; the system administrator (管理员) and the auditor are refused them.
+SECURITY_SCOPED = grid("""
+          own parent ancestor child descendant sibling other_branch other_province
+clerk      D    D      D       D     D          D       D            D
+leader     D    D      D       D     D          D       D            D
+reviewer   D    D      D       D     D          D       D            D
+expert     D    D      D       D     D          D       D            D
+admin      D    D      D       D     D          D       D            D
+auditor    D    D      D       D     D          D       D            D
+secadmin   A    A      A       D     D          D       D            D
+""")
+SCOPED_ADMIN_CLASSES = {"admin-scoped": "admin", "security-scoped": "secadmin"}
+ADMIN_SITE_ROLES = ("admin", "secadmin")
 
 # Who acts, by stage (the stage labels of the world): (role, level). Level: applicant (the applicant
 # organization itself), city (the applicant's city, the applicant when it is a city), province, assigned
@@ -287,14 +302,15 @@ CLASSES = {
     "viewflow": Klass(superuser=E, per_role=True),
     "viewflow-task": Klass(superuser=E, owner=E, per_role=True),
     "pool-task": Klass(superuser=E, owner=E),
-    "admin-site": Klass(grid={("admin", r): A for r in
+    "admin-site": Klass(grid={(role, r): A for role in ADMIN_SITE_ROLES for r in
                               ("own", "parent", "ancestor", "child", "descendant", "sibling", "other_branch",
                                "other_province")}, superuser=A),
     "admin-scoped": Klass(grid=ADMIN_SCOPED, superuser=A, relation_roles=("admin",)),
+    "security-scoped": Klass(grid=SECURITY_SCOPED, superuser=A, relation_roles=("secadmin",)),
     "superuser-only": Klass(superuser=A, per_role=True),
     # Admin URLs that only redirect or need parameters (view on site, autocomplete): a 管理员 and the
     # superuser may get anything but an error; everybody else is refused.
-    "admin-shortcut": Klass(grid={("admin", r): E for r in
+    "admin-shortcut": Klass(grid={(role, r): E for role in ADMIN_SITE_ROLES for r in
                                   ("own", "parent", "ancestor", "child", "descendant", "sibling", "other_branch",
                                    "other_province")}, superuser=E, per_role=True),
     # API tokens: never in the admin, the superuser included (a token admin, if one is registered again,
@@ -302,12 +318,12 @@ CLASSES = {
     "tokens": Klass(superuser=E, per_role=True),
     # Reference data (the divisions) that a 管理员 may read for the pickers of their forms (the issue is
     # silent: E) and only the superuser changes.
-    "reference-data": Klass(grid={("admin", r): E for r in
+    "reference-data": Klass(grid={(role, r): E for role in ADMIN_SITE_ROLES for r in
                                   ("own", "parent", "ancestor", "child", "descendant", "sibling", "other_branch",
                                    "other_province")}, superuser=A, per_role=True),
     # The signed audit digests and their public key (docs/audit.md): auditors and administrators of a
     # province, and the superuser. Judged by the level of the subject's own organization.
-    "audit-digests": Klass(grid={("auditor", "province"): A, ("admin", "province"): A}, superuser=A,
+    "audit-digests": Klass(grid={("auditor", "province"): A}, superuser=A,
                            by_level=True),
     "none": Klass(per_role=True),  # answers 404 (or a login page) to everybody
     "notification-owner": Klass(superuser=D, owner=A),
@@ -452,7 +468,7 @@ VIEWFLOW_NODES = {
 ADMIN_MODELS = {
     "auth/user": "admin-scoped",
     "orgs/organization": "admin-scoped",
-    "orgs/membership": "admin-scoped",
+    "orgs/membership": "security-scoped",
     "approvals/batch": "admin-scoped",
     "auth/group": "superuser-only",
     "viewflow/process": "superuser-only",
@@ -471,7 +487,7 @@ ADMIN_MODELS = {
     "workflows/taskdeadline": "superuser-only",
     "workflows/notification": "superuser-only",
     "workflows/emailoutbox": "superuser-only",
-    "orgs/delegation": "admin-scoped",
+    "orgs/delegation": "security-scoped",
 }
 # Admin models whose rows nobody deletes (a delegation is cancelled, and stays on record).
 ADMIN_NO_DELETE = {"orgs/delegation"}
@@ -694,7 +710,7 @@ def subjects_for(world, klass: Klass, target: Target, *, per_role=False):
         if by_kind and not FULL:
             # One member per role; of the other kinds one in all (the admin's own kinds count: an expired
             # 管理员 still has the staff flag).
-            key = (subject.role, subject.kind) if subject.kind == "member" or subject.role == "admin" \
+            key = (subject.role, subject.kind) if subject.kind == "member" or subject.role in ADMIN_SITE_ROLES \
                 else (subject.kind,)
         if klass.by_level and subject.org:
             key = (*key, ORGS[subject.org][2])
@@ -977,7 +993,7 @@ def _admin_targets(ctx, model, view, klass_name):
     from django.apps import apps
 
     app_label, model_name = model.split("/")
-    if klass_name == "admin-scoped":
+    if klass_name in SCOPED_ADMIN_CLASSES:
         anchors = ("P", "Q") if model == "approvals/batch" else ADMIN_ANCHORS
         if view in ("changelist", "add"):
             return [Target(f"{model}:{view}", {}, org=None)]
@@ -1046,8 +1062,10 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
                 want = E
             elif target_kind.startswith("admin:") and target_kind.endswith(":object"):
                 want = E if subject.kind != "anonymous" else D
-            elif klass_name == "admin-site" or (klass_name == "admin-scoped" and target.org is None):
+            elif klass_name == "admin-site":
                 want = _admin_site_expected(subject)
+            elif klass_name in SCOPED_ADMIN_CLASSES and target.org is None:
+                want = _admin_site_expected(subject, roles=(SCOPED_ADMIN_CLASSES[klass_name],))
             else:
                 want = expected(klass, subject, rel, delegator_rel)
             if target_kind.startswith("admin:") and target_kind.endswith(":delete") and \
@@ -1061,7 +1079,8 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
                 forbidden = frozenset(ctx.tokens)
             else:
                 forbidden = ctx.forbidden(subject, allowed, public=klass_name in ("public", "public-either"))
-            if klass_name in ("admin-scoped", "admin-site") and subject.role == "admin" and subject.kind == "member":
+            if klass_name in ("admin-site", *SCOPED_ADMIN_CLASSES) and subject.role in ADMIN_SITE_ROLES \
+                    and subject.kind == "member":
                 forbidden = forbidden | ctx.admin_foreign(subject)
             required = ctx.required(subject) if key in COMPLETE_LISTS and subject.kind not in (
                 "superuser", "anonymous") else frozenset()
@@ -1081,11 +1100,11 @@ def _rel_label(rel, delegator_rel):
     return f"{rel}:{delegator_rel}" if delegator_rel else rel
 
 
-def _admin_site_expected(subject) -> str:
+def _admin_site_expected(subject, roles=ADMIN_SITE_ROLES) -> str:
     """The admin's own pages and a model's list and add form: every current 管理员, the superuser."""
     if subject.kind == "superuser":
         return A
-    return A if subject.kind == "member" and subject.role == "admin" else D
+    return A if subject.kind == "member" and subject.role in roles else D
 
 
 # --------------------------------------------------------------------------------------- POST cases
@@ -1314,7 +1333,7 @@ def admin_post_cases(ctx, key, pattern, model, view, klass_name):
     """The add, change and delete POSTs of an admin model and its changelist's delete action."""
     klass = CLASSES[klass_name]
     w = ctx.world
-    if klass_name != "admin-scoped":
+    if klass_name not in SCOPED_ADMIN_CLASSES:
         target = _admin_targets(ctx, model, view, klass_name)[0]
         url = build_url(key, target.values)
         data = {"post": "yes"} if view == "delete" else (

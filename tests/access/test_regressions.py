@@ -180,10 +180,12 @@ def test_a_scoped_admin_adds_an_account_with_its_first_membership_in_the_subtree
 
 def test_an_administrator_above_manages_the_delegations_of_the_subtree(world):
     """The admin pages showed a city's delegations to its province's 管理员, but the service refused them
-    anything: scope and rule now agree (and nobody deletes a delegation, it is cancelled)."""
+    anything: scope and rule now agree (and nobody deletes a delegation, it is cancelled). Delegations
+    are the security administrator's since 三员分立."""
     from orgs.models import Delegation
 
-    client = client_for(world, "admin@P")
+    assert admin_refused(client_for(world, "admin@P").get("/admin/orgs/delegation/"))
+    client = client_for(world, "secadmin@P")
     delegation = Delegation.objects.filter(organization=world.org["K1"]).order_by("pk").first()
     assert client.get(f"/admin/orgs/delegation/{delegation.pk}/change/").status_code == 200
     assert client.get(f"/admin/orgs/delegation/{delegation.pk}/delete/").status_code == 403
@@ -191,7 +193,7 @@ def test_an_administrator_above_manages_the_delegations_of_the_subtree(world):
     assert response.status_code == 302
     delegation.refresh_from_db()
     assert delegation.cancelled_at is not None
-    other = client_for(world, "admin@QC")
+    other = client_for(world, "secadmin@QC")
     assert admin_refused(other.get(f"/admin/orgs/delegation/{delegation.pk}/change/"))
 
 

@@ -48,7 +48,7 @@ from tests.factories import (
     UserFactory,
 )
 
-ROLES = ("clerk", "leader", "reviewer", "expert", "admin", "auditor")
+ROLES = ("clerk", "leader", "reviewer", "expert", "admin", "auditor", "secadmin")
 # key: (name, division code, level, parent key)
 ORGS = {
     "P": ("矩阵省", "340000", Level.PROVINCE, None),
@@ -145,7 +145,7 @@ class World:
         for org in ORGS:
             for role in ROLES:
                 key = f"{role}@{org}"
-                user = self._user(f"mx_{role}_{org}_z", is_staff=role == "admin")
+                user = self._user(f"mx_{role}_{org}_z", is_staff=role in ("admin", "secadmin"))
                 # The last day of the membership is today: it still counts.
                 MembershipFactory(user=user, organization=self.org[org], role=role,
                                   valid_from=self.today - dt.timedelta(days=400), valid_until=self.today)
@@ -160,7 +160,7 @@ class World:
             self._add(Subject(f"expert@P:{tag}", tag, "expert", "P", user))
         for holder in EXPIRED:
             role, org = holder.split("@")
-            user = self._user(f"mx_{role}_{org}_expired_z", is_staff=role == "admin")
+            user = self._user(f"mx_{role}_{org}_expired_z", is_staff=role in ("admin", "secadmin"))
             MembershipFactory(user=user, organization=self.org[org], role=role,
                               valid_from=self.today - dt.timedelta(days=400), valid_until=yesterday)
             self._add(Subject(f"{holder}:expired", "expired", role, org, user))

@@ -468,7 +468,7 @@ def test_the_nightly_task_logs_and_writes_nothing_when_the_trail_was_tampered(tw
 
 
 @pytest.mark.parametrize("username, allowed", [
-    ("anhui_auditor", True), ("anhui_admin", True), ("sichuan_auditor", True),
+    ("anhui_auditor", True), ("anhui_admin", False), ("sichuan_auditor", True),
     ("chuzhou_auditor", False), ("langya_admin", False), ("anhui_reviewer", False), ("anhui_leader", False),
 ])
 def test_who_may_download_the_digests(world, username, allowed):

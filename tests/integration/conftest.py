@@ -243,4 +243,4 @@ def start_web(start_process):
 def no_kick_here(monkeypatch):
     """This process drives the test and is no worker: its own commits publish nothing (its Celery is
     eager); the relay of the processes under test, or the test itself, publishes what they write."""
-    monkeypatch.setattr("approvals.outbox._kick", lambda kind, keys: None)
+    monkeypatch.setattr("approvals.outbox._kick", lambda effects: None)

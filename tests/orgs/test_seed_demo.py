@@ -13,10 +13,10 @@ from orgs.selectors import kexie_of_division, users_with_role
 from orgs.services import divisions_import
 
 PREFIXES = ("anhui", "chuzhou", "langya", "nanqiao", "sichuan", "chengdu", "pidu")
-ROLES = ("clerk", "leader", "reviewer", "expert", "admin", "auditor")
+ROLES = ("clerk", "leader", "reviewer", "expert", "admin", "auditor", "secadmin")
 USERNAMES = {f"{p}_{r}" for p in PREFIXES for r in ROLES} | {"anhui_expert2", "sichuan_expert2"}
 TABLE_HEADER = ["用户名", "姓名", "组织", "角色", "密码"]
-KEPT_MESSAGE = "44 个演示用户已存在，保留原密码（如需新密码，请使用 --reset-passwords）"
+KEPT_MESSAGE = "51 个演示用户已存在，保留原密码（如需新密码，请使用 --reset-passwords）"
 # 中国科协 + 安徽 (1 + 16 + 119) + 四川 (1 + 21 + 183) + 山东 (1 + 16 + 151)
 KEXIE_COUNT = 1 + 136 + 205 + 168
 
@@ -54,11 +54,11 @@ def _can_log_in(client, username: str, password: str) -> bool:
 def test_seed_demo_creates_the_organizations_societies_and_users():
     lines = _seed()
 
-    assert lines[0] == "以下 44 个演示用户的密码只显示这一次，请妥善保存："
+    assert lines[0] == "以下 51 个演示用户的密码只显示这一次，请妥善保存："
     assert lines[1].split() == TABLE_HEADER
     assert lines[-1] == "演示数据已就绪"
-    assert len(lines) == 47
-    assert _counts() == {"divisions": 3346, "organizations": KEXIE_COUNT + 3, "users": 44, "memberships": 44}
+    assert len(lines) == 54
+    assert _counts() == {"divisions": 3346, "organizations": KEXIE_COUNT + 3, "users": 51, "memberships": 51}
     assert Organization.objects.filter(kind=OrgKind.KEXIE).count() == KEXIE_COUNT
     for code, cities, counties in (("34", 16, 119), ("51", 21, 183), ("37", 16, 151)):
         kexie = Organization.objects.filter(kind=OrgKind.KEXIE, division__code__startswith=code)
@@ -119,16 +119,16 @@ def test_one_user_per_role_per_chain_organization_with_chinese_names():
         ("anhui_expert2", "安徽省评审专家2"),
         ("pidu_auditor", "郫都区审计员"),
     }
-    admins = {f"{p}_admin" for p in PREFIXES}
+    admins = {f"{p}_{role}" for p in PREFIXES for role in ("admin", "secadmin")}
     assert set(User.objects.filter(is_staff=True).values_list("username", flat=True)) == admins
     # The demo makes no superuser: its administrators are scoped to their organizations (createsuperuser
     # makes a system administrator).
     assert not User.objects.filter(is_superuser=True).exists()
     assert all(u.email == f"{u.username}@demo.kexie.example" for u in User.objects.all())
-    assert len(rows) == 44
+    assert len(rows) == 51
     assert rows[0][:4] == ("anhui_clerk", "安徽省经办人", "安徽省科学技术协会", "经办人")
     assert rows[-1][:4] == ("sichuan_expert2", "四川省评审专家2", "四川省科学技术协会", "评审专家")
-    assert len({row[4] for row in rows}) == 44
+    assert len({row[4] for row in rows}) == 51
     assert all(len(row[4]) == 12 for row in rows)
 
 
@@ -175,7 +175,7 @@ def test_reset_passwords_prints_new_working_passwords_for_every_demo_user(client
     lines = _seed("--reset-passwords")
     new = _credentials(lines)
 
-    assert lines[0] == "以下 44 个演示用户的密码只显示这一次，请妥善保存："
+    assert lines[0] == "以下 51 个演示用户的密码只显示这一次，请妥善保存："
     assert KEPT_MESSAGE not in lines
     assert _counts() == counts
     assert set(new) == USERNAMES

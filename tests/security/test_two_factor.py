@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from orgs.models import Level, Role
+from orgs.models import Level, Membership, Role
 from security.models import Kind, SecurityEvent
 from security.selectors import security_verify
 from tests.factories import TEST_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
@@ -204,15 +204,18 @@ def test_production_keeps_the_role_rule_on():
 
 
 def _admin_action(client, user_ids):
-    return client.post("/admin/auth/user/", {"action": "reset_two_factor", "_selected_action": user_ids})
+    """The membership list's action: select the people's memberships."""
+    ids = list(Membership.objects.filter(user_id__in=user_ids).values_list("pk", flat=True))
+    return client.post("/admin/orgs/membership/", {"action": "reset_two_factor", "_selected_action": ids})
 
 
-def test_an_administrator_resets_a_lost_device_in_their_subtree_and_it_is_written(province, county, officer):
+def test_a_security_administrator_resets_a_lost_device_in_their_subtree_and_it_is_written(province, county,
+                                                                                          officer):
     clerk = MembershipFactory(user=UserFactory(username="langya_clerk"), organization=county, role=Role.CLERK).user
     enrol(login("langya_clerk"))
     Token.objects.create(user=clerk)
     admin = MembershipFactory(user=UserFactory(username="chuzhou_admin", is_staff=True),
-                              organization=county.parent, role=Role.ADMIN).user
+                              organization=county.parent, role=Role.SECURITY_ADMIN).user
     client = login(admin.username)
     device, _codes = enrol(client)
     response = _admin_action(client, [clerk.pk])

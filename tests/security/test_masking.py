@@ -1,0 +1,102 @@
+"""Personal data masked by role (security.masking, approvals.access.personal_data_in_full): whoever acts on
+an application (its clerks, leaders, reviewers up the chain) sees its phone, e-mail and USCC in full; its
+auditors and administrators see them masked, on the detail page, in the 申报书 PDF and in the 推荐汇总表
+(PDF and Excel); every export is written to the security log."""
+import io
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from approvals import access
+from orgs.access import principal_build
+from security import masking
+from security.models import Kind, SecurityEvent
+from tests.approvals.chain import create, to_province_check
+from tests.approvals.conftest import world  # noqa: F401  (the `world` fixture)
+from tests.printing.helpers import pdf_text
+
+pytestmark = pytest.mark.django_db
+
+PHONE, EMAIL = "0550-1234567", "contact@example.com"
+
+
+def test_the_masking_function():
+    assert masking.mask("13812345678", masking.PHONE) == "138****5678"
+    assert masking.mask("0550-1234567", masking.PHONE) == "055*****4567"
+    assert masking.mask("contact@example.com", masking.EMAIL) == "c***@example.com"
+    assert masking.mask("91341100MA2N000011", masking.USCC) == "91**************11"
+    assert masking.mask("340102199001011234", masking.ID_NUMBER) == "3****************4"
+    assert masking.mask("", masking.PHONE) == "" and masking.mask(None, masking.USCC) == ""
+    assert masking.mask("12", masking.PHONE) == "****"
+    fields = [{"name": "phone", "type": "phone"}, {"name": "note", "type": "text"},
+              {"name": "people", "type": "list", "item_fields": [{"name": "mobile", "type": "phone"}]}]
+    assert masking.mask_form_data(fields, {"phone": "13812345678", "note": "x", "people": [{"mobile": "13900001111"}]}) \
+        == {"phone": "138****5678", "note": "x", "people": [{"mobile": "139****1111"}]}
+
+
+@pytest.fixture
+def recommended(world):  # noqa: F811
+    application = create(world, "society-service-station")
+    return to_province_check(world, application, "langya")
+
+
+def client_of(world, name):  # noqa: F811
+    client = Client(REMOTE_ADDR="203.0.113.30")
+    client.force_login(world.user[name], backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.mark.parametrize("name, full", [
+    ("langya_clerk", True), ("chuzhou_reviewer", True), ("anhui_reviewer", True), ("anhui_leader", True),
+    ("anhui_auditor", False), ("anhui_admin", False), ("chuzhou_auditor", False),
+])
+def test_who_sees_personal_data_in_full(world, recommended, name, full):  # noqa: F811
+    assert access.personal_data_in_full(principal_build(user=world.user[name]), recommended) is full
+    page = client_of(world, name).get(f"/approvals/applications/{recommended.pk}/").content.decode()
+    assert (recommended.uscc in page) is full
+    assert (PHONE in page) is full and (EMAIL in page) is full
+    if not full:
+        assert masking.mask(recommended.uscc, masking.USCC) in page
+        assert masking.mask(PHONE, masking.PHONE) in page and masking.mask(EMAIL, masking.EMAIL) in page
+
+
+def test_the_application_form_pdf_is_masked_for_an_auditor_and_the_download_is_written(world, recommended):  # noqa: F811
+    url = f"/print/applications/{recommended.pk}/form.pdf"
+    full = pdf_text(client_of(world, "anhui_reviewer").get(url).content)
+    masked = pdf_text(client_of(world, "anhui_auditor").get(url).content)
+    assert recommended.uscc in full.replace(" ", "") and PHONE in full.replace(" ", "")
+    assert recommended.uscc not in masked.replace(" ", "") and PHONE not in masked.replace(" ", "")
+    assert masking.mask(PHONE, masking.PHONE) in masked.replace(" ", "")
+    events = SecurityEvent.objects.filter(kind=Kind.EXPORT, detail__document="application_form").order_by("seq")
+    assert [(e.username, e.detail["masked"], e.client_ip) for e in events] == [
+        ("anhui_reviewer", False, "203.0.113.30"), ("anhui_auditor", True, "203.0.113.30")]
+
+
+def test_the_summary_table_is_masked_for_the_city_auditor_in_excel_and_pdf(world, recommended):  # noqa: F811
+    batch, city = recommended.batch_id, recommended.city_id
+    for name, full in (("chuzhou_reviewer", True), ("chuzhou_auditor", False)):
+        client = client_of(world, name)
+        response = client.get(f"/print/batches/{batch}/summary.xlsx?city={city}")
+        assert response.status_code == 200
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        cells = {str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None}
+        assert (recommended.uscc in cells) is full and (PHONE in cells) is full
+        assert (masking.mask(PHONE, masking.PHONE) in cells) is not full
+        text = pdf_text(client.get(f"/print/batches/{batch}/summary.pdf?city={city}").content).replace(" ", "")
+        assert (PHONE in text) is full
+    documents = list(SecurityEvent.objects.filter(kind=Kind.EXPORT).order_by("seq")
+                     .values_list("username", "detail__document"))
+    assert documents == [("chuzhou_reviewer", "summary_xlsx"), ("chuzhou_reviewer", "summary_pdf"),
+                         ("chuzhou_auditor", "summary_xlsx"), ("chuzhou_auditor", "summary_pdf")]
+
+
+def test_every_download_is_written(world, recommended):  # noqa: F811
+    client = client_of(world, "chuzhou_reviewer")
+    attachment = recommended.attachments.first()
+    assert client.get(f"/approvals/attachments/{attachment.pk}/").status_code == 200
+    assert client.get(f"/print/batches/{recommended.batch_id}/recommendation.pdf?city={recommended.city_id}"
+                      ).status_code == 200
+    assert client.get("/approvals/reports.xlsx").status_code == 200
+    written = set(SecurityEvent.objects.filter(kind=Kind.EXPORT).values_list("detail__document", flat=True))
+    assert {"attachment", "recommendation_letter", "reports_xlsx"} <= written
