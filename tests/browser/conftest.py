@@ -2,13 +2,15 @@
 
 The Playwright browser download does not work here, so the browser is /usr/bin/chromium (installed by
 `make setup`). Without it the tests are skipped on a developer machine and fail in CI (env CI set).
-Screenshots go to test-artifacts/browser/ (git-ignored) and are kept after the run.
+Screenshots go to test-artifacts/browser/ (git-ignored; TEST_ARTIFACTS_DIR names another folder, as CI does
+for the PostgreSQL run beside the SQLite one) and are kept after the run.
 """
 import os
 import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.approvals.conftest import World
 
@@ -17,7 +19,9 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or Path(__file__).resolve().parents[2] / "test-artifacts" / "browser")
+# CI runs the SQLite and PostgreSQL suites side by side on two cores: assertions wait as long as actions do.
+expect.set_options(timeout=20_000)
 
 
 def _require_chromium():
