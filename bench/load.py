@@ -421,7 +421,9 @@ def single_process_figure(args, base_url, log):
     code = ("import sys; sys.path.insert(0, 'bench'); import transitions; "
             f"transitions.BENCH_DB = {args.db!r}; sys.argv = ['transitions.py', '--n', '{args.single_n}']; "
             "transitions.main()")
-    env = {**os.environ, "DATABASE_URL": base_url, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+    # Its scratch helper connects to the database DATABASE_URL names to drop --db: the maintenance one.
+    env = {**os.environ, "DATABASE_URL": database_url(base_url, "postgres"),
+           "DJANGO_SETTINGS_MODULE": "config.settings.local"}
     log(f"single process: bench/transitions.py --n {args.single_n} …")
     result = run([PY, "-c", code], env, timeout=1800)
     figures = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line and " " not in line)

@@ -36,6 +36,7 @@ class Kind(models.TextChoices):
     RECOVERY_CODES_ISSUED = "2fa_recovery_issued", _("生成恢复码")
     TWO_FACTOR_RESET = "2fa_reset", _("重置双因素认证")
     TOKEN_EXPIRED = "token_expired", _("API 令牌过期")
+    ADMIN_EDIT = "admin_edit", _("管理后台操作")
 
 
 class SecurityChainHead(models.Model):

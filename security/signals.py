@@ -1,6 +1,7 @@
 """Receivers that write the security log: authentication, account and privilege changes, roles and
 memberships, delegations, API tokens. Exports are recorded by the views that serve them."""
 from axes.signals import user_locked_out
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -139,6 +140,16 @@ def _delegation_saved(sender, instance, created, raw=False, **kwargs):
                     detail={"op": op, "delegator": instance.delegator_id, "delegate": instance.delegate_id,
                             "organization": instance.organization_id, "role": instance.role,
                             "starts_on": instance.starts_on.isoformat(), "ends_on": instance.ends_on.isoformat()})
+
+
+@receiver(post_save, sender=LogEntry, dispatch_uid="security_admin_edit")
+def _admin_edit(sender, instance, created, raw=False, **kwargs):
+    """Every add, change and delete made in the admin site (Django's LogEntry), with what changed."""
+    if created and not raw:
+        security_record(Kind.ADMIN_EDIT, actor=instance.user,
+                        target=f"{instance.content_type.app_label}.{instance.content_type.model}:{instance.object_id}",
+                        detail={"op": {1: "add", 2: "change", 3: "delete"}.get(instance.action_flag, "other"),
+                                "object": instance.object_repr[:200], "change": instance.change_message[:1000]})
 
 
 @receiver(post_save, sender=Token, dispatch_uid="security_token_issued")

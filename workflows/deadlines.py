@@ -46,8 +46,7 @@ def _day(value: dt.date) -> str:
 # ------------------------------------------------------------------------------------------- creating
 
 
-def task_deadline_create(*, task, application, organization_id: int, role: str) -> TaskDeadline | None:
-    """Fix the due date of a new human task (one INSERT; none for a stage without a time limit)."""
+def _deadline(*, task, application, organization_id: int, role: str) -> TaskDeadline | None:
     if task.flow_task.name in UNTIMED_NODES:
         return None
     stage = application.status
@@ -57,10 +56,25 @@ def task_deadline_create(*, task, application, organization_id: int, role: str) 
     entered = application.stage_entered_at or timezone.now()
     starts_on = timezone.localtime(entered).date() if timezone.is_aware(entered) else entered.date()
     due_on, estimate = due_date_info(starts_on, int(limit))
-    return TaskDeadline.objects.create(
+    return TaskDeadline(
         task=task, application_id=application.pk, stage=stage, organization_id=organization_id, role=role,
         starts_on=starts_on, workdays=int(limit), due_on=due_on, is_estimate=estimate,
     )
+
+
+def task_deadline_create(*, task, application, organization_id: int, role: str) -> TaskDeadline | None:
+    """Fix the due date of a new human task (one INSERT; none for a stage without a time limit)."""
+    deadline = _deadline(task=task, application=application, organization_id=organization_id, role=role)
+    if deadline is not None:
+        deadline.save()
+    return deadline
+
+
+def task_deadlines_create(*, tasks, application, organization_id: int, role: str) -> list[TaskDeadline]:
+    """The due dates of several new tasks of one stage and pool, in one INSERT."""
+    deadlines = [d for d in (_deadline(task=t, application=application, organization_id=organization_id,
+                                       role=role) for t in tasks) if d is not None]
+    return TaskDeadline.objects.bulk_create(deadlines) if deadlines else []
 
 
 # ------------------------------------------------------------------------------------------ selectors

@@ -41,8 +41,11 @@ class ExpertFanOut(StageView):
             ).values_list("expert_id", flat=True)
         tokens = Token.split_token_source(activation.task.token, activation.task.pk)
         score = self._routes[S.EXPERT_REVIEW]
-        for expert_id in experts:
-            yield score._create(activation, next(tokens), data={"owner": expert_id})
+        # One scoring task per expert, written together (StageActivation.create_many); the node has no
+        # boundary events to arm, which is all that viewflow's Node._create adds to its activation's create.
+        assert not score._boundary_events
+        yield from score.activation_class.create_many(
+            score, activation, [(next(tokens), {"owner": expert_id}) for expert_id in experts])
 
 
 class ApplicationFlow(flow.Flow):

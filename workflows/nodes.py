@@ -23,7 +23,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 from approvals.models import APPLICANT
 from orgs.models import Level, Organization
 
-from .deadlines import task_deadline_create
+from .deadlines import task_deadline_create, task_deadlines_create
 
 POOL_PERMISSION = "orgs.pool_{role}"
 
@@ -43,8 +43,10 @@ def link_previous(task, previous_task) -> None:
 
 class StageActivation(ViewActivation):
     @classmethod
-    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token)
+    def _new_task(cls, flow_task, prev_activation, token, data=None, seed=None):
+        # flow_task_type as Task.save would set it (bulk_create does not call save).
+        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
+                                               flow_task_type=flow_task.task_type)
         task.data = data if data is not None else {}
         task.seed = seed
         application = prev_activation.process.application
@@ -57,13 +59,38 @@ class StageActivation(ViewActivation):
             task.owner_permission = POOL_PERMISSION.format(role=role)
             task.owner_permission_content_type = ContentType.objects.get_for_model(Organization)
             task.owner_permission_obj_pk = str(pool_organization_id(application, level))
+        return task
+
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        task = cls._new_task(flow_task, prev_activation, token, data, seed)
         task.save()
         link_previous(task, prev_activation.task)
+        application = prev_activation.process.application
         role, level = flow_task.pool
         task_deadline_create(
             task=task, application=application, organization_id=pool_organization_id(application, level), role=role
         )
         return cls(task)
+
+    @classmethod
+    def create_many(cls, flow_task, prev_activation, items: list[tuple[str, dict]]) -> list:
+        """Several tasks of one node at once, (token, data) each (the experts' scoring tasks): the tasks,
+        their edges and their deadlines are one INSERT each (bulk_create returns the ids on PostgreSQL and
+        SQLite), where create() would take three per task."""
+        if not items:
+            return []
+        task_class = flow_task.flow_class.task_class
+        tasks = task_class._default_manager.bulk_create(
+            [cls._new_task(flow_task, prev_activation, token, data) for token, data in items])
+        through = task_class.previous.through
+        through.objects.bulk_create([through(from_task_id=task.pk, to_task_id=prev_activation.task.pk)
+                                     for task in tasks])
+        application = prev_activation.process.application
+        role, level = flow_task.pool
+        task_deadlines_create(tasks=tasks, application=application,
+                              organization_id=pool_organization_id(application, level), role=role)
+        return [cls(task) for task in tasks]
 
     @Activation.status.transition(source=STATUS.DONE)
     def create_next(self):

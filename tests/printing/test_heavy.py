@@ -70,7 +70,7 @@ def test_a_large_form_is_rendered_by_the_worker(world, client, django_capture_on
     assert seconds < 1.5, f"the request took {seconds:.1f} s"  # no layout in the request
     assert again.status_code == 202
     effect = Effect.objects.get(kind="form_render")
-    assert (effect.key, effect.args, effect.done_at) == (document.digest, [application.pk, 1, False], None)
+    assert (effect.key, effect.args, effect.done_at) == (document.digest, [application.pk, 1, False, False], None)
     assert services.stored_form(document.digest) is None
 
     with django_capture_on_commit_callbacks(execute=True):

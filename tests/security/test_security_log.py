@@ -194,3 +194,20 @@ def test_events_are_append_only(chain):
     with pytest.raises(PermissionError):
         chain[0].delete()
     assert SecurityChainHead.objects.get().seq == len(chain)
+
+
+def test_an_administrative_edit_is_written_with_what_changed():
+    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    organization = OrganizationFactory(name="旧名")
+    client = Client(REMOTE_ADDR="203.0.113.50")
+    client.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post(f"/admin/orgs/organization/{organization.pk}/change/", {
+        "name": "新名", "kind": organization.kind, "level": organization.level, "active": "on",
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0", "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    edit = last(Kind.ADMIN_EDIT)
+    assert (edit.username, edit.client_ip, edit.target) == ("root", "203.0.113.50",
+                                                           f"orgs.organization:{organization.pk}")
+    assert edit.detail["op"] == "change" and edit.detail["object"] == "新名"
+    assert security_verify()[0]

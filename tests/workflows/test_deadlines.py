@@ -137,6 +137,12 @@ def test_each_expert_task_carries_the_stage_due_date(world, clock):
         (ApplicationFlow.score, experts[0], D(2026, 10, 23)),
         (ApplicationFlow.score, experts[1], D(2026, 10, 23)),
     ]
+    # The scoring tasks are written together: each is a human task assigned to its expert, after the
+    # province's assign task, with a token of its own under the split.
+    assign_task, *scores = [d.task for d in rows]
+    assert [(t.flow_task_type, t.status, list(t.previous.values_list("pk", flat=True))) for t in scores] == [
+        ("HUMAN", "ASSIGNED", [assign_task.pk])] * 2
+    assert len({str(t.token) for t in scores}) == 2 and all(t.assigned for t in scores)
 
 
 # -------------------------------------------------------------------------------- reminders, escalation
