@@ -10,8 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 from stdnum import exceptions as stdnum_exceptions
@@ -497,21 +496,19 @@ def application_return(*, actor: Actor, application_id: int, comment: str) -> Ap
 
 
 def _check_quota(application: Application) -> None:
-    """The city's quota row is locked and its recommended applications counted in one statement."""
-    recommended = (
-        Application.objects.filter(batch_id=OuterRef("batch_id"), city_id=OuterRef("city_id"),
-                                   status__in=list(RECOMMENDED_STATUSES))
-        .order_by().values("batch_id").annotate(n=Count("pk")).values("n")
-    )
+    """Lock the city's quota row, then count its recommended applications in a statement of its own: on
+    PostgreSQL a count inside the locking statement would keep that statement's snapshot, taken before the
+    wait for the lock, and miss what the holder of the lock had just recommended."""
     quota = (
-        BatchQuota.objects.select_for_update(of=("self",))
+        BatchQuota.objects.select_for_update()
         .filter(batch_id=application.batch_id, city_id=application.city_id)
-        .annotate(used=Coalesce(Subquery(recommended), 0))
         .first()
     )
     if quota is None:
         raise E.RuleViolation(E.MSG_NO_QUOTA, city=application.city.name)
-    used = quota.used
+    used = Application.objects.filter(
+        batch_id=application.batch_id, city_id=application.city_id, status__in=list(RECOMMENDED_STATUSES),
+    ).count()
     if used >= quota.quota:
         raise E.QuotaExceeded(E.MSG_QUOTA_EXCEEDED, used=used, quota=quota.quota)
 

@@ -83,7 +83,12 @@ class KeyboardUser:
     # ----------------------------------------------------------------------------------------- checks
 
     def check_page(self, name):
-        """axe-core on the page as it is now; the page's width against the screen's."""
+        """axe-core on the page as it is now; the page's width against the screen's. A message that is still
+        fading in (the snackbar's opening transition) would be measured half-transparent: wait for it."""
+        self.page.wait_for_function(
+            "() => !document.querySelector('.mdc-snackbar--opening')"
+            " && document.getAnimations().every(a => a.playState !== 'running'"
+            " || !a.effect || a.effect.getComputedTiming().endTime === Infinity)", timeout=10_000)
         results = _AXE.run(self.page)
         for violation in results.response["violations"]:
             if violation["impact"] in BLOCKING_IMPACTS:
