@@ -19,6 +19,7 @@ from viewflow.workflow.status import STATUS
 
 from designations.services import designation_expire, designation_record, designation_revoke
 from orgs.access import principal_of
+from orgs.compiled import CompiledQuery
 from orgs.models import Division, Level, Organization, Role
 from orgs.selectors import users_with_role
 from printing.services import certificate_reserve, certificate_set_status
@@ -88,6 +89,18 @@ def _authorize(actor: Actor, application: Application, action: str) -> tuple[int
     return grant.organization_id, grant.role
 
 
+def _lock_query(pk):
+    return (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("program", "batch", "process", "division")
+        .filter(pk=pk)
+    )
+
+
+# Every action runs these two statements; their SQL is compiled once per process (orgs.compiled).
+_LOCK = CompiledQuery(_lock_query, pk=-987_654_322)
+
+
 def _lock(application_id: int, actor: Actor | None = None) -> Application:
     """Lock the application row for this transaction (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
     transaction already holds the write lock). The actor's memberships are read afresh for each action,
@@ -95,12 +108,8 @@ def _lock(application_id: int, actor: Actor | None = None) -> Application:
     if actor is not None and actor.user is not None:
         actor.principal(fresh=True)
     try:
-        application = (
-            Application.objects.select_for_update(of=("self",))
-            .select_related("program", "batch", "process", "division")
-            .get(pk=application_id)
-        )
-    except Application.DoesNotExist:
+        (application,) = _LOCK.objects(pk=int(application_id))
+    except (ValueError, TypeError):
         raise E.NotFound(E.MSG_NOT_FOUND) from None
     # The batch's program is the application's: share the loaded row instead of reading it again.
     application.batch.program = application.program
@@ -178,17 +187,27 @@ def _save(application: Application, *, unique: bool = False) -> None:
 # ---------------------------------------------------------------------------------------------- flow
 
 
-def _open_task(application: Application, node_names: tuple, *, owner_id=None):
-    nodes = [getattr(ApplicationFlow, name) for name in node_names]
+def _open_task_query(*, process_id, owner_id, shape):
+    nodes, with_owner = shape
     qs = ApplicationFlow.task_class._default_manager.filter(
-        process_id=application.process_id, flow_task__in=nodes,
+        process_id=process_id, flow_task__in=[getattr(ApplicationFlow, name) for name in nodes],
         status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.SCHEDULED],
     )
-    if owner_id is not None:
+    if with_owner:
         qs = qs.filter(owner_id=owner_id)
-    task = qs.first()
-    if task is None:
+    return qs.order_by("pk")[:1]
+
+
+_OPEN_TASK = CompiledQuery(_open_task_query, optional=("owner_id",), process_id=-987_654_323, owner_id=-987_654_324)
+
+
+def _open_task(application: Application, node_names: tuple, *, owner_id=None):
+    found = _OPEN_TASK.objects(
+        shape=(tuple(node_names), owner_id is not None), process_id=application.process_id, owner_id=owner_id
+    )
+    if not found:
         raise E.Conflict(E.MSG_CONFLICT)
+    task = found[0]
     task.process = application.process
     return task
 

@@ -10,10 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
+from .compiled import CompiledQuery
 from .models import ADMINISTRATOR_ROLES, Delegation, Level, Membership, Organization, Role
 
 # Roles whose holders see everything of their organization's subtree. Experts see what they are assigned.
@@ -164,29 +164,12 @@ def _seats_query(*, user_id: int, on: dt.date) -> QuerySet:
 
 
 # Every action and page reads the seats query, and building it through the ORM costs more than running
-# it. Its SQL depends only on the database, so it is compiled once per process from the queryset above,
-# with marker values where the user and the date go, and the real values are put in their places.
-_USER_MARK = -987_654_321
-_DATE_MARK = dt.date(1901, 2, 3)
-_compiled_seats: dict[str, tuple[str, tuple, tuple]] = {}
+# it: it is compiled once per process (orgs.compiled), with the user and the date put in their places.
+_SEATS = CompiledQuery(_seats_query, user_id=-987_654_321, on=dt.date(1901, 2, 3))
 
 
 def _seat_rows(*, user_id: int, on: dt.date) -> list[tuple]:
-    date_param = connection.ops.adapt_datefield_value
-    compiled = _compiled_seats.get(connection.vendor)
-    if compiled is None:
-        sql, params = _seats_query(user_id=_USER_MARK, on=_DATE_MARK).query.sql_with_params()
-        date_mark = date_param(_DATE_MARK)
-        slots = tuple("user" if p == _USER_MARK else "date" if p == date_mark else None for p in params)
-        if "user" not in slots or "date" not in slots:  # the queryset changed shape: compile each time
-            return list(_seats_query(user_id=user_id, on=on))
-        compiled = _compiled_seats[connection.vendor] = (sql, params, slots)
-    sql, params, slots = compiled
-    day = date_param(on)
-    values = [user_id if slot == "user" else day if slot == "date" else p for p, slot in zip(params, slots, strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return cursor.fetchall()
+    return _SEATS.rows(user_id=user_id, on=on)
 
 
 def principal_build(*, user, on: dt.date | None = None) -> Principal:
