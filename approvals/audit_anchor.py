@@ -210,11 +210,12 @@ def consistent_read():
 
 
 def digest_add(*, heads: list[tuple[int, int, str]], as_of: dt.datetime, note: str = "",
-               verification: str = "") -> Digest:
+               verification: str = "", directory=None) -> Digest:
     """Sign (application id, seq, head) rows as the next digest, linking the newest file, and add it.
+    `directory`: another folder of digests (the security log's: one row, id 0, for its single chain).
     Raises FileExistsError when another writer took the number meanwhile (the caller checks again)."""
     key = signing_key()
-    entries = digest_files()
+    entries = digest_files(directory)
     number = entries[-1][0] + 1 if entries else 1
     header = {
         "format": FORMAT, "number": number, "as_of": as_of.astimezone(dt.UTC).isoformat(timespec="microseconds"),
@@ -223,7 +224,7 @@ def digest_add(*, heads: list[tuple[int, int, str]], as_of: dt.datetime, note: s
     }
     body = (json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
             + json.dumps([list(h) for h in heads], separators=(",", ":")) + "\n").encode("utf-8")
-    path = digest_dir() / NAME.format(number)
+    path = digest_dir(directory) / NAME.format(number)
     _publish(path, body + SIGNATURE_PREFIX + base64.b64encode(key.sign(body)) + b"\n", mode=0o444)
     return digest_read(path)[0]
 

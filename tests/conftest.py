@@ -18,5 +18,6 @@ def _audit_digests(settings, tmp_path, _audit_signing_key):
     """Each test has its own digest folder: a digest left by another test names applications of a database
     that was rolled back."""
     settings.AUDIT_DIGEST_DIR = tmp_path / "audit-digests"
+    settings.SECURITY_DIGEST_DIR = tmp_path / "security-digests"
     settings.AUDIT_SIGNING_KEY_FILE = _audit_signing_key
     settings.AUDIT_SIGNING_KEY_CREATE = False

@@ -260,6 +260,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 AUDIT_SIGNING_KEY_FILE = Path(env.str("AUDIT_SIGNING_KEY_FILE", default=str(VAR_DIR / "audit-signing-key.pem")))
 AUDIT_SIGNING_KEY_CREATE = False  # the local and test settings make a development key where none is
 AUDIT_DIGEST_DIR = Path(env.str("AUDIT_DIGEST_DIR", default=str(VAR_DIR / "audit-digests")))
+# The security log's signed digests (same key and file format, one row: 0, seq, head); kept apart.
+SECURITY_DIGEST_DIR = Path(env.str("SECURITY_DIGEST_DIR", default=str(VAR_DIR / "security-digests")))
 # verify_audit fails when the latest digest is older than this (the nightly task stopped, or digests after
 # it were removed): a day and a margin.
 AUDIT_DIGEST_MAX_AGE_HOURS = env.float("AUDIT_DIGEST_MAX_AGE_HOURS", default=26)

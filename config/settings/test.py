@@ -50,3 +50,4 @@ PRIVATE_STORAGE_ROOT = Path(env.str("APP_PRIVATE_STORAGE", default=str(Path(temp
 AUDIT_SIGNING_KEY_FILE = Path(tempfile.gettempdir()) / "kexie-test-audit-signing-key.pem"
 AUDIT_SIGNING_KEY_CREATE = True
 AUDIT_DIGEST_DIR = Path(tempfile.gettempdir()) / "kexie-test-audit-digests"
+SECURITY_DIGEST_DIR = Path(tempfile.gettempdir()) / "kexie-test-security-digests"
