@@ -27,10 +27,26 @@ from approvals.formspec import validate_form_data
 from approvals.models import Application
 from approvals.outbox import effect_add
 from approvals.services import Actor
-from approvals.stages import REPORT_ACTIONS, Grade, RenewalStatus, ReportAction, ReportStatus
+from approvals.stages import (
+    REPORT_ACTIONS,
+    Grade,
+    RenewalStatus,
+    ReportAction,
+    ReportStatus,
+    RevocationStatus,
+)
 from printing.services import certificate_renew
 
-from .models import DS, IN_FORCE, OPEN_RENEWAL, AnnualReport, Designation, ProgramFollowUp, Renewal
+from .models import (
+    DS,
+    IN_FORCE,
+    OPEN_RENEWAL,
+    AnnualReport,
+    Designation,
+    ProgramFollowUp,
+    Renewal,
+    RevocationProposal,
+)
 from .services import clean_reason, designation_fields
 
 RA = ReportAction
@@ -231,6 +247,15 @@ def renewal_decide(*, actor: Actor, renewal_id: int, approve: bool, comment: str
             "awardee_name": old.awardee_name, "host_name": old.host_name, "sponsor_society": old.sponsor_society,
         })
         new.save()
+        # Open cases follow the site to its designation in force: the year's report still in progress and an
+        # undecided revocation proposal (a rectification cannot be open, as only a 有效 designation renews).
+        # Graded reports and reports recorded as missing stay with the validity period they belong to.
+        issued["moved"] = (
+            AnnualReport.objects.filter(designation=old, missing_at__isnull=True)
+            .exclude(status=ReportStatus.GRADED).update(designation=new),
+            RevocationProposal.objects.filter(designation=old, status=RevocationStatus.PROPOSED)
+            .update(designation=new),
+        )
         old.renew()
         old.renewed_by = new
         old.status_changed_at = timezone.now()
@@ -246,7 +271,11 @@ def renewal_decide(*, actor: Actor, renewal_id: int, approve: bool, comment: str
         if not approve:
             return "。不予续期"
         certificate = issued["certificate"]
-        return f"。批准续期，新证书编号 {certificate.number}，有效期至 {certificate.valid_until:%Y-%m-%d}"
+        reports, proposals = issued["moved"]
+        moved = "".join([f"，{reports} 份未结年度工作报告" if reports else "",
+                         f"，{proposals} 项待决定摘牌建议" if proposals else ""])
+        moved = f"{moved}转入续期后的授牌" if moved else ""
+        return f"。批准续期，新证书编号 {certificate.number}，有效期至 {certificate.valid_until:%Y-%m-%d}{moved}"
 
     return _act(actor=actor, renewal_id=renewal_id, action=RA.RENEW_DECIDE, prepare=prepare,
                 comment=comment, after=result)

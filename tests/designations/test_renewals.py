@@ -207,4 +207,38 @@ def test_renewal_queries_are_constant(world, follow_up, django_assert_num_querie
             RN.renewal_decide(actor=act(world, "anhui_leader"), renewal_id=renewal.pk, approve=True)
 
 
-REMIND_QUERIES, APPROVE_QUERIES = 16, 22  # the new number: one upsert of the sequence
+REMIND_QUERIES, APPROVE_QUERIES = 16, 24  # the new number: one upsert; the open cases moved: two updates
+
+
+def test_open_cases_follow_the_renewed_designation(world, designation):
+    """A report in progress and an undecided revocation proposal move to the designation in force: after the
+    renewal the report is still reminded, graded and has its consequences, and the proposal is decided."""
+    from designations import consequences as C
+    from designations import reports as R
+    from designations.models import AnnualReport, RevocationProposal
+
+    from .test_reports import YEAR, open_year
+    from .test_reports import to_province as report_to_province
+
+    open_year(world)
+    report = AnnualReport.objects.get(designation=designation, year=YEAR)
+    proposal = C.revocation_propose(designation_id=designation.pk, reasons="测试用摘牌理由")
+    ending_in(designation, 100)
+    RN.renewals_remind_run()
+    renewal = to_province(world, Renewal.objects.get(designation=designation))
+    RN.renewal_decide(actor=act(world, "anhui_leader"), renewal_id=renewal.pk, approve=True, comment="同意")
+    new = Renewal.objects.get(pk=renewal.pk).renewed
+    report.refresh_from_db()
+    proposal.refresh_from_db()
+    assert (report.designation_id, proposal.designation_id) == (new.pk, new.pk)
+    assert not AnnualReport.objects.filter(designation=designation).exists()
+    event = AuditEvent.objects.filter(application_id=designation.application_id, action="renewal_decide").get()
+    assert "1 份未结年度工作报告，1 项待决定摘牌建议转入续期后的授牌" in event.comment
+
+    # The moved report goes on; a 不合格 now puts the designation in force under rectification.
+    report_to_province(world, report)
+    R.report_grade(actor=act(world, "anhui_reviewer"), report_id=report.pk, grade="fail", comment="未达要求")
+    new.refresh_from_db()
+    assert new.status == "rectifying" and new.rectifications.count() == 1
+    C.revocation_decide(actor=act(world, "anhui_leader"), proposal_id=proposal.pk, revoke=False, comment="保留")
+    assert RevocationProposal.objects.get(pk=proposal.pk).status == "rejected"
