@@ -53,7 +53,7 @@ class CompiledQuery:
 
     def objects(self, *, shape: Hashable = None, using: str = "default", **values) -> list[Model]:
         plan = self._plan(shape, using)
-        if plan is None or plan.model is None:
+        if plan is None or plan.model is None or not _in_range(using, values):
             return list(self._build(shape=shape, **values) if shape is not None else self._build(**values))
         start, end = plan.model_span
         result = []
@@ -66,7 +66,7 @@ class CompiledQuery:
 
     def rows(self, *, shape: Hashable = None, using: str = "default", **values) -> list[tuple]:
         plan = self._plan(shape, using)
-        if plan is None or plan.model is not None:
+        if plan is None or plan.model is not None or not _in_range(using, values):
             return list(self._build(shape=shape, **values) if shape is not None else self._build(**values))
         return [tuple(row) for row in self._execute(plan, using, values)]
 
@@ -142,6 +142,13 @@ def _plain_models(queryset: QuerySet) -> bool:
     coerced tasks) is not reproduced here: such a queryset is compiled each time."""
     iterable = queryset._iterable_class
     return iterable is ModelIterable or (issubclass(iterable, ModelIterable) and not getattr(queryset, "_coerced", False))
+
+
+def _in_range(using: str, values: dict) -> bool:
+    """Whether every integer fits the database's 64-bit integers. The ORM answers a lookup with a larger one
+    (an id from a hostile URL) without asking the database; such a call takes the ORM's path."""
+    low, high = connections[using].ops.integer_field_range("BigIntegerField")
+    return all(low <= value <= high for value in values.values() if isinstance(value, int) and value is not None)
 
 
 def _adapt(connection, value):

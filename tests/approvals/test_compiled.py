@@ -56,6 +56,10 @@ def test_the_lock_gives_the_orms_rows_with_one_statement_and_no_compiling(world,
 def test_an_unknown_application_is_not_found(world, submitted):
     with transaction.atomic():
         assert svc._LOCK.objects(pk=submitted.pk + 10_000) == []
+        # Beyond the database's integers (SQLite would overflow): the ORM's answer, nothing found.
+        assert svc._LOCK.objects(pk=2**63) == [] and svc._LOCK.objects(pk=-(2**63) - 1) == []
+        with pytest.raises(svc.E.NotFound):
+            svc._lock(2**63)
         with pytest.raises(svc.E.NotFound):
             svc._lock(submitted.pk + 10_000)
 
