@@ -11,10 +11,10 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from approvals import access
+from approvals import services as svc
 from orgs.access import principal_build
 from security import masking
 from security.models import Kind, SecurityEvent
-from approvals import services as svc
 from tests.approvals.chain import act, create, to_province_check
 from tests.approvals.conftest import world  # noqa: F401  (the `world` fixture)
 from tests.printing.helpers import pdf_text
