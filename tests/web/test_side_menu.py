@@ -6,10 +6,16 @@ import re
 import pytest
 from django.test import Client
 
-from tests.approvals.conftest import world  # noqa: F401  (the `world` fixture)
+from tests.approvals.conftest import World
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
 
 SECTIONS = ["/approvals/", "/workflow/", "/designations/", "/notifications/"]
 
