@@ -9,7 +9,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import RedirectView
 from viewflow.urls import Application, Site, route
 from viewflow.utils import viewprop
 from viewflow.workflow.flow import FlowViewset, WorkflowAppViewset
@@ -23,6 +22,7 @@ from viewflow.workflow.flow.viewset import NestedFlowsApp
 
 from approvals import access, audit_views, report_views, views
 from designations import urls as designation_urls
+from designations.views import ReportListView
 from orgs.access import principal_of
 from printing import urls as printing_urls
 from workflows import selectors
@@ -189,7 +189,8 @@ class DesignationsApp(Application):
     icon = "verified"
     app_name = "designations"
     menu_template_name = "designations/menu.html"
-    index_path = path("designations/", RedirectView.as_view(pattern_name="designations:reports"), name="index")
+    # The section's entry in the menu: the annual reports (the path of designations:reports, which comes first).
+    index_path = path("designations/reports/", ReportListView.as_view(), name="index")
     urlpatterns = designation_urls.urlpatterns
 
 
@@ -200,6 +201,7 @@ class NotificationsApp(Application):
     icon = "notifications"
     app_name = "workflows"
     menu_template_name = "workflows/menu.html"
+    # The section's entry in the menu: the list (the path of workflows:notifications, which comes first).
     index_path = path("notifications/", NotificationListView.as_view(), name="index")
     urlpatterns = workflow_urls.urlpatterns
 

@@ -17,7 +17,7 @@ def world(db):
     return World()
 
 
-SECTIONS = ["/approvals/", "/workflow/", "/designations/", "/notifications/"]
+SECTIONS = ["/approvals/", "/workflow/", "/designations/reports/", "/notifications/"]
 
 
 def _menu(html: str) -> tuple[list[str], list[str]]:
