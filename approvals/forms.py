@@ -116,7 +116,8 @@ def reconciled_after_stale(data, *, current, error, program, applicant) -> Appli
 
 class AttachmentForm(forms.Form):
     kind = forms.ChoiceField(label=_("附件类型"))
-    file = forms.FileField(label=_("文件"))
+    # The server's refusal of a file is shown under it (#upload-error, the detail page's upload script).
+    file = forms.FileField(label=_("文件"), widget=forms.ClearableFileInput(attrs={"aria-describedby": "upload-error"}))
 
     def __init__(self, *args, program, **kwargs):
         super().__init__(*args, **kwargs)
