@@ -35,9 +35,15 @@ class ApplicationForm(forms.Form):
     @staticmethod
     def _field(spec):
         kind = spec.get("type", "text")
-        # Drafts may be saved half-filled; what submission requires is marked, and checked then.
-        label = spec.get("label", spec["name"]) + (" *" if spec.get("required") else "")
-        common = {"label": label, "required": False}
+        common = {"label": spec.get("label", spec["name"]), "required": False}
+        field = ApplicationForm._plain_field(spec, kind, common)
+        # Drafts may be saved half-filled: what submission requires is marked (approvals/_field.html), and
+        # checked then.
+        field.required_to_submit = bool(spec.get("required"))
+        return field
+
+    @staticmethod
+    def _plain_field(spec, kind, common):
         if kind == "textarea":
             return forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), **common)
         if kind == "int":
