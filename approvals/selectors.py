@@ -22,6 +22,22 @@ def application_list(*, user) -> QuerySet[Application]:
     )
 
 
+class IdsFirst:
+    """A list of applications to page through (a Paginator's object list) whose slices pick their ids
+    first: `rows[a:b]` is `rows.filter(pk__in=<the ids of rows[a:b]>)`, one statement. The ids and the
+    order come from the indexes alone (the scope's covering index), so only the slice's own rows are read
+    from the table and joined to what the list shows, not every row of a province's scope before sorting."""
+
+    def __init__(self, applications: QuerySet[Application]):
+        self.applications = applications
+
+    def count(self) -> int:
+        return self.applications.count()
+
+    def __getitem__(self, index: slice) -> QuerySet[Application]:
+        return self.applications.filter(pk__in=self.applications.values("pk")[index])
+
+
 def application_get(*, user, pk: int) -> Application | None:
     return application_list(user=user).filter(pk=pk).first()
 

@@ -144,9 +144,10 @@ class TasksApp(WorkflowAppViewset):
     archive_view_class = ArchiveView
 
     def get_context_data(self, request):
-        # The menu's counts, from the same pool-scoped selectors as the lists.
-        return {"user_inbox": selectors.task_inbox(user=request.user),
-                "user_queue": selectors.task_queue(user=request.user)}
+        # The menu's counts, from the same pool-scoped selectors as the lists, both in one statement
+        # (workflows.selectors.task_counts), read only if the menu is rendered.
+        counts = selectors.TaskCounts(request.user)
+        return {"user_inbox": selectors.TaskBadge(counts, "inbox"), "user_queue": selectors.TaskBadge(counts, "queue")}
 
 
 class ApprovalsApp(Application):
