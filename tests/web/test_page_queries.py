@@ -55,9 +55,9 @@ EXPECTED = {
     "queue": 10,
     # the same as the inbox (the archive's filter has no process drop-down either)
     "archive": 10,
-    # memberships and delegations, the applications counted by (program, status, city), the stays of the
-    # stages (one windowed query over the audit events)
-    "reports": 5,
+    # memberships and delegations, the applications counted by (program, status, city) from the index, the
+    # names of those programs, of those cities, the stays of the stages (one grouped query over the audit events)
+    "reports": 7,
 }
 # An expert's pages: the applications granted to the expert are read once per request (approvals.access
 # keeps them on the Principal), however many lists the page shows: one query more than a reviewer's.
