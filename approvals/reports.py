@@ -25,9 +25,8 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from workflows.workdays import workdays_between
-
 from orgs.models import Organization
+from workflows.workdays import workdays_between
 
 from .models import Application, AuditEvent, Program, Stage, Status
 

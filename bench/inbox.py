@@ -83,6 +83,9 @@ def parse_args():
     parser.add_argument("--profile", metavar="PAGE", help="cProfile the timed requests of one page (e.g. list)")
     parser.add_argument("--pages", help="measure only these pages (comma-separated label prefixes, e.g. reports,list)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--db", default=BENCH_DB,
+                        help=f"PostgreSQL: the name of the scratch database, dropped and created again (default "
+                             f"{BENCH_DB}; on a shared server give one of your own)")
     parser.add_argument("--reuse", metavar="DB",
                         help="measure a database kept by an earlier --keep run instead of generating one: the "
                              "SQLite file it printed, or on PostgreSQL the name of the database (bench_inbox) on "
@@ -686,7 +689,7 @@ def main():
     if args.reuse:
         description, cleanup = reused_database(args.reuse)
     else:
-        description, cleanup = scratch_database(BENCH_DB)
+        description, cleanup = scratch_database(args.db)
     started = time.perf_counter()
 
     def log(message):

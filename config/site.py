@@ -18,6 +18,7 @@ from viewflow.workflow.flow.views.list import (
 from viewflow.workflow.flow.viewset import NestedFlowsApp
 
 from approvals import access, audit_views, report_views, views
+from approvals.selectors import IdsFirstPaginator
 from orgs.access import principal_of
 from workflows import selectors
 from workflows.flows import ApplicationFlow
@@ -63,6 +64,9 @@ class PoolTaskColumns:
     finished_on.short_description = _("完成时间")
 
     template_name = "workflows/task_list.html"
+    # The page's tasks by their ids first: a province's pool holds thousands, and the page joins each
+    # of its rows to its process, application, applicant and deadline (approvals.selectors.IdsFirst).
+    paginator_class = IdsFirstPaginator
 
     def flows_start_nodes(self):
         return {}
