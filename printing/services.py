@@ -236,6 +236,11 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
 
     Does nothing for a certificate whose PDF is already recorded, or that is revoked or expired (the
     verification page shows the status from the database; an issued file is never replaced).
+
+    The render and the signature run outside any transaction (call it outside one): only the rename and
+    the conditional update hold the certificate's row lock, so on SQLite (IMMEDIATE transactions, one
+    writer at a time) two workers render in parallel and queue only for that short step. A second run at
+    the same time renders too, in vain: under the lock it finds the hash recorded and changes nothing.
     """
     from . import signing
     from .render import render_template_document
@@ -266,13 +271,15 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
                 return locked  # another worker finished first, or it was revoked meanwhile
             os.replace(temp, final)
             _fsync_folder(final.parent)
-            Certificate.objects.filter(pk=certificate_id, pdf_sha256="").update(
-                pdf_sha256=digest, pdf_size=len(pdf), rendered_at=timezone.now(), signed_by=signed_by,
-                signed_at=signed_at,
-            )
+            recorded = {"pdf_sha256": digest, "pdf_size": len(pdf), "rendered_at": timezone.now(),
+                        "signed_by": signed_by, "signed_at": signed_at}
+            Certificate.objects.filter(pk=certificate_id, pdf_sha256="").update(**recorded)
     finally:
         temp.unlink(missing_ok=True)
-    return _load(certificate_id)
+    # What the update wrote, on the row loaded above (the lock showed nothing else had changed it).
+    for name, value in recorded.items():
+        setattr(certificate, name, value)
+    return certificate
 
 
 def certificate_pdf_bytes(certificate: Certificate) -> bytes | None:

@@ -2,10 +2,12 @@
 
 All are consumers of outbox effects (approvals.outbox): ``issue_certificate_task`` of the effect that
 ``application_approve`` (the flow) and the bulk issue of a batch write, ``render_certificate_task`` of
-the one that the issue writes, ``render_form_task`` of the one the print view writes for a large 申报书. Exactly once is held by the database, not by Celery: each runs in the
-transaction that marks its effect done (a second delivery waits, then finds it done); the certificate
-is a unique one-to-one row reserved in the same transaction as its gap-free number, and the PDF is
-recorded by a conditional update (see ``printing.services.certificate_render_and_store``). A failed run
+the one that the issue writes, ``render_form_task`` of the one the print view writes for a large 申报书.
+Exactly once is held by the database, not by Celery: the issue runs in the transaction that marks its
+effect done (a second delivery waits, then finds it done), and the certificate is a unique one-to-one row
+reserved in the same transaction as its gap-free number; the renders run outside a transaction, and the
+certificate's PDF is recorded by a conditional update under its row lock (see
+``printing.services.certificate_render_and_store``), so a second run changes nothing. A failed run
 (a locked row, a lost database connection, a render error) rolls back and is tried again by the outbox
 with backoff; refusals that a retry cannot change (the application is gone, not approved, or the person
 may not issue) are noted on the effect and not retried.
@@ -97,7 +99,9 @@ def render_certificate_task(certificate_id: int, effect_id: int | None = None) -
             return Outcome(None, f"no PDF made: the certificate is {certificate.status}")
         return certificate.pdf_sha256
 
-    result = effect_run(effect_id, work)
+    # Not in the effect's transaction: the render and the signature would hold it (on SQLite the only
+    # writer's lock) for their whole duration. Storing is safe to repeat on its own (see the service).
+    result = effect_run(effect_id, work, atomic=False)
     return result if isinstance(result, str) else None
 
 
