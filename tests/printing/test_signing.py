@@ -138,3 +138,49 @@ def test_an_elliptic_curve_key_signs_too(world, private_storage):
     assert parses == 0 and signing.validate_pdf(pdf).state == "valid"
     status = pyhanko_status(pdf)
     assert status.intact and status.valid and status.trusted
+
+
+def test_the_prebuilt_cms_is_byte_for_byte_pyhankos(world, signing_keys):
+    """RSA PAdES signatures after the first of a process are assembled from parts encoded once: the same
+    bytes as pyHanko's own CMS for the same digest (PKCS#1 v1.5 is deterministic), and the file validates;
+    one changed byte still breaks it."""
+    import asyncio
+    import hashlib
+
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+
+    from printing.render import html_to_pdf
+
+    signing._signers.clear()
+    organization = world.org["anhui"]
+    pdf = html_to_pdf("<p>电子签章测试</p>")
+    signing.sign_pdf(pdf, organization=organization, seal=None)  # the first: pyHanko's, and the check
+    signer = signing._signer(signing.active_key(organization.pk))
+    assert signer._prebuilt_checked == {"sha256": True}
+    with mock.patch("pyhanko.sign.signers.pdf_cms.Signer.async_sign") as pyhanko_sign:
+        signed = signing.sign_pdf(pdf, organization=organization, seal=None).pdf
+    assert pyhanko_sign.call_count == 0  # the prebuilt CMS signed it
+    status = pyhanko_status(signed)
+    assert status.intact and status.valid and status.trusted and status.coverage.name == "ENTIRE_FILE"
+    index = signed.index(b"stream") + 20
+    assert signing.validate_pdf(signed[:index] + bytes([signed[index] ^ 0x01]) + signed[index + 1:]).state == "invalid"
+
+    digest = hashlib.sha256(b"any document").digest()
+    reference = asyncio.run(signing._kept_key_signer_class().__mro__[1].async_sign(
+        signer, digest, "sha256", use_pades=True, signed_attr_settings=PdfCMSSignedAttributes()))
+    assert signer._prebuilt_cms(digest, "sha256").dump() == reference.dump()
+
+
+def test_the_prebuilt_cms_is_given_up_when_it_differs_from_pyhankos(world, signing_keys, caplog):
+    from printing.render import html_to_pdf
+
+    signing._signers.clear()
+    organization = world.org["anhui"]
+    signer = signing._signer(signing.active_key(organization.pk))
+    real = signer._prebuilt_cms
+    signer._prebuilt_cms = lambda digest, algorithm: real(bytes(32), algorithm)  # a wrong digest
+    pdf = html_to_pdf("<p>电子签章测试</p>")
+    first = signing.sign_pdf(pdf, organization=organization, seal=None).pdf
+    second = signing.sign_pdf(pdf, organization=organization, seal=None).pdf
+    assert signer._prebuilt_checked == {"sha256": False} and "differs from pyHanko's" in caplog.text
+    assert signing.validate_pdf(first).state == signing.validate_pdf(second).state == "valid"
