@@ -282,6 +282,27 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
     return certificate
 
 
+def certificate_warm_up() -> float:
+    """Render and sign one throwaway certificate (fixed text, signed with a key made for it and forgotten;
+    nothing is queried or stored), so that a worker's pool process has WeasyPrint, the print fonts, the
+    template and pyHanko loaded before its first real certificate. Returns the seconds it took."""
+    from . import signing
+    from .qr import qr_svg_data_uri
+    from .render import render_template_document
+
+    start = time.perf_counter()
+    today = timezone.localdate()
+    verify_url = "https://warm-up.invalid/verify/warm-up/"
+    rendered = render_template_document("printing/certificate.html", {
+        "number": "科协证〔0000〕第0000号", "awardee_name": "预热单位（不发出）", "program_name": "学会服务站",
+        "addressee": "你单位", "recommending_org": "某市科学技术协会", "valid_from": today, "valid_until": today,
+        "issuing_org": "某省科学技术协会", "issue_date": today, "verify_url": verify_url,
+        "qr_data_uri": qr_svg_data_uri(verify_url), "status": CertificateStatus.VALID, "renews_number": "",
+    })
+    signing.sign_throwaway(rendered.pdf, rendered.seal_areas[0] if rendered.seal_areas else None)
+    return time.perf_counter() - start
+
+
 def certificate_pdf_bytes(certificate: Certificate) -> bytes | None:
     """The stored PDF if it is on disk and still has the recorded SHA-256, else None."""
     if not certificate.pdf_sha256:

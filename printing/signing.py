@@ -376,29 +376,71 @@ class SignedPdf:
 def sign_pdf(pdf: bytes, *, organization, seal: SealArea | None, reason: str = "") -> SignedPdf:
     """Sign ``pdf`` with ``organization``'s active key (PAdES B-B, SHA-256), the seal picture drawn in
     ``seal`` (no visible widget without one). Raises :class:`NoSigningKey` without an active key."""
+    key = active_key(organization.pk)
+    if key is None:
+        raise NoSigningKey(organization.pk)
+    return _sign(pdf, _signer(key), name=organization.name, seal=seal,
+                 picture_png=seal_png(organization) if seal is not None else b"", reason=reason)
+
+
+def _sign(pdf: bytes, signer, *, name: str, seal: SealArea | None, picture_png: bytes, reason: str) -> SignedPdf:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.stamp import StaticStampStyle
 
-    key = active_key(organization.pk)
-    if key is None:
-        raise NoSigningKey(organization.pk)
-    signer = _signer(key)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     if seal is not None:
         field_spec = fields.SigFieldSpec(FIELD_NAME, on_page=seal.page, box=(seal.x0, seal.y0, seal.x1, seal.y1))
-        picture = _seal_content(_encoded_picture(seal_png(organization)))
+        picture = _seal_content(_encoded_picture(picture_png))
         style = StaticStampStyle(background=picture, border_width=0, background_opacity=1.0)
     else:
         field_spec, style = fields.SigFieldSpec(FIELD_NAME), None
     signed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
-        reason=reason or None, name=organization.name, location=None,
+        reason=reason or None, name=name, location=None,
     )
     out = signers.PdfSigner(meta, signer=signer, stamp_style=style, new_field_spec=field_spec).sign_pdf(
         writer, bytes_reserved=signer.bytes_reserved())
     return SignedPdf(out.getvalue(), signer.signing_cert.subject.human_friendly, signed_at)
+
+
+def signers_preload(*, level: str = "province") -> int:
+    """Decrypt the active keys of the organizations of ``level`` (those that sign certificates) into this
+    process's signer cache; returns how many. The worker's main process does it before the pool forks, so
+    that no pool process spends the key's scrypt (about 0.5 s of CPU each) on its first certificate."""
+    keys = list(SigningKey.objects.filter(active=True, organization__level=level))
+    for key in keys:
+        _signer(key)
+    return len(keys)
+
+
+def sign_throwaway(pdf: bytes, seal: SealArea | None) -> SignedPdf:
+    """Sign ``pdf`` with a key made for the purpose and forgotten (a pool process's warm-up: pyHanko's
+    modules and the PDF writer are loaded before the first real certificate). Touches no database."""
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "warm-up")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now)
+                   .not_valid_after(now + dt.timedelta(hours=1)).sign(private, hashes.SHA256()))
+    der = serialization.Encoding.DER
+    signer = _kept_key_signer_class()(
+        asn1_x509.Certificate.load(certificate.public_bytes(der)),
+        asn1_keys.PrivateKeyInfo.load(private.private_bytes(der, serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption())),
+        SimpleCertificateStore(),
+    )
+    return _sign(pdf, signer, name="warm-up", seal=seal, picture_png=default_seal_png("warm-up", size=64) if seal
+                 else b"", reason="")
 
 
 def sign_rendered(rendered, *, organization, reason: str = "") -> bytes:

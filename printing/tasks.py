@@ -13,9 +13,10 @@ with backoff; refusals that a retry cannot change (the application is gone, not 
 may not issue) are noted on the effect and not retried.
 """
 import logging
+import os
 
 from celery import shared_task
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 from django.contrib.auth import get_user_model
 
 from approvals import errors as E
@@ -34,6 +35,40 @@ def _prepare_print_fonts(sender=None, **kwargs):
     from .render import get_print_fonts
 
     get_print_fonts()
+    _preload_signers()
+
+
+def _preload_signers():
+    """Decrypt the provinces' signing keys once, before the fork (printing.signing.signers_preload): the
+    pool processes inherit them. A database that cannot be reached yet only means each process decrypts
+    its key at its first certificate, as without this."""
+    from django.db import connections
+
+    from .signing import signers_preload
+
+    try:
+        count = signers_preload()
+    except Exception:  # noqa: BLE001 - the worker must start anyway; logged
+        logger.warning("Signing keys not preloaded; each pool process loads its own", exc_info=True)
+    else:
+        logger.info("printing: %d signing key(s) preloaded", count)
+    finally:
+        connections.close_all()  # no connection is inherited by the pool processes
+
+
+@worker_process_init.connect
+def _warm_up_pool_process(sender=None, **kwargs):
+    """Render and sign one throwaway certificate in each new pool process (printing.services.
+    certificate_warm_up): its first real certificate then costs what the others do. Needs
+    CELERY_WORKER_PROC_ALIVE_TIMEOUT above the few seconds a cold render takes on a busy machine."""
+    from .services import certificate_warm_up
+
+    try:
+        seconds = certificate_warm_up()
+    except Exception:  # noqa: BLE001 - a failed warm-up costs only the first task's time; logged
+        logger.warning("printing: warm-up of pool process %s failed", os.getpid(), exc_info=True)
+    else:
+        logger.info("printing: pool process %s warmed up in %.1f s", os.getpid(), seconds)
 
 
 def _actor(actor_id):

@@ -184,3 +184,23 @@ def test_the_prebuilt_cms_is_given_up_when_it_differs_from_pyhankos(world, signi
     second = signing.sign_pdf(pdf, organization=organization, seal=None).pdf
     assert signer._prebuilt_checked == {"sha256": False} and "differs from pyHanko's" in caplog.text
     assert signing.validate_pdf(first).state == signing.validate_pdf(second).state == "valid"
+
+
+def test_a_pool_process_warms_up_without_the_database(world, django_assert_num_queries):
+    """The warm-up of a worker's pool process renders and signs a throwaway certificate: no query, nothing
+    stored; the throwaway signature is intact but by nobody this system trusts."""
+    from printing.render import render_template_document
+
+    with django_assert_num_queries(0):
+        assert services.certificate_warm_up() > 0
+    rendered = render_template_document("printing/certificate.html", {"number": "0", "awardee_name": "预热",
+                                                                      "issuing_org": "某省科学技术协会"})
+    check = signing.validate_pdf(signing.sign_throwaway(rendered.pdf, rendered.seal_areas[0]).pdf)
+    assert check.state == "untrusted" and "warm-up" in check.signer
+    assert not Certificate.objects.exists()
+
+
+def test_the_worker_preloads_the_provinces_keys_before_it_forks(world, signing_keys):
+    signing._signers.clear()
+    assert signing.signers_preload() == 1
+    assert set(signing._signers) == {signing_keys["anhui"].pk}  # the province's; the city's on demand
