@@ -17,7 +17,10 @@ redis://127.0.0.1:6379/14, or $BENCH_REDIS_URL, if it answers, else the embedded
 writes one ``certificate_issue`` outbox effect per application in one transaction, as the bulk issue
 does (published when it commits; the issue task makes the gap-free reservation and writes the render
 effect, whose task renders, stores atomically and records the hash) and times from the first effect
-written until every certificate has its pdf_sha256. Then it reads VmRSS of the worker's child processes from /proc, stops the
+written until every certificate has its pdf_sha256. The clock starts once both pool processes have
+reported their warm-up (one throwaway certificate each, printing.tasks), as in a worker that runs for
+days; the warm-up's duration is printed apart. It prints the CPU time the worker's processes spent per
+certificate, the figure to compare when other work shares the cores (the rate then is not). Then it reads VmRSS of the worker's child processes from /proc, stops the
 worker, and checks the result: numbers 1..BATCH without gap or duplicate, one stored file per certificate
 with the recorded SHA-256.
 

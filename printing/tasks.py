@@ -60,8 +60,14 @@ def _preload_signers():
 def _warm_up_pool_process(sender=None, **kwargs):
     """Render and sign one throwaway certificate in each new pool process (printing.services.
     certificate_warm_up): its first real certificate then costs what the others do. Needs
-    CELERY_WORKER_PROC_ALIVE_TIMEOUT above the few seconds a cold render takes on a busy machine."""
+    CELERY_WORKER_PROC_ALIVE_TIMEOUT above the few seconds a cold render takes on a busy machine. Off
+    with PRINTING_WARM_UP = False (the integration tests' workers)."""
+    from django.conf import settings
+
     from .services import certificate_warm_up
+
+    if not getattr(settings, "PRINTING_WARM_UP", True):
+        return
 
     try:
         seconds = certificate_warm_up()
