@@ -32,6 +32,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from orgs.access import principal_of
 from orgs.models import Organization
 from printing.views import ApplicationFormPdfView, CertificatePdfView
+from security import masking
 from workflows.deadlines import application_open_deadlines
 
 from . import access, drafts, selectors
@@ -182,6 +183,19 @@ ERRORS = {
 }
 
 
+# The codes a request the schema allows may still be refused with (400), by rules no schema can state: a
+# field that fails one of the engine's rules (`invalid`, naming the field in `errors`: a batch that is not
+# open, a credit code's check digit, a character the print fonts lack …) or a rule of the program (`rule`:
+# a threshold, the window, a ban). The schema names them on each such operation (x-rule-codes), and
+# scripts/api_check.sh accepts a 400 to schema-valid data only with one of them (docs/api.md).
+RULE_CODES_EXTENSION = "x-rule-codes"
+RULE_CODES = ["invalid", "rule"]
+RULE_REFUSALS = {RULE_CODES_EXTENSION: RULE_CODES}
+# The token endpoint: user name and password that do not match (as DRF's endpoint, 400 invalid), or an
+# account that must give a second factor and gave none or a wrong one (security.api).
+TOKEN_REFUSALS = {RULE_CODES_EXTENSION: ["invalid", "two_factor_required", "two_factor_failed"]}
+
+
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
                             description="读取申报时响应头中的 ETag，如 \"12\"")
 
@@ -280,7 +294,24 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class ApplicationListSerializer(serializers.ModelSerializer):
+class PersonalDataMasked:
+    """An application's (or one of its revisions') USCC and personal-data form fields masked for whoever
+    does not act on it: the rule of the web pages and the exports (approvals.access.personal_data_in_full,
+    security.masking), with the principal the view puts in the context ("principal"; masked without one)."""
+
+    def _application(self, instance):
+        return instance
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        application = self._application(instance)
+        principal = self.context.get("principal")
+        if principal is not None and access.personal_data_in_full(principal, application):
+            return data
+        return masking.mask_application_fields(application.program.form_fields, data)
+
+
+class ApplicationListSerializer(PersonalDataMasked, serializers.ModelSerializer):
     """Only what the selector's select_related covers, so a page costs the same queries at any size."""
 
     program = serializers.CharField(source="program.code")
@@ -361,7 +392,10 @@ class ApplicationEditSerializer(serializers.Serializer):
     form_data = serializers.DictField(required=False, child=serializers.JSONField(allow_null=True))
 
 
-class RevisionSerializer(serializers.ModelSerializer):
+class RevisionSerializer(PersonalDataMasked, serializers.ModelSerializer):
+    def _application(self, instance):
+        return self.context["application"]
+
     class Meta:
         model = Revision
         fields = ["number", "subject_name", "uscc", "division_code", "form_data", "attachments", "created_at"]
@@ -531,6 +565,7 @@ def transition_route(name: Action):
         return extend_schema(
             summary=str(spec.summary), request=body if spec.inputs else None,
             responses={200: ApplicationDetailSerializer, **ERRORS}, operation_id=f"applications_{name.value}",
+            extensions=RULE_REFUSALS,
         )(method)
 
     return decorate
@@ -598,6 +633,10 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Application.objects.none()
         return selectors.application_list(user=self.request.user)
+
+    def get_serializer_context(self):
+        # Whom the personal data is shown to in full (PersonalDataMasked): built once per request.
+        return {**super().get_serializer_context(), "principal": principal_of(self.request.user)}
 
     def get_application(self) -> Application:
         application = selectors.application_get(user=self.request.user, pk=int(self.kwargs["pk"]))
@@ -693,7 +732,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
         return self._detail(self.get_application())
 
     @extend_schema(summary="创建申报草稿（县级或市级经办人）", request=ApplicationCreateSerializer,
-                   responses={201: ApplicationDetailSerializer, 400: ERRORS[400], 403: ERRORS[403]})
+                   responses={201: ApplicationDetailSerializer, 400: ERRORS[400], 403: ERRORS[403]},
+                   extensions=RULE_REFUSALS)
     def create(self, request):
         body = ApplicationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -706,7 +746,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
                    request=ApplicationEditSerializer, parameters=[IF_MATCH],
                    responses={200: ApplicationDetailSerializer, **ERRORS,
                               409: OpenApiResponse(ErrorSerializer, description="草稿在此期间已被修改（未保存）"),
-                              428: OpenApiResponse(ErrorSerializer, description="未提供 If-Match")})
+                              428: OpenApiResponse(ErrorSerializer, description="未提供 If-Match")},
+                   extensions=RULE_REFUSALS)
     def partial_update(self, request, pk=None):
         body = ApplicationEditSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -723,7 +764,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def revisions(self, request, pk=None):
         application = self.get_application()
-        return Response(RevisionSerializer(application.revisions.order_by("number"), many=True).data)
+        context = {**self.get_serializer_context(), "application": application}
+        return Response(RevisionSerializer(application.revisions.order_by("number"), many=True, context=context).data)
 
     @extend_schema(
         summary="两个版本之间的差异", parameters=[RevisionDiffQuerySerializer],
@@ -739,6 +781,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
             changes = selectors.revision_diff(application=application, **query.validated_data)
         except Revision.DoesNotExist:
             raise E.NotFound(MSG_REVISION_NOT_FOUND) from None
+        if not access.personal_data_in_full(principal_of(request.user), application):
+            changes = masking.mask_changes(application.program.form_fields, changes)
         return Response(RevisionChangeSerializer(changes, many=True).data)
 
     @extend_schema(summary="各级审核意见", responses={200: OpinionSerializer(many=True), 404: ERRORS[404]})
@@ -798,7 +842,7 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
     @extend_schema(methods=["GET"], summary="附件（含已移除的，见 removed_in）",
                    responses={200: AttachmentSerializer(many=True), 404: ERRORS[404]})
     @extend_schema(methods=["POST"], summary="上传附件（仅草稿，multipart）", request=AttachmentUploadSerializer,
-                   responses={201: AttachmentSerializer, **ERRORS})
+                   responses={201: AttachmentSerializer, **ERRORS}, extensions=RULE_REFUSALS)
     @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser],
             pagination_class=None, filterset_class=None, serializer_class=AttachmentUploadSerializer)
     def attachments(self, request, pk=None):
@@ -873,13 +917,16 @@ COMMON_ANSWERS = {
 }
 
 
-# Query parameters and headers as the server checks them (IntegerFilter, IdField, drafts.IfMatch).
+# Query parameters and headers as the server checks them (IntegerFilter, IdField, drafts.IfMatch, CharFilter).
 ID_RANGE = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 PARAMETER_SCHEMAS = {
     ("query", "batch"): ID_RANGE, ("query", "city"): ID_RANGE, ("query", "province"): ID_RANGE,
     ("query", "parent"): ID_RANGE, ("query", "year"): {"type": "integer", "minimum": 1900, "maximum": 2999},
     ("query", "page"): {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
     ("header", "If-Match"): {"type": "string", "pattern": r'^"[0-9]{1,10}"$'},
+    # django-filter's text filters refuse a NUL character (400 naming the parameter), as CharField does.
+    ("query", "program"): {"type": "string", "pattern": TEXT_PATTERN},
+    ("query", "search"): {"type": "string", "pattern": TEXT_PATTERN},
 }
 
 

@@ -41,14 +41,27 @@ def link_previous(task, previous_task) -> None:
     through.objects.bulk_create([through(from_task_id=task.pk, to_task_id=previous_task.pk)])
 
 
+def new_task_row(flow_task, prev_activation, token, data=None, seed=None, **fields):
+    """The unsaved task row of `flow_task` after `prev_activation`, in the state `fields` give, as every node
+    here builds it (flow_task_type as Task.save would set it, since bulk_create does not call save)."""
+    task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
+                                           flow_task_type=flow_task.task_type, **fields)
+    task.data = data if data is not None else {}
+    task.seed = seed
+    return task
+
+
+def insert_task(task, prev_activation):
+    """Write a new task row and its edge from the previous task: two INSERTs."""
+    task.save()
+    link_previous(task, prev_activation.task)
+    return task
+
+
 class StageActivation(ViewActivation):
     @classmethod
     def _new_task(cls, flow_task, prev_activation, token, data=None, seed=None):
-        # flow_task_type as Task.save would set it (bulk_create does not call save).
-        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
-                                               flow_task_type=flow_task.task_type)
-        task.data = data if data is not None else {}
-        task.seed = seed
+        task = new_task_row(flow_task, prev_activation, token, data, seed)
         application = prev_activation.process.application
         if task.data.get("owner"):
             task.owner_id = task.data["owner"]
@@ -63,9 +76,7 @@ class StageActivation(ViewActivation):
 
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        task = cls._new_task(flow_task, prev_activation, token, data, seed)
-        task.save()
-        link_previous(task, prev_activation.task)
+        task = insert_task(cls._new_task(flow_task, prev_activation, token, data, seed), prev_activation)
         application = prev_activation.process.application
         role, level = flow_task.pool
         task_deadline_create(
@@ -152,12 +163,8 @@ class NoticeSplitActivation(SplitFirstActivation):
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
         """The split's task is inserted already started (viewflow inserts it new, then updates it)."""
-        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
-                                               status=STATUS.STARTED, started=timezone.now())
-        task.data = data if data is not None else {}
-        task.seed = seed
-        task.save()
-        link_previous(task, prev_activation.task)
+        task = insert_task(new_task_row(flow_task, prev_activation, token, data, seed,
+                                        status=STATUS.STARTED, started=timezone.now()), prev_activation)
         activation = cls(task)
         # Which branches to open, as the split's activate decides: each whose condition holds.
         activation.next_tasks = [(node, None) for node, cond, _data in flow_task._branches
@@ -195,10 +202,7 @@ class ScheduledTimerActivation(TimerActivation):
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
         """The timer's task is inserted already scheduled, its due moment computed first (viewflow inserts
         it new, then updates it in a savepoint)."""
-        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
-                                               status=STATUS.SCHEDULED)
-        task.data = data if data is not None else {}
-        task.seed = seed
+        task = new_task_row(flow_task, prev_activation, token, data, seed, status=STATUS.SCHEDULED)
         activation = cls(task)
         delay = flow_task._delay(activation) if callable(flow_task._delay) else flow_task._delay
         if isinstance(delay, dt.timedelta):
@@ -206,8 +210,7 @@ class ScheduledTimerActivation(TimerActivation):
         if not isinstance(delay, dt.datetime):
             raise ValueError(f"Timer delay must be a timedelta or datetime, got {delay!r}")
         task.scheduled = delay
-        task.save()
-        link_previous(task, prev_activation.task)
+        insert_task(task, prev_activation)
         return activation
 
 
@@ -224,12 +227,8 @@ class FinishActivation(EndActivation):
         savepoint (viewflow's End inserts the task, then updates it and the process in a savepoint)."""
         process = prev_activation.process
         moment = timezone.now()
-        task = flow_task.flow_class.task_class(process=process, flow_task=flow_task, token=token,
-                                               status=STATUS.DONE, started=moment, finished=moment)
-        task.data = data if data is not None else {}
-        task.seed = seed
-        task.save()
-        link_previous(task, prev_activation.task)
+        task = insert_task(new_task_row(flow_task, prev_activation, token, data, seed,
+                                        status=STATUS.DONE, started=moment, finished=moment), prev_activation)
         task_started.send(sender=flow_task.flow_class, process=process, task=task)
         others_open = flow_task.flow_class.task_class._default_manager.filter(
             process=process, finished__isnull=True).exclude(pk=task.pk).exists()
