@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.response import Response
 
-from approvals.api import ERRORS, ErrorSerializer, LockedOut, TokenObtainView
+from approvals.api import ERRORS, TOKEN_REFUSALS, ErrorSerializer, LockedOut, TokenObtainView
 
 from . import two_factor
 from .models import TokenPolicy, TokenScope
@@ -67,7 +67,8 @@ class TwoFactorTokenView(TokenObtainView):
                    responses={200: OpenApiResponse(description="{\"token\": \"…\", \"scope\": \"write\", "
                                                                "\"expires\": \"…\"}"),
                               400: ERRORS[400],
-                              429: OpenApiResponse(ErrorSerializer, description="登录失败次数过多，暂时锁定")})
+                              429: OpenApiResponse(ErrorSerializer, description="登录失败次数过多，暂时锁定")},
+                   extensions=TOKEN_REFUSALS)
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         valid = serializer.is_valid()

@@ -183,6 +183,10 @@ REDIS_VISIBILITY_TIMEOUT = 180
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# A pool process renders and signs a throwaway certificate as it starts (printing.tasks): a cold render
+# takes seconds on a busy machine, more than Celery's 4 s default wait for a new process's first sign of life.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60.0
+PRINTING_WARM_UP = env.bool("PRINTING_WARM_UP", default=True)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -214,9 +218,11 @@ SPECTACULAR_SETTINGS = {"TITLE": "科协试点申报审批 API", "VERSION": "0.1
                         "COMPONENT_SPLIT_REQUEST": True,
                         # One name for the organization levels (a program's applicant level is one too).
                         "ENUM_NAME_OVERRIDES": {"LevelEnum": "orgs.models.Level"},
-                        # Every answer in the schema (approvals.api.schema_common_answers), enums as components.
+                        # Every answer in the schema (approvals.api.schema_common_answers), enums as components,
+                        # and the links from an answer to the calls it leads to (approvals.api_links).
                         "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                                                 "approvals.api.schema_common_answers"]}
+                                                 "approvals.api.schema_common_answers",
+                                                 "approvals.api_links.schema_links"]}
 
 LOGGING = {
     "version": 1,
