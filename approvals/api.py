@@ -32,6 +32,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from orgs.access import principal_of
 from orgs.models import Organization
 from printing.views import ApplicationFormPdfView, CertificatePdfView
+from security import masking
 from workflows.deadlines import application_open_deadlines
 
 from . import access, drafts, selectors
@@ -282,7 +283,24 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class ApplicationListSerializer(serializers.ModelSerializer):
+class PersonalDataMasked:
+    """An application's (or one of its revisions') USCC and personal-data form fields masked for whoever
+    does not act on it: the rule of the web pages and the exports (approvals.access.personal_data_in_full,
+    security.masking), with the principal the view puts in the context ("principal"; masked without one)."""
+
+    def _application(self, instance):
+        return instance
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        application = self._application(instance)
+        principal = self.context.get("principal")
+        if principal is not None and access.personal_data_in_full(principal, application):
+            return data
+        return masking.mask_application_fields(application.program.form_fields, data)
+
+
+class ApplicationListSerializer(PersonalDataMasked, serializers.ModelSerializer):
     """Only what the selector's select_related covers, so a page costs the same queries at any size."""
 
     program = serializers.CharField(source="program.code")
@@ -363,7 +381,10 @@ class ApplicationEditSerializer(serializers.Serializer):
     form_data = serializers.DictField(required=False, child=serializers.JSONField(allow_null=True))
 
 
-class RevisionSerializer(serializers.ModelSerializer):
+class RevisionSerializer(PersonalDataMasked, serializers.ModelSerializer):
+    def _application(self, instance):
+        return self.context["application"]
+
     class Meta:
         model = Revision
         fields = ["number", "subject_name", "uscc", "division_code", "form_data", "attachments", "created_at"]
@@ -601,6 +622,10 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
             return Application.objects.none()
         return selectors.application_list(user=self.request.user)
 
+    def get_serializer_context(self):
+        # Whom the personal data is shown to in full (PersonalDataMasked): built once per request.
+        return {**super().get_serializer_context(), "principal": principal_of(self.request.user)}
+
     def get_application(self) -> Application:
         application = selectors.application_get(user=self.request.user, pk=int(self.kwargs["pk"]))
         if application is None:
@@ -725,7 +750,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def revisions(self, request, pk=None):
         application = self.get_application()
-        return Response(RevisionSerializer(application.revisions.order_by("number"), many=True).data)
+        context = {**self.get_serializer_context(), "application": application}
+        return Response(RevisionSerializer(application.revisions.order_by("number"), many=True, context=context).data)
 
     @extend_schema(
         summary="两个版本之间的差异", parameters=[RevisionDiffQuerySerializer],
@@ -741,6 +767,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
             changes = selectors.revision_diff(application=application, **query.validated_data)
         except Revision.DoesNotExist:
             raise E.NotFound(MSG_REVISION_NOT_FOUND) from None
+        if not access.personal_data_in_full(principal_of(request.user), application):
+            changes = masking.mask_changes(application.program.form_fields, changes)
         return Response(RevisionChangeSerializer(changes, many=True).data)
 
     @extend_schema(summary="各级审核意见", responses={200: OpinionSerializer(many=True), 404: ERRORS[404]})

@@ -245,13 +245,15 @@ class ApplicationDetailView(LoginRequiredMixin, View):
     def get(self, request, pk):
         application = _visible(request, pk)
         revisions = list(application.revisions.order_by("number").values_list("number", flat=True))
+        principal = principal_of(request.user)
+        in_full = access.personal_data_in_full(principal, application)
         diff, compared = None, None
         if len(revisions) >= 2:
             compared = _compared_revisions(request, revisions)
-            diff = [dict(d, old_text=_diff_text(d["old"]), new_text=_diff_text(d["new"]))
-                    for d in selectors.revision_diff(application=application, old=compared[0], new=compared[1])]
-        principal = principal_of(request.user)
-        in_full = access.personal_data_in_full(principal, application)
+            changes = selectors.revision_diff(application=application, old=compared[0], new=compared[1])
+            if not in_full:
+                changes = masking.mask_changes(application.program.form_fields, changes)
+            diff = [dict(d, old_text=_diff_text(d["old"]), new_text=_diff_text(d["new"])) for d in changes]
         actions = set(access.actions_allowed(principal, application))
         buttons = [(spec, button) for spec, button in BUTTONS.values() if spec.action in actions]
         experts = []

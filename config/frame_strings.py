@@ -5,4 +5,6 @@ from django.utils.translation import gettext_noop
 
 FRAME_MESSAGES = (
     gettext_noop("No objects selected"),
+    # the heading of the side menu's list of sections (viewflow/includes/site_menu.html)
+    gettext_noop("Applications"),
 )

@@ -1,12 +1,15 @@
 """The viewflow Material site: the approvals pages and the workflow inbox/queue/archive, scoped by the
-organization pools (viewflow's own queue would look for guardian permissions instead)."""
+organization pools (viewflow's own queue would look for guardian permissions instead), and the pages of
+designations, printing and notifications, so that every page of the frame has the same side menu (viewflow's
+page frame draws it only for routes of the site: its middleware puts the site and the current application on
+the request)."""
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from viewflow.urls import Application, Site
+from viewflow.urls import Application, Site, route
 from viewflow.utils import viewprop
 from viewflow.workflow.flow import FlowViewset, WorkflowAppViewset
 from viewflow.workflow.flow.views.filters import FlowArchiveListFilter
@@ -18,9 +21,14 @@ from viewflow.workflow.flow.views.list import (
 from viewflow.workflow.flow.viewset import NestedFlowsApp
 
 from approvals import access, audit_views, report_views, views
+from designations import urls as designation_urls
+from designations.views import ReportListView
 from orgs.access import principal_of
+from printing import urls as printing_urls
 from workflows import selectors
+from workflows import urls as workflow_urls
 from workflows.flows import ApplicationFlow
+from workflows.notification_views import NotificationListView
 
 
 class PoolTaskColumns:
@@ -173,7 +181,56 @@ class ApprovalsApp(Application):
                                  name="audit_public_key")
 
 
-site = Site(
+class DesignationsApp(Application):
+    """Annual reports, rectifications, revocations, renewals and the dashboard (designations/urls.py), at
+    the paths that module gives them; the public registry is among them (the frame lets anyone see it)."""
+
+    title = _("授牌管理")
+    icon = "verified"
+    app_name = "designations"
+    menu_template_name = "designations/menu.html"
+    # The section's entry in the menu: the annual reports (the path of designations:reports, which comes first).
+    index_path = path("designations/reports/", ReportListView.as_view(), name="index")
+    urlpatterns = designation_urls.urlpatterns
+
+
+class NotificationsApp(Application):
+    """The notification list and the e-mail preferences (workflows/urls.py)."""
+
+    title = _("通知")
+    icon = "notifications"
+    app_name = "workflows"
+    menu_template_name = "workflows/menu.html"
+    # The section's entry in the menu: the list (the path of workflows:notifications, which comes first).
+    index_path = path("notifications/", NotificationListView.as_view(), name="index")
+    urlpatterns = workflow_urls.urlpatterns
+
+
+class PrintingApp(Application):
+    """Documents of applications and batches and the bulk issue of certificates (printing/urls.py). Its
+    pages are reached from an application's or a batch's page, so it is no section of the menu: they show
+    the approvals section's menu. The public verification and notice pages are in the public frame."""
+
+    title = _("申报审批")
+    app_name = "printing"
+    menu_template_name = "approvals/menu.html"
+    in_site_menu = False
+    index_path = None
+    urlpatterns = printing_urls.urlpatterns
+
+
+class KexieSite(Site):
+    """The site, with the sections above mounted at the site root (their paths unchanged)."""
+
+    designations_path = route("", DesignationsApp())
+    notifications_path = route("", NotificationsApp())
+    printing_path = route("", PrintingApp())
+
+    def menu_items(self):
+        return [app for app in super().menu_items() if getattr(app, "in_site_menu", True)]
+
+
+site = KexieSite(
     title=_("科协试点申报审批"),
     viewsets=[
         ApprovalsApp(),

@@ -15,9 +15,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("config.api_urls")),  # docs/api.md: versions and their deprecation
     path("", RedirectView.as_view(url="/approvals/", permanent=False)),
-    path("", include("printing.urls")),
-    path("", include("designations.urls")),
-    path("", include("workflows.urls")),
-    path("", site.urls),
+    path("", site.urls),  # with the pages of designations, printing and notifications (config/site.py)
 ]
 handler403 = "approvals.views.permission_denied"

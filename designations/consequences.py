@@ -32,22 +32,19 @@ from approvals.stages import (
 )
 from workflows.workdays import add_workdays
 
-from .models import DS, AnnualReport, Designation, ProgramFollowUp, Rectification, RevocationProposal
-from .services import clean_reason
+from . import chain
+from .models import DS, AnnualReport, Designation, Rectification, RevocationProposal
 
 logger = logging.getLogger(__name__)
 RA = ReportAction
-SYSTEM = "system"
 
 
 def rules_of(program_id: int) -> dict:
-    follow_up = ProgramFollowUp.objects.filter(program_id=program_id).only("rules").first()
-    return dict(follow_up.rules) if follow_up is not None else {}
+    return chain.follow_up(program_id, "rules")
 
 
 def _system_event(designation: Designation, action: str, comment: str) -> None:
-    svc.application_record_event(actor=svc.SYSTEM_ACTOR, application_id=designation.application_id, action=action,
-                                 organization_id=None, role=SYSTEM, comment=comment)
+    chain.system_event(designation.application_id, action, comment)
 
 
 def _lock_designation(designation_id: int) -> Designation:
@@ -91,23 +88,7 @@ def after_grade(report: AnnualReport) -> None:
 # --------------------------------------------------------------------------------- rectification
 
 
-def _rectification_act(*, actor, rectification_id: int, action: str, prepare, comment: str = "") -> Rectification:
-    with transaction.atomic():
-        principal = actor.principal(fresh=True)
-        rectification = (Rectification.objects.select_for_update(of=("self",)).select_related("designation")
-                         .filter(pk=rectification_id).first())
-        if rectification is None:
-            raise E.NotFound(E.MSG_REPORT_NOT_FOUND)
-        grant = access.report_action_check(principal, rectification, action)
-        after = prepare(rectification)
-        rectification.save()
-        text = f"整改（{rectification.report.year}年度）：{REPORT_ACTIONS[action].label}" + (f"。{comment}" if comment else "")
-        svc.application_record_event(actor=actor, application_id=rectification.designation.application_id,
-                                     action=action, organization_id=grant.organization_id, role=grant.role,
-                                     comment=text, on_behalf_of_id=grant.on_behalf_of_id)
-        if after:
-            after(rectification)
-    return rectification
+RECTIFICATION = chain.CaseKind(Rectification, title=lambda rectification: f"整改（{rectification.report.year}年度）")
 
 
 def rectification_submit(*, actor, rectification_id: int, text: str) -> Rectification:
@@ -115,60 +96,51 @@ def rectification_submit(*, actor, rectification_id: int, text: str) -> Rectific
     text = (text or "").strip()
     if not text:
         raise E.InvalidInput(E.MSG_RECTIFICATION_REQUIRED, errors={"text": str(E.MSG_RECTIFICATION_REQUIRED)})
-    clean_reason(text, required=True)
+    chain.clean_reason(text, required=True)
 
     def prepare(rectification):
         rectification.report_text = text
-        rectification.rectify_submit()
+        return rectification.rectify_submit
 
-    return _rectification_act(actor=actor, rectification_id=rectification_id, action=RA.RECTIFY_SUBMIT,
-                              prepare=prepare)
+    return chain.act(RECTIFICATION, actor=actor, pk=rectification_id, action=RA.RECTIFY_SUBMIT, prepare=prepare)
 
 
 def rectification_city_accept(*, actor, rectification_id: int) -> Rectification:
-    return _rectification_act(actor=actor, rectification_id=rectification_id, action=RA.RECTIFY_CITY_ACCEPT,
-                              prepare=lambda r: r.rectify_city_accept())
+    return chain.accept(RECTIFICATION, actor=actor, pk=rectification_id, action=RA.RECTIFY_CITY_ACCEPT)
 
 
 def rectification_city_return(*, actor, rectification_id: int, reason: str) -> Rectification:
-    reason = clean_reason(reason, required=True)
-
-    def prepare(rectification):
-        rectification.return_reason = reason
-        rectification.rectify_city_return()
-
-    return _rectification_act(actor=actor, rectification_id=rectification_id, action=RA.RECTIFY_CITY_RETURN,
-                              prepare=prepare, comment=f"退回理由：{reason}")
+    return chain.send_back(RECTIFICATION, actor=actor, pk=rectification_id, action=RA.RECTIFY_CITY_RETURN,
+                           reason=reason)
 
 
 def rectification_decide(*, actor, rectification_id: int, passed: bool, comment: str = "") -> Rectification:
     """The province decides: passed (the designation is 有效 again) or failed (by the rules, a revocation
     proposal)."""
-    comment = clean_reason(comment, required=not passed)
+    comment = chain.clean_reason(comment, required=not passed)
 
     def prepare(rectification):
         rectification.decision_comment = comment
         rectification.decided_at = timezone.now()
-        (rectification.rectify_pass if passed else rectification.rectify_fail)()
+        return rectification.rectify_pass if passed else rectification.rectify_fail
 
-        def after(rectification):
-            designation = _lock_designation(rectification.designation_id)
-            if passed:
-                if designation.status == DS.RECTIFYING and not designation.rectifications.filter(
-                        status__in=[RectificationStatus.OPEN, RectificationStatus.SUBMITTED,
-                                    RectificationStatus.CITY_PASSED]).exists():
-                    designation.rectified()
-                    designation.status_changed_at = timezone.now()
-                    designation.status_reason = ""
-                    designation.save(update_fields=["status", "status_changed_at", "status_reason"])
-            elif rules_of(designation.program_id).get("revoke_on_failed_rectification"):
-                revocation_propose(designation_id=designation.pk,
-                                   reasons=f"{rectification.report.year} 年度整改未通过：{comment}")
-        return after
+    def after(rectification):
+        designation = _lock_designation(rectification.designation_id)
+        if passed:
+            if designation.status == DS.RECTIFYING and not designation.rectifications.filter(
+                    status__in=[RectificationStatus.OPEN, RectificationStatus.SUBMITTED,
+                                RectificationStatus.CITY_PASSED]).exists():
+                designation.rectified()
+                designation.status_changed_at = timezone.now()
+                designation.status_reason = ""
+                designation.save(update_fields=["status", "status_changed_at", "status_reason"])
+        elif rules_of(designation.program_id).get("revoke_on_failed_rectification"):
+            revocation_propose(designation_id=designation.pk,
+                               reasons=f"{rectification.report.year} 年度整改未通过：{comment}")
 
     result = "整改通过" if passed else "整改未通过"
-    return _rectification_act(actor=actor, rectification_id=rectification_id, action=RA.RECTIFY_DECIDE,
-                              prepare=prepare, comment=result + (f"：{comment}" if comment else ""))
+    return chain.act(RECTIFICATION, actor=actor, pk=rectification_id, action=RA.RECTIFY_DECIDE, prepare=prepare,
+                     comment=result + (f"：{comment}" if comment else ""), after=after)
 
 
 # ------------------------------------------------------------------------------------- revocation
@@ -190,16 +162,16 @@ def revocation_propose(*, designation_id: int, reasons: str) -> RevocationPropos
     return proposal
 
 
+PROPOSAL = chain.CaseKind(RevocationProposal, title=lambda proposal: "摘牌建议")
+
+
 def revocation_decide(*, actor, proposal_id: int, revoke: bool, comment: str) -> RevocationProposal:
     """The province's leader decides: revoke (the certificate is revoked by the application's revoke
     service, with the proposal's reasons and this decision), or keep the designation."""
-    comment = clean_reason(comment, required=True)
+    comment = chain.clean_reason(comment, required=True)
     with transaction.atomic():
         principal = actor.principal(fresh=True)
-        proposal = (RevocationProposal.objects.select_for_update(of=("self",)).select_related("designation")
-                    .filter(pk=proposal_id).first())
-        if proposal is None:
-            raise E.NotFound(E.MSG_REPORT_NOT_FOUND)
+        proposal = chain.lock(PROPOSAL, proposal_id)
         grant = access.report_action_check(principal, proposal, RA.DECIDE_REVOCATION)
         (proposal.revoke if revoke else proposal.reject)()
         proposal.decision_comment = comment

@@ -11,24 +11,20 @@
   designation are 已续期 and link to the new ones;
 - without an approved renewal the designation expires on its date (approvals.expiry, nightly from beat).
 
-Each action runs in one transaction, asks the access layer (approvals.access.report_action_check, the table
-approvals.stages.REPORT_ACTIONS) and appends its event to the application's audit chain, whose notify
-effect tells whoever acts next (the outbox)."""
+Each action has the shape of every case's (designations.chain): one transaction that asks the access layer
+(approvals.access.report_action_check, the table approvals.stages.REPORT_ACTIONS) and appends its event to
+the application's audit chain, whose notify effect tells whoever acts next (the outbox)."""
 import calendar
 import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals import access
 from approvals import errors as E
-from approvals import services as svc
-from approvals.formspec import validate_form_data
 from approvals.models import Application
 from approvals.outbox import effect_add
 from approvals.services import Actor
 from approvals.stages import (
-    REPORT_ACTIONS,
     Grade,
     RenewalStatus,
     ReportAction,
@@ -37,6 +33,7 @@ from approvals.stages import (
 )
 from printing.services import certificate_renew
 
+from . import chain
 from .models import (
     DS,
     IN_FORCE,
@@ -47,16 +44,18 @@ from .models import (
     Renewal,
     RevocationProposal,
 )
-from .services import clean_reason, designation_fields
+from .services import designation_fields
 
 RA = ReportAction
 RNS = RenewalStatus
-SYSTEM = "system"
+
+
+RENEWAL = chain.CaseKind(Renewal, title=lambda renewal: "续期申请", form="renewal_fields",
+                         invalid=E.MSG_RENEWAL_INVALID)
 
 
 def renewal_fields(program_id: int) -> list[dict]:
-    follow_up = ProgramFollowUp.objects.filter(program_id=program_id).only("renewal_fields").first()
-    return list(follow_up.renewal_fields) if follow_up is not None else []
+    return chain.follow_up(program_id, "renewal_fields")
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -104,54 +103,17 @@ def renewal_open(*, designation_id: int) -> Renewal | None:
                 renewal = Renewal.objects.create(designation=designation)
         except IntegrityError:
             renewal = Renewal.objects.get(designation=designation, status__in=OPEN_RENEWAL)
-        svc.application_record_event(
-            actor=svc.SYSTEM_ACTOR, application_id=designation.application_id, action=RA.RENEW_REMIND,
-            organization_id=None, role=SYSTEM,
-            comment=f"认定有效期至 {designation.valid_until:%Y-%m-%d}，请于有效期届满前提交续期申请")
+        chain.system_event(designation.application_id, RA.RENEW_REMIND,
+                           f"认定有效期至 {designation.valid_until:%Y-%m-%d}，请于有效期届满前提交续期申请")
     return renewal
 
 
 # ---------------------------------------------------------------------------------------- the chain
 
 
-def _lock(renewal_id: int) -> Renewal:
-    renewal = (Renewal.objects.select_for_update(of=("self",)).select_related("designation")
-               .filter(pk=renewal_id).first())
-    if renewal is None:
-        raise E.NotFound(E.MSG_RENEWAL_NOT_FOUND)
-    return renewal
-
-
-def _act(*, actor: Actor, renewal_id: int, action: str, prepare, comment: str = "", after=None) -> Renewal:
-    with transaction.atomic():
-        principal = actor.principal(fresh=True)
-        renewal = _lock(renewal_id)
-        grant = access.report_action_check(principal, renewal, action)
-        method = prepare(renewal)
-        method()
-        renewal.save()
-        text = f"续期申请：{REPORT_ACTIONS[action].label}" + (f"。{comment}" if comment else "")
-        if after is not None:
-            text += after(renewal)
-        svc.application_record_event(actor=actor, application_id=renewal.designation.application_id,
-                                     action=action, organization_id=grant.organization_id, role=grant.role,
-                                     comment=text, on_behalf_of_id=grant.on_behalf_of_id)
-    return renewal
-
-
 def renewal_save(*, actor: Actor, renewal_id: int, data: dict) -> Renewal:
     """Save the draft as filled so far (required fields are checked on submission)."""
-    with transaction.atomic():
-        principal = actor.principal(fresh=True)
-        renewal = _lock(renewal_id)
-        access.report_action_check(principal, renewal, RA.RENEW_SUBMIT)
-        cleaned, errors = validate_form_data(renewal_fields(renewal.designation.program_id), data or {},
-                                             partial=True)
-        if errors:
-            raise E.InvalidInput(E.MSG_RENEWAL_INVALID, errors=errors)
-        renewal.form_data = cleaned
-        renewal.save(update_fields=["form_data", "updated_at"])
-    return renewal
+    return chain.draft_save(RENEWAL, actor=actor, pk=renewal_id, action=RA.RENEW_SUBMIT, data=data)
 
 
 def grades_count(designation_id: int) -> dict:
@@ -174,59 +136,33 @@ def grades_text(counts: dict) -> str:
 
 def renewal_submit(*, actor: Actor, renewal_id: int, data: dict | None = None) -> Renewal:
     """The applicant's clerk submits the renewal application; its annual grades are counted now."""
-    def prepare(renewal):
-        cleaned, errors = validate_form_data(renewal_fields(renewal.designation.program_id),
-                                             renewal.form_data if data is None else data)
-        if errors:
-            raise E.InvalidInput(E.MSG_RENEWAL_INVALID, errors=errors)
-        renewal.form_data = cleaned
+    def also(renewal):
         renewal.grades = grades_count(renewal.designation_id)
-        renewal.submitted_at = timezone.now()
-        return renewal.renewal_submit
 
-    return _act(actor=actor, renewal_id=renewal_id, action=RA.RENEW_SUBMIT, prepare=prepare,
-                after=lambda renewal: "。" + grades_text(renewal.grades))
+    return chain.submit(RENEWAL, actor=actor, pk=renewal_id, action=RA.RENEW_SUBMIT, data=data, also=also,
+                        suffix=lambda renewal: "。" + grades_text(renewal.grades))
 
 
 def renewal_sign_off(*, actor: Actor, renewal_id: int) -> Renewal:
-    def prepare(renewal):
-        renewal.return_reason = ""
-        own_city = renewal.designation.applicant_id == renewal.designation.city_id
-        return renewal.renewal_sign_off_to_province if own_city else renewal.renewal_sign_off
-
-    return _act(actor=actor, renewal_id=renewal_id, action=RA.RENEW_SIGN_OFF, prepare=prepare)
-
-
-def _returning(method: str, reason: str):
-    def prepare(renewal):
-        renewal.return_reason = reason
-        return getattr(renewal, method)
-
-    return prepare
+    return chain.sign_off(RENEWAL, actor=actor, pk=renewal_id, action=RA.RENEW_SIGN_OFF)
 
 
 def renewal_leader_return(*, actor: Actor, renewal_id: int, reason: str) -> Renewal:
-    reason = clean_reason(reason, required=True)
-    return _act(actor=actor, renewal_id=renewal_id, action=RA.RENEW_LEADER_RETURN,
-                prepare=_returning("renewal_leader_return", reason), comment=f"退回理由：{reason}")
+    return chain.send_back(RENEWAL, actor=actor, pk=renewal_id, action=RA.RENEW_LEADER_RETURN, reason=reason)
 
 
 def renewal_city_accept(*, actor: Actor, renewal_id: int, comment: str = "") -> Renewal:
-    comment = clean_reason(comment, required=False)
-    return _act(actor=actor, renewal_id=renewal_id, action=RA.RENEW_CITY_ACCEPT,
-                prepare=lambda renewal: renewal.renewal_city_accept, comment=comment)
+    return chain.accept(RENEWAL, actor=actor, pk=renewal_id, action=RA.RENEW_CITY_ACCEPT, comment=comment)
 
 
 def renewal_city_return(*, actor: Actor, renewal_id: int, reason: str) -> Renewal:
-    reason = clean_reason(reason, required=True)
-    return _act(actor=actor, renewal_id=renewal_id, action=RA.RENEW_CITY_RETURN,
-                prepare=_returning("renewal_city_return", reason), comment=f"退回理由：{reason}")
+    return chain.send_back(RENEWAL, actor=actor, pk=renewal_id, action=RA.RENEW_CITY_RETURN, reason=reason)
 
 
 def renewal_decide(*, actor: Actor, renewal_id: int, approve: bool, comment: str = "") -> Renewal:
     """The province's leader approves (a renewed certificate with a new number and a new designation; the
     old ones are 已续期 and link to them) or refuses with reasons (the designation then expires on its date)."""
-    comment = clean_reason(comment, required=not approve)
+    comment = chain.clean_reason(comment, required=not approve)
     today = timezone.localdate()
     issued = {}
 
@@ -277,8 +213,8 @@ def renewal_decide(*, actor: Actor, renewal_id: int, approve: bool, comment: str
         moved = f"{moved}转入续期后的授牌" if moved else ""
         return f"。批准续期，新证书编号 {certificate.number}，有效期至 {certificate.valid_until:%Y-%m-%d}{moved}"
 
-    return _act(actor=actor, renewal_id=renewal_id, action=RA.RENEW_DECIDE, prepare=prepare,
-                comment=comment, after=result)
+    return chain.act(RENEWAL, actor=actor, pk=renewal_id, action=RA.RENEW_DECIDE, prepare=prepare,
+                     comment=comment, suffix=result)
 
 
 def renewal_open_for(designation_id: int) -> Renewal | None:

@@ -1,9 +1,9 @@
-"""Every write to an annual report (年度工作报告) and its reporting window. Each action runs in one
-transaction: read the actor's roles afresh, lock the report, ask the access layer
-(approvals.access.report_action_check), check the input, move the report's FSM, save, and append the
-event to the designation's application chain (approvals.services.application_record_event), whose
-`notify_event` effect tells the pool that acts next (workflows.notifications). A refused action raises
-an ApprovalError and leaves everything as it was."""
+"""Every write to an annual report (年度工作报告) and its reporting window. Each action on a report has the
+shape of every case's (designations.chain): one transaction that reads the actor's roles afresh, locks the
+report, asks the access layer (approvals.access.report_action_check), checks the input, moves the report's
+FSM, saves, and appends the event to the designation's application chain, whose `notify_event` effect
+tells the pool that acts next (workflows.notifications). A refused action raises an ApprovalError and
+leaves everything as it was."""
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
@@ -13,25 +13,23 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals import access
 from approvals import errors as E
-from approvals.formspec import validate_form_data
-from approvals.services import Actor, application_record_event
-from approvals.stages import REPORT_ACTIONS, Grade, ReportAction, ReportStatus
+from approvals.services import Actor
+from approvals.stages import Grade, ReportAction, ReportStatus
 from orgs.access import pool_members
 from orgs.models import Level, Organization, Role
 from workflows.models import NotificationKind
 from workflows.notifications import Message, notifications_create, queue_emails
 
+from . import chain
 from .consequences import after_grade
-from .models import IN_FORCE, AnnualReport, Designation, ProgramFollowUp, ReportingWindow
-from .services import clean_reason
+from .models import IN_FORCE, AnnualReport, Designation, ReportingWindow
 
 RA = ReportAction
 RS = ReportStatus
 
 
 def report_fields(program_id: int) -> list[dict]:
-    follow_up = ProgramFollowUp.objects.filter(program_id=program_id).only("report_fields").first()
-    return list(follow_up.report_fields) if follow_up is not None else []
+    return chain.follow_up(program_id, "report_fields")
 
 
 # ------------------------------------------------------------------------------------------- window
@@ -78,97 +76,36 @@ _WINDOW_LABEL = _("开启年度报告填报")
 # ------------------------------------------------------------------------------------------ reports
 
 
-def _lock(report_id: int) -> AnnualReport:
-    report = (AnnualReport.objects.select_for_update(of=("self",)).select_related("designation")
-              .filter(pk=report_id).first())
-    if report is None:
-        raise E.NotFound(E.MSG_REPORT_NOT_FOUND)
-    return report
-
-
-def _act(*, actor: Actor, report_id: int, action: str, prepare, comment: str = "", after=None) -> AnnualReport:
-    """One report action: lock, authorize, `prepare(report)` (checks input, sets fields, returns the FSM
-    method to call), transition, save, record the event on the designation's chain."""
-    with transaction.atomic():
-        principal = actor.principal(fresh=True)
-        report = _lock(report_id)
-        grant = access.report_action_check(principal, report, action)
-        method = prepare(report)
-        method()
-        report.save()
-        label = REPORT_ACTIONS[action].label
-        text = f"{report.year}年度工作报告：{label}" + (f"。{comment}" if comment else "")
-        application_record_event(actor=actor, application_id=report.designation.application_id, action=action,
-                                 organization_id=grant.organization_id, role=grant.role, comment=text,
-                                 on_behalf_of_id=grant.on_behalf_of_id)
-        if after is not None:
-            after(report)  # the consequences, by the program's rules, in the same transaction
-    return report
+REPORT = chain.CaseKind(AnnualReport, title=lambda report: f"{report.year}年度工作报告", form="report_fields",
+                        invalid=E.MSG_REPORT_INVALID)
 
 
 def report_save(*, actor: Actor, report_id: int, data: dict) -> AnnualReport:
     """Save a draft report as filled so far (required fields are checked on submission)."""
-    with transaction.atomic():
-        principal = actor.principal(fresh=True)
-        report = _lock(report_id)
-        access.report_action_check(principal, report, RA.SUBMIT)
-        cleaned, errors = validate_form_data(report_fields(report.designation.program_id), data or {}, partial=True)
-        if errors:
-            raise E.InvalidInput(E.MSG_REPORT_INVALID, errors=errors)
-        report.form_data = cleaned
-        report.save(update_fields=["form_data", "updated_at"])
-    return report
+    return chain.draft_save(REPORT, actor=actor, pk=report_id, action=RA.SUBMIT, data=data)
 
 
 def report_submit(*, actor: Actor, report_id: int, data: dict | None = None) -> AnnualReport:
     """The applicant's clerk submits the report (with `data`, as filled now) for the leader's sign-off."""
-    def prepare(report):
-        fields = report_fields(report.designation.program_id)
-        cleaned, errors = validate_form_data(fields, report.form_data if data is None else data)
-        if errors:
-            raise E.InvalidInput(E.MSG_REPORT_INVALID, errors=errors)
-        report.form_data = cleaned
-        report.submitted_at = timezone.now()
-        return report.report_submit
-
-    return _act(actor=actor, report_id=report_id, action=RA.SUBMIT, prepare=prepare)
+    return chain.submit(REPORT, actor=actor, pk=report_id, action=RA.SUBMIT, data=data)
 
 
 def report_sign_off(*, actor: Actor, report_id: int) -> AnnualReport:
     """The applicant's leader signs it off: to the city (to the province for a city's own designation)."""
-    def prepare(report):
-        own_city = report.designation.applicant_id == report.designation.city_id
-        report.return_reason = ""
-        return report.report_sign_off_to_province if own_city else report.report_sign_off
-
-    return _act(actor=actor, report_id=report_id, action=RA.SIGN_OFF, prepare=prepare)
-
-
-def _returning(action: str, reason: str):
-    def prepare(report):
-        report.return_reason = reason
-        return getattr(report, action)
-
-    return prepare
+    return chain.sign_off(REPORT, actor=actor, pk=report_id, action=RA.SIGN_OFF)
 
 
 def report_leader_return(*, actor: Actor, report_id: int, reason: str) -> AnnualReport:
-    reason = clean_reason(reason, required=True)
-    return _act(actor=actor, report_id=report_id, action=RA.LEADER_RETURN, prepare=_returning(RA.LEADER_RETURN, reason),
-                comment=f"退回理由：{reason}")
+    return chain.send_back(REPORT, actor=actor, pk=report_id, action=RA.LEADER_RETURN, reason=reason)
 
 
 def report_city_return(*, actor: Actor, report_id: int, reason: str) -> AnnualReport:
     """The city returns the report for revision, with its reasons (to the applicant's clerk)."""
-    reason = clean_reason(reason, required=True)
-    return _act(actor=actor, report_id=report_id, action=RA.CITY_RETURN, prepare=_returning(RA.CITY_RETURN, reason),
-                comment=f"退回理由：{reason}")
+    return chain.send_back(REPORT, actor=actor, pk=report_id, action=RA.CITY_RETURN, reason=reason)
 
 
 def report_city_accept(*, actor: Actor, report_id: int, comment: str = "") -> AnnualReport:
-    comment = clean_reason(comment, required=False)
-    return _act(actor=actor, report_id=report_id, action=RA.CITY_ACCEPT,
-                prepare=lambda report: report.report_city_accept, comment=comment)
+    return chain.accept(REPORT, actor=actor, pk=report_id, action=RA.CITY_ACCEPT, comment=comment)
 
 
 def _expert_score(value) -> Decimal | None:
@@ -188,7 +125,7 @@ def report_grade(*, actor: Actor, report_id: int, grade: str, comment: str = "",
     expert score; the applicant's clerks are told the result."""
     if grade not in Grade.values:
         raise E.InvalidInput(E.MSG_GRADE_REQUIRED, errors={"grade": str(E.MSG_GRADE_REQUIRED)})
-    comment = clean_reason(comment, required=False)
+    comment = chain.clean_reason(comment, required=False)
     score = _expert_score(expert_score)
 
     def prepare(report):
@@ -198,4 +135,5 @@ def report_grade(*, actor: Actor, report_id: int, grade: str, comment: str = "",
 
     text = f"评定等次：{Grade(grade).label}" + (f"；专家评分 {score}" if score is not None else "") + (
         f"；评定意见：{comment}" if comment else "")
-    return _act(actor=actor, report_id=report_id, action=RA.GRADE, prepare=prepare, comment=text, after=after_grade)
+    return chain.act(REPORT, actor=actor, pk=report_id, action=RA.GRADE, prepare=prepare, comment=text,
+                     after=after_grade)

@@ -5,9 +5,7 @@ application does, and the application's audit chain is the designation's history
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import errors as E
 from approvals.models import Application, AuditEvent
-from approvals.stages import COMMENT_MAX_LENGTH
 from printing.models import Certificate
 
 from .models import DS, IN_FORCE, Designation
@@ -98,13 +96,3 @@ def designations_backfill() -> int:
         created += was_created
     return created
 
-
-def clean_reason(reason, *, required: bool) -> str:
-    """A reason or comment: stripped, required where the action says so, within the length limit."""
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise E.InvalidInput(E.MSG_REASON_REQUIRED, errors={"reason": str(E.MSG_REASON_REQUIRED)})
-    if len(reason) > COMMENT_MAX_LENGTH:
-        raise E.InvalidInput(E.MSG_COMMENT_LENGTH, max=COMMENT_MAX_LENGTH,
-                             errors={"reason": str(E.MSG_COMMENT_LENGTH % {"max": COMMENT_MAX_LENGTH})})
-    return reason

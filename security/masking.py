@@ -54,3 +54,29 @@ def mask_form_data(fields: list[dict], data: dict) -> dict:
         else:
             masked[name] = mask_field(spec, masked[name])
     return masked
+
+
+def mask_application_fields(fields: list[dict], data: dict) -> dict:
+    """A copy of an application's (or a revision's) fields as the API gives them, masked: its `uscc` and
+    its `form_data` (mask_form_data); the other keys as they are."""
+    masked = dict(data)
+    if "uscc" in masked:
+        masked["uscc"] = mask(masked["uscc"], USCC)
+    if isinstance(masked.get("form_data"), dict):
+        masked["form_data"] = mask_form_data(fields, masked["form_data"])
+    return masked
+
+
+def mask_changes(fields: list[dict], changes: list[dict]) -> list[dict]:
+    """Copies of the changes between two revisions (approvals.selectors.revision_diff: "field", "old",
+    "new") with the USCC's and every personal-data form field's old and new values masked."""
+    masked = []
+    for change in changes:
+        name = change.get("field")
+        if name == "uscc":
+            change = {**change, "old": mask(change["old"], USCC), "new": mask(change["new"], USCC)}
+        elif any(spec.get("name") == name for spec in fields):
+            change = {**change, "old": mask_form_data(fields, {name: change["old"]})[name],
+                      "new": mask_form_data(fields, {name: change["new"]})[name]}
+        masked.append(change)
+    return masked

@@ -448,6 +448,9 @@ URLS = {
     "notifications/<int:pk>/read/": ("notification-owner", "notification"),
     "notifications/read-all/": ("login", "none"),
     "notifications/preferences/": ("login", "none"),
+    # The menu entries of the sections (config/site.py), shadowed by the pages of the same path.
+    "designations/reports/ #designations:index": ("login", "unreachable"),
+    "notifications/ #workflows:index": ("login", "unreachable"),
     " #index": ("public", "unreachable"),  # viewflow's site index, shadowed by the redirect above
     "approvals/": ("login", "none"),
     "approvals/ #approvals:index": ("login", "unreachable"),  # shadowed by the dashboard

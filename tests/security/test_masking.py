@@ -3,16 +3,19 @@ an application (its clerks, leaders, reviewers up the chain) sees its phone, e-m
 auditors and administrators see them masked, on the detail page, in the 申报书 PDF and in the 推荐汇总表
 (PDF and Excel); every export is written to the security log."""
 import io
+import json
 
 import pytest
 from django.test import Client
 from openpyxl import load_workbook
+from rest_framework.test import APIClient
 
 from approvals import access
+from approvals import services as svc
 from orgs.access import principal_build
 from security import masking
 from security.models import Kind, SecurityEvent
-from tests.approvals.chain import create, to_province_check
+from tests.approvals.chain import act, create, to_province_check
 from tests.approvals.conftest import world  # noqa: F401  (the `world` fixture)
 from tests.printing.helpers import pdf_text
 
@@ -100,3 +103,68 @@ def test_every_download_is_written(world, recommended):  # noqa: F811
     assert client.get("/approvals/reports.xlsx").status_code == 200
     written = set(SecurityEvent.objects.filter(kind=Kind.EXPORT).values_list("detail__document", flat=True))
     assert {"attachment", "recommendation_letter", "reports_xlsx"} <= written
+
+
+# Who acts on the world's application (its county's clerk, the city's and the province's reviewers and the
+# province's leader) and who only sees it (auditors and the system administrator of 三员分立).
+ROLES = [("langya_clerk", True), ("chuzhou_reviewer", True), ("anhui_reviewer", True), ("anhui_leader", True),
+         ("anhui_auditor", False), ("anhui_admin", False), ("chuzhou_auditor", False)]
+
+
+def api_of(world, name):  # noqa: F811
+    api = APIClient(REMOTE_ADDR="203.0.113.31")
+    api.force_authenticate(world.user[name])
+    return api
+
+
+def shown(value, kind, full):
+    return value if full else masking.mask(value, kind)
+
+
+@pytest.mark.parametrize("name, full", ROLES)
+def test_the_api_masks_lists_details_and_revisions_by_the_rule_of_the_pages(world, recommended, name, full):  # noqa: F811
+    api, pk, uscc = api_of(world, name), recommended.pk, recommended.uscc
+    listed = api.get("/api/v1/applications/").json()["results"]
+    row = next(r for r in listed if r["id"] == pk)
+    assert row["uscc"] == shown(uscc, masking.USCC, full)
+    detail = api.get(f"/api/v1/applications/{pk}/").json()
+    assert detail["uscc"] == shown(uscc, masking.USCC, full)
+    assert detail["form_data"]["phone"] == shown(PHONE, masking.PHONE, full)
+    assert detail["form_data"]["email"] == shown(EMAIL, masking.EMAIL, full)
+    assert detail["form_data"]["address"] == recommended.form_data["address"]  # not personal data
+    revisions = api.get(f"/api/v1/applications/{pk}/revisions/").json()
+    assert [(r["uscc"], r["form_data"]["phone"]) for r in revisions] == [
+        (shown(uscc, masking.USCC, full), shown(PHONE, masking.PHONE, full))]
+    everything = json.dumps([listed, detail, revisions], ensure_ascii=False)
+    assert (uscc in everything) is full and (PHONE in everything) is full and (EMAIL in everything) is full
+
+
+@pytest.mark.parametrize("name, full", ROLES)
+def test_a_changed_phone_is_masked_in_the_difference_between_revisions(world, recommended, name, full):  # noqa: F811
+    new_phone = "13812345678"
+    svc.application_return(actor=act(world, "anhui_reviewer"), application_id=recommended.pk, comment="请核对电话")
+    svc.application_edit(actor=act(world, "langya_clerk"), application_id=recommended.pk,
+                         form_data_patch={"phone": new_phone})
+    to_province_check(world, recommended, "langya")
+    diff = api_of(world, name).get(f"/api/v1/applications/{recommended.pk}/revisions/diff/?old=1&new=2").json()
+    assert [(d["field"], d["old"], d["new"]) for d in diff] == [
+        ("phone", shown(PHONE, masking.PHONE, full), shown(new_phone, masking.PHONE, full))]
+    page = client_of(world, name).get(f"/approvals/applications/{recommended.pk}/").content.decode()
+    assert (new_phone in page) is full and (PHONE in page) is full
+    assert (masking.mask(new_phone, masking.PHONE) in page) is not full
+
+
+@pytest.mark.parametrize("name, full", [("chuzhou_reviewer", True), ("anhui_reviewer", True),
+                                        ("chuzhou_auditor", False)])
+def test_the_api_export_of_the_summary_table_is_masked_by_role(world, recommended, name, full):  # noqa: F811
+    response = api_of(world, name).get(
+        f"/api/v1/batches/{recommended.batch_id}/summary-xlsx/?city={recommended.city_id}")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content) if response.streaming
+                                     else response.content)).active
+    cells = {str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None}
+    assert (recommended.uscc in cells) is full and (PHONE in cells) is full
+    assert (masking.mask(PHONE, masking.PHONE) in cells) is not full
+    assert (masking.mask(recommended.uscc, masking.USCC) in cells) is not full
+    event = SecurityEvent.objects.get(kind=Kind.EXPORT)
+    assert (event.username, event.detail["document"], event.client_ip) == (name, "summary_xlsx", "203.0.113.31")
