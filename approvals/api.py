@@ -185,6 +185,19 @@ ERRORS = {
 }
 
 
+# The codes a request the schema allows may still be refused with (400), by rules no schema can state: a
+# field that fails one of the engine's rules (`invalid`, naming the field in `errors`: a batch that is not
+# open, a credit code's check digit, a character the print fonts lack …) or a rule of the program (`rule`:
+# a threshold, the window, a ban). The schema names them on each such operation (x-rule-codes), and
+# scripts/api_check.sh accepts a 400 to schema-valid data only with one of them (docs/api.md).
+RULE_CODES_EXTENSION = "x-rule-codes"
+RULE_CODES = ["invalid", "rule"]
+RULE_REFUSALS = {RULE_CODES_EXTENSION: RULE_CODES}
+# The token endpoint: user name and password that do not match (as DRF's endpoint, 400 invalid), or an
+# account that must give a second factor and gave none or a wrong one (security.api).
+TOKEN_REFUSALS = {RULE_CODES_EXTENSION: ["invalid", "two_factor_required", "two_factor_failed"]}
+
+
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
                             description="读取申报时响应头中的 ETag，如 \"12\"")
 
@@ -554,6 +567,7 @@ def transition_route(name: Action):
         return extend_schema(
             summary=str(spec.summary), request=body if spec.inputs else None,
             responses={200: ApplicationDetailSerializer, **ERRORS}, operation_id=f"applications_{name.value}",
+            extensions=RULE_REFUSALS,
         )(method)
 
     return decorate
@@ -720,7 +734,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
         return self._detail(self.get_application())
 
     @extend_schema(summary="创建申报草稿（县级或市级经办人）", request=ApplicationCreateSerializer,
-                   responses={201: ApplicationDetailSerializer, 400: ERRORS[400], 403: ERRORS[403]})
+                   responses={201: ApplicationDetailSerializer, 400: ERRORS[400], 403: ERRORS[403]},
+                   extensions=RULE_REFUSALS)
     def create(self, request):
         body = ApplicationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -733,7 +748,8 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
                    request=ApplicationEditSerializer, parameters=[IF_MATCH],
                    responses={200: ApplicationDetailSerializer, **ERRORS,
                               409: OpenApiResponse(ErrorSerializer, description="草稿在此期间已被修改（未保存）"),
-                              428: OpenApiResponse(ErrorSerializer, description="未提供 If-Match")})
+                              428: OpenApiResponse(ErrorSerializer, description="未提供 If-Match")},
+                   extensions=RULE_REFUSALS)
     def partial_update(self, request, pk=None):
         body = ApplicationEditSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -828,7 +844,7 @@ class ApplicationViewSet(ApiMixin, viewsets.GenericViewSet):
     @extend_schema(methods=["GET"], summary="附件（含已移除的，见 removed_in）",
                    responses={200: AttachmentSerializer(many=True), 404: ERRORS[404]})
     @extend_schema(methods=["POST"], summary="上传附件（仅草稿，multipart）", request=AttachmentUploadSerializer,
-                   responses={201: AttachmentSerializer, **ERRORS})
+                   responses={201: AttachmentSerializer, **ERRORS}, extensions=RULE_REFUSALS)
     @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser],
             pagination_class=None, filterset_class=None, serializer_class=AttachmentUploadSerializer)
     def attachments(self, request, pk=None):
@@ -903,13 +919,16 @@ COMMON_ANSWERS = {
 }
 
 
-# Query parameters and headers as the server checks them (IntegerFilter, IdField, drafts.IfMatch).
+# Query parameters and headers as the server checks them (IntegerFilter, IdField, drafts.IfMatch, CharFilter).
 ID_RANGE = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 PARAMETER_SCHEMAS = {
     ("query", "batch"): ID_RANGE, ("query", "city"): ID_RANGE, ("query", "province"): ID_RANGE,
     ("query", "parent"): ID_RANGE, ("query", "year"): {"type": "integer", "minimum": 1900, "maximum": 2999},
     ("query", "page"): {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
     ("header", "If-Match"): {"type": "string", "pattern": r'^"[0-9]{1,10}"$'},
+    # django-filter's text filters refuse a NUL character (400 naming the parameter), as CharField does.
+    ("query", "program"): {"type": "string", "pattern": TEXT_PATTERN},
+    ("query", "search"): {"type": "string", "pattern": TEXT_PATTERN},
 }
 
 

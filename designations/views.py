@@ -88,6 +88,8 @@ class ReportDetailView(LoginRequiredMixin, View):
         return render(request, "designations/report_detail.html", {
             "report": report, "designation": report.designation, "fields": fields, "rows": rows,
             "allowed": allowed, "grades": Grade.choices,
+            # The sign-off, review and grading actions (the clerk's submission is the form above them).
+            "reviews": [action for action in allowed if action != RA.SUBMIT],
         })
 
 

@@ -45,11 +45,17 @@ echo "-- the quick start of docs/api.md"
 HOST="http://127.0.0.1:$PORT" USERNAME=langya_clerk PASSWORD=$PASSWORD $B/python scripts/api_quickstart.py
 
 # The three roles at once (each its own schemathesis process and report), then every report.
+# schemathesis's own positive_data_acceptance runs as positive_data_acceptance_by_rule (scripts/schemathesis_hooks.py:
+# a 400 to valid data only with the operation's documented rule codes). max_response_time is on (--checks all)
+# with a 30 s limit instead of 10 s: the three runs share the machine with the server, and on a loaded 2-core CI
+# machine the slowest honest answers (a PDF rendered on first request, a password hashed for each token) took
+# 12 to 21 s.
 pids=()
 for who in langya_clerk chuzhou_reviewer anhui_reviewer; do
   API_CHECK_USERNAME=$who API_CHECK_PASSWORD=$PASSWORD SCHEMATHESIS_HOOKS=scripts.schemathesis_hooks \
     $B/st --config-file scripts/schemathesis.toml run "http://127.0.0.1:$PORT/api/v1/schema/" --checks all \
-    --mode all --phases examples,coverage,fuzzing,stateful --max-examples "$EXAMPLES" --seed 13 --workers 1 \
+    --exclude-checks positive_data_acceptance --max-response-time 30 --mode all \
+    --phases examples,coverage,fuzzing,stateful --max-examples "$EXAMPLES" --seed 13 --workers 1 \
     --request-timeout 60 --suppress-health-check all --warnings off > "$SCRATCH/st-$who.txt" 2>&1 &
   pids+=($!)
 done

@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.response import Response
 
-from approvals.api import ERRORS, ErrorSerializer, LockedOut, TokenObtainView
+from approvals.api import ERRORS, TOKEN_REFUSALS, ErrorSerializer, LockedOut, TokenObtainView
 
 from . import passwords, two_factor
 from .models import TokenPolicy, TokenScope
@@ -94,7 +94,8 @@ class TwoFactorTokenView(TokenObtainView):
                               400: ERRORS[400],
                               403: OpenApiResponse(ErrorSerializer, description="须先修改密码"
                                                    "（password_change_required：以 new_password 给出新密码）"),
-                              429: OpenApiResponse(ErrorSerializer, description="登录失败次数过多，暂时锁定")})
+                              429: OpenApiResponse(ErrorSerializer, description="登录失败次数过多，暂时锁定")},
+                   extensions=TOKEN_REFUSALS)
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         valid = serializer.is_valid()

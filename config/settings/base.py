@@ -217,9 +217,11 @@ SPECTACULAR_SETTINGS = {"TITLE": "科协试点申报审批 API", "VERSION": "0.1
                         "COMPONENT_SPLIT_REQUEST": True,
                         # One name for the organization levels (a program's applicant level is one too).
                         "ENUM_NAME_OVERRIDES": {"LevelEnum": "orgs.models.Level"},
-                        # Every answer in the schema (approvals.api.schema_common_answers), enums as components.
+                        # Every answer in the schema (approvals.api.schema_common_answers), enums as components,
+                        # and the links from an answer to the calls it leads to (approvals.api_links).
                         "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                                                 "approvals.api.schema_common_answers"]}
+                                                 "approvals.api.schema_common_answers",
+                                                 "approvals.api_links.schema_links"]}
 
 LOGGING = {
     "version": 1,

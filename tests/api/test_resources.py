@@ -181,3 +181,58 @@ def test_lists_cost_a_constant_number_of_queries(world, django_assert_num_querie
     with django_assert_num_queries(3):  # seats, count, page (process and application joined)
         assert len(rows(clerk.get("/api/v1/tasks/?box=queue"))) == count
     assert Application.objects.count() == count
+
+
+# Every queue a task is claimed from besides the city's (test_tasks_inbox_queue_and_claim): the stage, who
+# claims it (the stage's pool), who may not (someone who sees the application but is of another pool, and
+# a pool of the same role elsewhere), then the stage's action through the API with the body it needs.
+QUEUES = [
+    ("applicant_signoff", "langya_leader", ("langya_clerk", "nanqiao_leader"), "sign-off", {}, "city_review"),
+    ("province_check", "anhui_reviewer", ("anhui_leader", "sichuan_reviewer"), "accept", {}, "expert_review"),
+    ("expert_review", "anhui_reviewer", ("anhui_leader", "sichuan_reviewer"), "assign-experts", "experts",
+     "expert_review"),
+    ("decision", "anhui_leader", ("anhui_reviewer", "sichuan_leader"), "decide",
+     {"approve": True, "comment": "予以认定"}, "public_notice"),
+    ("public_notice", "anhui_reviewer", ("anhui_leader", "sichuan_reviewer"), "publish-notice", {},
+     "public_notice"),
+]
+
+
+@pytest.mark.parametrize(("stage", "claimer", "others", "path", "body", "to"), QUEUES, ids=[q[0] for q in QUEUES])
+def test_tasks_of_every_queue_are_claimed_by_their_pool_and_done_through_the_api(world, stage, claimer, others,
+                                                                                   path, body, to):
+    application = build(world, stage)
+    api = client(world, claimer)
+    queue = rows(api.get("/api/v1/tasks/?box=queue"))
+    assert [(t["application"], t["application_status"], t["claimed"]) for t in queue] == [
+        (application.pk, stage, False)]
+    task = queue[0]["id"]
+    for other in others:
+        assert rows(client(world, other).get("/api/v1/tasks/?box=queue")) == [], other
+        refused = client(world, other).post(f"/api/v1/tasks/{task}/claim/")
+        assert (refused.status_code, refused.json()["code"]) == (404, "not_found"), other
+    claimed = api.post(f"/api/v1/tasks/{task}/claim/")
+    assert claimed.status_code == 200, claimed.content[:400]
+    assert (claimed.json()["id"], claimed.json()["application"], claimed.json()["claimed"]) == (
+        task, application.pk, True)
+    assert [t["id"] for t in rows(api.get("/api/v1/tasks/?box=inbox"))] == [task]
+    assert rows(api.get("/api/v1/tasks/?box=queue")) == []
+    assert api.post(f"/api/v1/tasks/{task}/claim/").status_code == 404  # claimed: not in the queue any more
+    if body == "experts":
+        body = {"expert_ids": [world.user["anhui_expert"].pk, world.user["anhui_expert2"].pk]}
+    done = api.post(f"/api/v1/applications/{application.pk}/{path}/", body, format="json")
+    assert done.status_code == 200, done.content[:400]
+    assert done.json()["status"] == to
+    assert task not in [t["id"] for t in rows(api.get("/api/v1/tasks/?box=inbox"))]  # the task is done
+
+
+def test_an_experts_scoring_task_is_theirs_already_nothing_to_claim(world):
+    application = build(world, "experts_assigned")
+    for expert in ("anhui_expert", "anhui_expert2"):
+        api = client(world, expert)
+        assert rows(api.get("/api/v1/tasks/?box=queue")) == []
+        inbox = rows(api.get("/api/v1/tasks/?box=inbox"))
+        assert [(t["application"], t["node"], t["claimed"]) for t in inbox] == [(application.pk, "score", True)]
+        assert api.post(f"/api/v1/tasks/{inbox[0]['id']}/claim/").status_code == 404  # nobody else's to take
+    other = rows(client(world, "anhui_expert").get("/api/v1/tasks/?box=inbox"))[0]["id"]
+    assert client(world, "anhui_expert2").post(f"/api/v1/tasks/{other}/claim/").status_code == 404
