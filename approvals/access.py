@@ -43,15 +43,18 @@ def _expert_provinces(principal: Principal) -> set[int]:
 
 
 def granted_application_ids(principal: Principal) -> list[int]:
-    """Applications granted to the principal as an expert whose expert membership there is in force."""
+    """Applications granted to the principal as an expert whose expert membership there is in force
+    (read once per Principal: a page asks for every list it shows)."""
     provinces = _expert_provinces(principal)
     if not provinces or not principal.authenticated:
         return []
-    return list(
-        ApplicationUserObjectPermission.objects.filter(
-            user_id=principal.user_id, content_object__province_id__in=provinces
-        ).values_list("content_object_id", flat=True)
-    )
+    if "granted_application_ids" not in principal.memo:
+        principal.memo["granted_application_ids"] = list(
+            ApplicationUserObjectPermission.objects.filter(
+                user_id=principal.user_id, content_object__province_id__in=provinces
+            ).values_list("content_object_id", flat=True)
+        )
+    return list(principal.memo["granted_application_ids"])
 
 
 def application_scope_q(principal: Principal, prefix: str = "") -> Q:
@@ -65,7 +68,7 @@ def application_scope_q(principal: Principal, prefix: str = "") -> Q:
     granted = granted_application_ids(principal)
     condition = Q(**{f"{prefix}pk__in": granted}) if granted else Q(pk__in=[])
     for path in sorted(principal.scope_paths()):
-        condition |= Q(**{f"{prefix}applicant_path__startswith": path})
+        condition |= Q(**{f"{prefix}applicant_path__under": path})
     return condition
 
 
@@ -278,7 +281,7 @@ def batch_scope_q(principal: Principal) -> Q:
     for path in sorted(principal.scope_paths()):
         parts = path.strip("/").split("/")
         ancestors = ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
-        condition |= Q(province__path__startswith=path) | Q(province__path__in=ancestors)
+        condition |= Q(province__path__under=path) | Q(province__path__in=ancestors)
     return condition
 
 
@@ -356,7 +359,7 @@ def designation_scope_q(principal: Principal, prefix: str = "") -> Q:
         return Q()
     condition = Q(pk__in=[])
     for path in sorted(principal.scope_paths()):
-        condition |= Q(**{f"{prefix}applicant_path__startswith": path})
+        condition |= Q(**{f"{prefix}applicant_path__under": path})
     return condition
 
 

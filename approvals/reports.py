@@ -1,9 +1,10 @@
 """Figures of the reports page, scoped to the user like every other read (`selectors.application_list`):
 applications per program, per status and per city, and the median working days spent in each stage.
 
-The counts come from one query grouped by (program, status, city) and the stage durations from one
-query over the audit events; with the user's memberships (read once, when the scope is built) the
-whole report costs three queries whatever the number of applications.
+The counts come from one query grouped by (program, status, city), with the names of those programs and
+cities read after it, and the stage durations from one query over the audit events; with the user's
+memberships (read once, when the scope is built) the whole report costs five queries whatever the number
+of applications.
 
 Stage durations come from the audit trail. Every status-changing event is a finished stay in the
 status it left: the action that writes it records when that status was entered (`from_entered_at`) and
@@ -24,9 +25,10 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from orgs.models import Organization
 from workflows.workdays import workdays_between
 
-from .models import Application, AuditEvent, Stage, Status
+from .models import Application, AuditEvent, Program, Stage, Status
 
 
 @dataclass
@@ -63,16 +65,19 @@ def _program_label(name_zh: str, name_en: str) -> str:
 
 def application_counts(applications: QuerySet[Application]):
     """Applications per program, per status and per city, from one grouped query (one pass over the
-    visible applications instead of three)."""
-    groups = (
-        applications.order_by()
-        .values_list("program__code", "program__name_zh", "program__name_en", "status", "city_id", "city__name")
-        .annotate(n=Count("id"))
-    )
+    visible applications instead of three), read from the scope's covering index alone; the names of
+    the programs and cities found are read afterwards (a join per application before grouping cost more
+    than the grouping: on bench/inbox.py's province of 8,000 applications, 24 ms against 9)."""
+    groups = list(applications.order_by().values_list("program_id", "status", "city_id").annotate(n=Count("id")))
+    program_names = {pk: (code, name_zh, name_en) for pk, code, name_zh, name_en in Program.objects.filter(
+        pk__in={g[0] for g in groups}).values_list("pk", "code", "name_zh", "name_en")}
+    city_names = dict(Organization.objects.filter(pk__in={g[2] for g in groups}).order_by().values_list("pk", "name"))
     programs: dict[str, list] = {}
     statuses: dict[str, int] = {}
     cities: dict[int, list] = {}
-    for code, name_zh, name_en, status, city_id, city_name, n in groups:
+    for program_id, status, city_id, n in groups:
+        code, name_zh, name_en = program_names[program_id]
+        city_name = city_names.get(city_id)
         programs.setdefault(code, [_program_label(name_zh, name_en), 0])[1] += n
         statuses[status] = statuses.get(status, 0) + n
         cities.setdefault(city_id, [city_name, 0])[1] += n

@@ -15,7 +15,7 @@ from orgs.models import Level, Membership, Organization, Role
 from security import masking
 from security.models import Kind
 from security.services import security_record
-from workflows.selectors import task_archive, task_inbox, task_queue
+from workflows.selectors import task_counts, task_inbox, task_queue
 
 from . import access, selectors
 from . import services as svc
@@ -39,29 +39,31 @@ class DashboardView(LoginRequiredMixin, View):
         memberships = Membership.objects.current().filter(user=request.user).select_related("organization")
         apps = selectors.application_list(user=request.user)
         by_status = dict(apps.order_by().values_list("status").annotate(n=Count("id")))
-        batches = Batch.objects.none()
         city_orgs = [m.organization for m in memberships if m.role == Role.REVIEWER and m.organization.level == Level.CITY]
-        city_batches = Batch.objects.filter(
-            province_id__in={o.parent_id for o in city_orgs}).select_related("program") if city_orgs else []
         clerk_orgs = [m.organization for m in memberships if m.role == Role.CLERK]
-        if clerk_orgs:
-            provinces = {o.ancestor_ids[1] for o in clerk_orgs if len(o.ancestor_ids) > 1}
-            batches = Batch.objects.filter(province_id__in=provinces).select_related("program")
+        city_provinces = {o.parent_id for o in city_orgs}
+        clerk_provinces = {o.ancestor_ids[1] for o in clerk_orgs if len(o.ancestor_ids) > 1}
+        # The batches of both sections in one query, split here.
+        both = (list(Batch.objects.filter(province_id__in=city_provinces | clerk_provinces).select_related("program"))
+                if city_orgs or clerk_orgs else [])
+        city_batches = [b for b in both if b.province_id in city_provinces]
+        batches = [b for b in both if b.province_id in clerk_provinces] if clerk_orgs else []
         inbox, queue = task_inbox(user=request.user), task_queue(user=request.user)
         waiting = [
             (task, task.process.application)
             for task in (inbox | queue).select_related("process__application__applicant", "deadline")
             .order_by("created")[:20]
         ]
+        counts = task_counts(user=request.user)
         return render(request, "approvals/dashboard.html", {
             "memberships": memberships,
             "waiting": waiting,
             "only_expert": bool(memberships) and all(m.role == Role.EXPERT for m in memberships),
-            "inbox_count": inbox.count(),
-            "queue_count": queue.count(),
-            "archive_count": task_archive(user=request.user).count(),
+            "inbox_count": counts["inbox"],
+            "queue_count": counts["queue"],
+            "archive_count": counts["archive"],
             "status_counts": [(s, Status(s).label, by_status[s]) for s in Status.values if by_status.get(s)],
-            "recent": apps[:10],
+            "recent": selectors.IdsFirst(apps)[:10],
             "batches": batches,
             "clerk_orgs": clerk_orgs,
             "city_batches": city_batches,
@@ -78,7 +80,7 @@ class ApplicationListView(LoginRequiredMixin, View):
         if query:
             apps = apps.filter(subject_name__icontains=query)
         # 50 rows a page, without the form data the table does not show.
-        page = Paginator(apps.defer("form_data"), 50).get_page(request.GET.get("page"))
+        page = Paginator(selectors.IdsFirst(apps.defer("form_data")), 50).get_page(request.GET.get("page"))
         return render(request, "approvals/list.html", {
             "applications": page, "page": page, "statuses": Status.choices, "status": status, "q": query,
         })

@@ -83,6 +83,13 @@ def parse_args():
     parser.add_argument("--profile", metavar="PAGE", help="cProfile the timed requests of one page (e.g. list)")
     parser.add_argument("--pages", help="measure only these pages (comma-separated label prefixes, e.g. reports,list)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--db", default=BENCH_DB,
+                        help=f"PostgreSQL: the name of the scratch database, dropped and created again (default "
+                             f"{BENCH_DB}; on a shared server give one of your own)")
+    parser.add_argument("--reuse", metavar="DB",
+                        help="measure a database kept by an earlier --keep run instead of generating one: the "
+                             "SQLite file it printed, or on PostgreSQL the name of the database (bench_inbox) on "
+                             "the server of DATABASE_URL; it is migrated (new indexes) and ANALYZEd again, and kept")
     args = parser.parse_args()
     if args.ten_times:
         args.apps, args.orgs, args.users = 1_000_000, 30_000, 100_000
@@ -176,6 +183,46 @@ class Directory:
 
     def province_of(self, org):
         return org.ancestor_ids[1]
+
+
+def reused_database(name):
+    """A database of an earlier run (--reuse): a SQLite file, or a database of DATABASE_URL's server."""
+    import tempfile
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = os.environ.get("DATABASE_URL", "")
+    tmp = Path(tempfile.mkdtemp(prefix=f"{BENCH_DB}-"))
+    os.environ["APP_VAR_DIR"] = str(tmp / "var")
+    os.environ["APP_PRIVATE_STORAGE"] = str(tmp / "private")
+    (tmp / "var" / "static").mkdir(parents=True)
+    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+        description = f"PostgreSQL {urlsplit(url).hostname}/{name} (reused)"
+    else:
+        if not Path(name).is_file():
+            raise SystemExit(f"--reuse {name}: no such SQLite file")
+        os.environ["DATABASE_URL"] = f"sqlite:///{Path(name).resolve()}"
+        description = f"SQLite {name} (reused)"
+
+    def cleanup(keep):
+        from django.db import connections
+
+        connections.close_all()
+        print(f"kept {name}")
+
+    return description, cleanup
+
+
+def directory_read():
+    """The Directory of a generated database (--reuse)."""
+    from orgs.models import Membership, Organization
+
+    orgs = list(Organization.objects.order_by("pk"))
+    directory = Directory(orgs)
+    directory.division = {o.pk: o.division_id for o in orgs}
+    for user_id, org_id, role in Membership.objects.order_by("pk").values_list("user_id", "organization_id", "role"):
+        directory.members[(org_id, role)].append(user_id)
+    return directory
 
 
 def build_world(args, rng, log):
@@ -639,7 +686,10 @@ def apply_proposed_fixes():
 def main():
     args = parse_args()
     rng = random.Random(args.seed)
-    description, cleanup = scratch_database(BENCH_DB)
+    if args.reuse:
+        description, cleanup = reused_database(args.reuse)
+    else:
+        description, cleanup = scratch_database(args.db)
     started = time.perf_counter()
 
     def log(message):
@@ -650,11 +700,17 @@ def main():
         setup_django()
 
         log(f"{description}: migrated")
-        directory, programs, batches = build_world(args, rng, log)
-        generate_applications(args, rng, directory, programs, batches, log)
-        analyze()
-        generated = time.perf_counter() - started
-        log(f"data generated in {generated:.0f} s (ANALYZE included)")
+        if args.reuse:
+            directory = directory_read()
+            analyze()
+            generated = float("nan")
+            log(f"reused: {len(directory.by_id)} organizations (ANALYZEd again)")
+        else:
+            directory, programs, batches = build_world(args, rng, log)
+            generate_applications(args, rng, directory, programs, batches, log)
+            analyze()
+            generated = time.perf_counter() - started
+            log(f"data generated in {generated:.0f} s (ANALYZE included)")
 
         from viewflow.workflow.models import Task
         from viewflow.workflow.status import STATUS
@@ -723,7 +779,7 @@ def main():
 
         measured = [k for k in ("queue", "inbox", "list (province)", "reports (province)") if k in results]
         print()
-        print(f"generation_s={generated:.0f}")
+        print(f"generation_s={generated:.0f}" if generated == generated else "generation_s=n/a (reused)")
         print(f"inbox_p95_ms={p95('queue', 'inbox')}")
         print(f"list_p95_ms={p95('list (province)')}")
         print(f"reports_p95_ms={p95('reports (province)')}")

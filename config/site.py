@@ -21,6 +21,7 @@ from viewflow.workflow.flow.views.list import (
 from viewflow.workflow.flow.viewset import NestedFlowsApp
 
 from approvals import access, audit_views, report_views, views
+from approvals.selectors import IdsFirstPaginator
 from designations import urls as designation_urls
 from designations.views import ReportListView
 from orgs.access import principal_of
@@ -71,6 +72,9 @@ class PoolTaskColumns:
     finished_on.short_description = _("完成时间")
 
     template_name = "workflows/task_list.html"
+    # The page's tasks by their ids first: a province's pool holds thousands, and the page joins each
+    # of its rows to its process, application, applicant and deadline (approvals.selectors.IdsFirst).
+    paginator_class = IdsFirstPaginator
 
     def flows_start_nodes(self):
         return {}
@@ -152,9 +156,10 @@ class TasksApp(WorkflowAppViewset):
     archive_view_class = ArchiveView
 
     def get_context_data(self, request):
-        # The menu's counts, from the same pool-scoped selectors as the lists.
-        return {"user_inbox": selectors.task_inbox(user=request.user),
-                "user_queue": selectors.task_queue(user=request.user)}
+        # The menu's counts, from the same pool-scoped selectors as the lists, both in one statement
+        # (workflows.selectors.task_counts), read only if the menu is rendered.
+        counts = selectors.TaskCounts(request.user)
+        return {"user_inbox": selectors.TaskBadge(counts, "inbox"), "user_queue": selectors.TaskBadge(counts, "queue")}
 
 
 class ApprovalsApp(Application):

@@ -86,7 +86,7 @@ def _in_force(search: RegistryFilter, *, today=None) -> QuerySet[Designation]:
     if search.program is not None:
         qs = qs.filter(program=search.program)
     if search.area is not None:
-        qs = qs.filter(applicant_path__startswith=search.area.path)
+        qs = qs.filter(applicant_path__under=search.area.path)
     if search.q:
         qs = qs.filter(Q(awardee_name__icontains=search.q) | Q(host_name__icontains=search.q)
                        | Q(sponsor_society__icontains=search.q) | Q(certificate__number__icontains=search.q))

@@ -53,6 +53,9 @@ class Principal:
     seats: tuple[Seat, ...] = ()
     is_superuser: bool = False
     on: dt.date = field(default_factory=timezone.localdate)
+    # Answers that other layers derive from the seats with a query of their own (approvals.access: the
+    # applications granted to an expert), kept as long as the Principal: read once per request.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def authenticated(self) -> bool:
@@ -233,7 +236,7 @@ def organization_scope_q(principal: Principal) -> Q:
         return Q()
     condition = Q(pk__in=[])
     for path in sorted(principal.scope_paths()):
-        condition |= Q(path__startswith=path)
+        condition |= Q(path__under=path)
     return condition
 
 

@@ -236,6 +236,11 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
 
     Does nothing for a certificate whose PDF is already recorded, or that is revoked or expired (the
     verification page shows the status from the database; an issued file is never replaced).
+
+    The render and the signature run outside any transaction (call it outside one): only the rename and
+    the conditional update hold the certificate's row lock, so on SQLite (IMMEDIATE transactions, one
+    writer at a time) two workers render in parallel and queue only for that short step. A second run at
+    the same time renders too, in vain: under the lock it finds the hash recorded and changes nothing.
     """
     from . import signing
     from .render import render_template_document
@@ -266,13 +271,36 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
                 return locked  # another worker finished first, or it was revoked meanwhile
             os.replace(temp, final)
             _fsync_folder(final.parent)
-            Certificate.objects.filter(pk=certificate_id, pdf_sha256="").update(
-                pdf_sha256=digest, pdf_size=len(pdf), rendered_at=timezone.now(), signed_by=signed_by,
-                signed_at=signed_at,
-            )
+            recorded = {"pdf_sha256": digest, "pdf_size": len(pdf), "rendered_at": timezone.now(),
+                        "signed_by": signed_by, "signed_at": signed_at}
+            Certificate.objects.filter(pk=certificate_id, pdf_sha256="").update(**recorded)
     finally:
         temp.unlink(missing_ok=True)
-    return _load(certificate_id)
+    # What the update wrote, on the row loaded above (the lock showed nothing else had changed it).
+    for name, value in recorded.items():
+        setattr(certificate, name, value)
+    return certificate
+
+
+def certificate_warm_up() -> float:
+    """Render and sign one throwaway certificate (fixed text, signed with a key made for it and forgotten;
+    nothing is queried or stored), so that a worker's pool process has WeasyPrint, the print fonts, the
+    template and pyHanko loaded before its first real certificate. Returns the seconds it took."""
+    from . import signing
+    from .qr import qr_svg_data_uri
+    from .render import render_template_document
+
+    start = time.perf_counter()
+    today = timezone.localdate()
+    verify_url = "https://warm-up.invalid/verify/warm-up/"
+    rendered = render_template_document("printing/certificate.html", {
+        "number": "科协证〔0000〕第0000号", "awardee_name": "预热单位（不发出）", "program_name": "学会服务站",
+        "addressee": "你单位", "recommending_org": "某市科学技术协会", "valid_from": today, "valid_until": today,
+        "issuing_org": "某省科学技术协会", "issue_date": today, "verify_url": verify_url,
+        "qr_data_uri": qr_svg_data_uri(verify_url), "status": CertificateStatus.VALID, "renews_number": "",
+    })
+    signing.sign_throwaway(rendered.pdf, rendered.seal_areas[0] if rendered.seal_areas else None)
+    return time.perf_counter() - start
 
 
 def certificate_pdf_bytes(certificate: Certificate) -> bytes | None:

@@ -2,18 +2,21 @@
 
 All are consumers of outbox effects (approvals.outbox): ``issue_certificate_task`` of the effect that
 ``application_approve`` (the flow) and the bulk issue of a batch write, ``render_certificate_task`` of
-the one that the issue writes, ``render_form_task`` of the one the print view writes for a large 申报书. Exactly once is held by the database, not by Celery: each runs in the
-transaction that marks its effect done (a second delivery waits, then finds it done); the certificate
-is a unique one-to-one row reserved in the same transaction as its gap-free number, and the PDF is
-recorded by a conditional update (see ``printing.services.certificate_render_and_store``). A failed run
+the one that the issue writes, ``render_form_task`` of the one the print view writes for a large 申报书.
+Exactly once is held by the database, not by Celery: the issue runs in the transaction that marks its
+effect done (a second delivery waits, then finds it done), and the certificate is a unique one-to-one row
+reserved in the same transaction as its gap-free number; the renders run outside a transaction, and the
+certificate's PDF is recorded by a conditional update under its row lock (see
+``printing.services.certificate_render_and_store``), so a second run changes nothing. A failed run
 (a locked row, a lost database connection, a render error) rolls back and is tried again by the outbox
 with backoff; refusals that a retry cannot change (the application is gone, not approved, or the person
 may not issue) are noted on the effect and not retried.
 """
 import logging
+import os
 
 from celery import shared_task
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 from django.contrib.auth import get_user_model
 
 from approvals import errors as E
@@ -32,6 +35,46 @@ def _prepare_print_fonts(sender=None, **kwargs):
     from .render import get_print_fonts
 
     get_print_fonts()
+    _preload_signers()
+
+
+def _preload_signers():
+    """Decrypt the provinces' signing keys once, before the fork (printing.signing.signers_preload): the
+    pool processes inherit them. A database that cannot be reached yet only means each process decrypts
+    its key at its first certificate, as without this."""
+    from django.db import connections
+
+    from .signing import signers_preload
+
+    try:
+        count = signers_preload()
+    except Exception:  # noqa: BLE001 - the worker must start anyway; logged
+        logger.warning("Signing keys not preloaded; each pool process loads its own", exc_info=True)
+    else:
+        logger.info("printing: %d signing key(s) preloaded", count)
+    finally:
+        connections.close_all()  # no connection is inherited by the pool processes
+
+
+@worker_process_init.connect
+def _warm_up_pool_process(sender=None, **kwargs):
+    """Render and sign one throwaway certificate in each new pool process (printing.services.
+    certificate_warm_up): its first real certificate then costs what the others do. Needs
+    CELERY_WORKER_PROC_ALIVE_TIMEOUT above the few seconds a cold render takes on a busy machine. Off
+    with PRINTING_WARM_UP = False (the integration tests' workers)."""
+    from django.conf import settings
+
+    from .services import certificate_warm_up
+
+    if not getattr(settings, "PRINTING_WARM_UP", True):
+        return
+
+    try:
+        seconds = certificate_warm_up()
+    except Exception:  # noqa: BLE001 - a failed warm-up costs only the first task's time; logged
+        logger.warning("printing: warm-up of pool process %s failed", os.getpid(), exc_info=True)
+    else:
+        logger.info("printing: pool process %s warmed up in %.1f s", os.getpid(), seconds)
 
 
 def _actor(actor_id):
@@ -97,7 +140,9 @@ def render_certificate_task(certificate_id: int, effect_id: int | None = None) -
             return Outcome(None, f"no PDF made: the certificate is {certificate.status}")
         return certificate.pdf_sha256
 
-    result = effect_run(effect_id, work)
+    # Not in the effect's transaction: the render and the signature would hold it (on SQLite the only
+    # writer's lock) for their whole duration. Storing is safe to repeat on its own (see the service).
+    result = effect_run(effect_id, work, atomic=False)
     return result if isinstance(result, str) else None
 
 

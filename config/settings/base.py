@@ -186,6 +186,10 @@ REDIS_VISIBILITY_TIMEOUT = 180
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# A pool process renders and signs a throwaway certificate as it starts (printing.tasks): a cold render
+# takes seconds on a busy machine, more than Celery's 4 s default wait for a new process's first sign of life.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60.0
+PRINTING_WARM_UP = env.bool("PRINTING_WARM_UP", default=True)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -24,6 +24,9 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 if env.str("EMAIL_FILE_PATH", default=""):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+# Their workers start taking tasks at once: the integration tests' short visibility timeout would hand a
+# task a warming pool process had reserved to another worker (printing.tasks, the warm-up).
+PRINTING_WARM_UP = env.bool("PRINTING_WARM_UP", default=False)
 NOTIFY_TEST_DELAY_SECONDS = env.float("NOTIFY_TEST_DELAY_SECONDS", default=0)
 # A file that, while it exists, says where to pause inside an effect's transaction (approvals.outbox.test_pause).
 OUTBOX_TEST_PAUSE_FILE = env.str("OUTBOX_TEST_PAUSE_FILE", default="")

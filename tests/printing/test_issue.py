@@ -4,6 +4,7 @@ gap or a second file."""
 import datetime as dt
 import hashlib
 import os
+from unittest import mock
 
 from django.utils import timezone
 
@@ -178,3 +179,35 @@ def test_officer_who_may_not_issue_or_no_longer_exists_is_refused_without_retry(
     officer = world.user["anhui_reviewer"]
     number = issue_certificate_task.apply(args=[application.pk], kwargs={"actor_id": officer.pk}).get()
     assert number == Certificate.objects.get(application=application).number
+
+
+def test_the_render_effect_takes_nine_queries_and_holds_no_transaction_while_rendering(
+        world, signing_keys, private_storage, django_assert_num_queries):
+    """The signed certificate's render effect: is it still pending (1), the certificate with what its page
+    prints (1), the issuer's signing key and seal picture (2), then the short store under the row lock
+    (savepoint, lock, conditional update, release: 4) and the effect marked done (1). The render and the
+    signature run before that transaction opens (on SQLite it would be the one writer's lock)."""
+    from django.db import connection
+
+    from printing import render
+
+    from .helpers import bulk_approved
+
+    (application,) = bulk_approved(world, 1)
+    officer = svc.Actor(user=world.user["anhui_reviewer"])
+    certificate = svc.application_issue_certificate(actor=officer, application_id=application.pk)
+    effect = Effect.objects.get(kind="certificate_render", key=str(certificate.pk))
+    depth = {}
+    real_render = render.render_document
+
+    def watched(html):
+        depth["atomic"] = connection.in_atomic_block, len(connection.savepoint_ids)
+        return real_render(html)
+
+    outer = connection.in_atomic_block, len(connection.savepoint_ids)  # the test's own transaction
+    with mock.patch.object(render, "render_document", watched), django_assert_num_queries(9):
+        digest = render_certificate_task.apply(args=effect.args, kwargs={"effect_id": effect.pk}).get()
+    assert depth["atomic"] == outer
+    certificate.refresh_from_db()
+    assert digest == certificate.pdf_sha256 and certificate.signed_at is not None
+    assert Effect.objects.get(pk=effect.pk).done_at is not None

@@ -138,3 +138,69 @@ def test_an_elliptic_curve_key_signs_too(world, private_storage):
     assert parses == 0 and signing.validate_pdf(pdf).state == "valid"
     status = pyhanko_status(pdf)
     assert status.intact and status.valid and status.trusted
+
+
+def test_the_prebuilt_cms_is_byte_for_byte_pyhankos(world, signing_keys):
+    """RSA PAdES signatures after the first of a process are assembled from parts encoded once: the same
+    bytes as pyHanko's own CMS for the same digest (PKCS#1 v1.5 is deterministic), and the file validates;
+    one changed byte still breaks it."""
+    import asyncio
+    import hashlib
+
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+
+    from printing.render import html_to_pdf
+
+    signing._signers.clear()
+    organization = world.org["anhui"]
+    pdf = html_to_pdf("<p>电子签章测试</p>")
+    signing.sign_pdf(pdf, organization=organization, seal=None)  # the first: pyHanko's, and the check
+    signer = signing._signer(signing.active_key(organization.pk))
+    assert signer._prebuilt_checked == {"sha256": True}
+    with mock.patch("pyhanko.sign.signers.pdf_cms.Signer.async_sign") as pyhanko_sign:
+        signed = signing.sign_pdf(pdf, organization=organization, seal=None).pdf
+    assert pyhanko_sign.call_count == 0  # the prebuilt CMS signed it
+    status = pyhanko_status(signed)
+    assert status.intact and status.valid and status.trusted and status.coverage.name == "ENTIRE_FILE"
+    index = signed.index(b"stream") + 20
+    assert signing.validate_pdf(signed[:index] + bytes([signed[index] ^ 0x01]) + signed[index + 1:]).state == "invalid"
+
+    digest = hashlib.sha256(b"any document").digest()
+    reference = asyncio.run(signing._kept_key_signer_class().__mro__[1].async_sign(
+        signer, digest, "sha256", use_pades=True, signed_attr_settings=PdfCMSSignedAttributes()))
+    assert signer._prebuilt_cms(digest, "sha256").dump() == reference.dump()
+
+
+def test_the_prebuilt_cms_is_given_up_when_it_differs_from_pyhankos(world, signing_keys, caplog):
+    from printing.render import html_to_pdf
+
+    signing._signers.clear()
+    organization = world.org["anhui"]
+    signer = signing._signer(signing.active_key(organization.pk))
+    real = signer._prebuilt_cms
+    signer._prebuilt_cms = lambda digest, algorithm: real(bytes(32), algorithm)  # a wrong digest
+    pdf = html_to_pdf("<p>电子签章测试</p>")
+    first = signing.sign_pdf(pdf, organization=organization, seal=None).pdf
+    second = signing.sign_pdf(pdf, organization=organization, seal=None).pdf
+    assert signer._prebuilt_checked == {"sha256": False} and "differs from pyHanko's" in caplog.text
+    assert signing.validate_pdf(first).state == signing.validate_pdf(second).state == "valid"
+
+
+def test_a_pool_process_warms_up_without_the_database(world, django_assert_num_queries):
+    """The warm-up of a worker's pool process renders and signs a throwaway certificate: no query, nothing
+    stored; the throwaway signature is intact but by nobody this system trusts."""
+    from printing.render import render_template_document
+
+    with django_assert_num_queries(0):
+        assert services.certificate_warm_up() > 0
+    rendered = render_template_document("printing/certificate.html", {"number": "0", "awardee_name": "预热",
+                                                                      "issuing_org": "某省科学技术协会"})
+    check = signing.validate_pdf(signing.sign_throwaway(rendered.pdf, rendered.seal_areas[0]).pdf)
+    assert check.state == "untrusted" and "warm-up" in check.signer
+    assert not Certificate.objects.exists()
+
+
+def test_the_worker_preloads_the_provinces_keys_before_it_forks(world, signing_keys):
+    signing._signers.clear()
+    assert signing.signers_preload() == 1
+    assert set(signing._signers) == {signing_keys["anhui"].pk}  # the province's; the city's on demand
