@@ -1,8 +1,7 @@
 """Admin pages for divisions and organizations open for a demo admin and search by name."""
 import pytest
-from django.http import HttpRequest
-
 from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 
 from orgs.demo import demo_seed
 from orgs.models import Organization
