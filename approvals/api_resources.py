@@ -22,6 +22,7 @@ from viewflow.workflow.status import STATUS
 from orgs.access import organization_scope_q, principal_of
 from orgs.models import Level, Organization, OrgKind
 from printing.views import NoticePdfView, RecommendationLetterPdfView, SummaryPdfView, SummaryXlsxView
+from security.exports import PurposeMissing
 from workflows import selectors as task_selectors
 from workflows.models import Notification, NotificationKind
 from workflows.notifications import notification_list, notification_mark_read
@@ -153,6 +154,9 @@ class CityQuerySerializer(serializers.Serializer):
 CITY = OpenApiParameter("city", OpenApiTypes.INT, required=False, description="市级科协 id；不填为调用者本人所在的市")
 
 
+PURPOSE = OpenApiParameter("purpose", OpenApiTypes.STR, required=True, description="导出用途（必填，记入安全日志）")
+
+
 def _pdf(summary):
     return extend_schema(summary=summary, parameters=[CITY] if "市" in summary else None,
                          responses={(200, "application/pdf"): OpenApiTypes.BINARY, 400: ERRORS[400],
@@ -197,11 +201,15 @@ class BatchViewSet(ReadApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         batch = self.get_batch()
         return Response(BatchSerializer(batch, context=self._context([batch])).data)
 
-    def _document(self, view, request, pk):
-        """The printing view's answer (it asks approvals.access again), after the query is checked here."""
+    def _document(self, view, request, pk, **initkwargs):
+        """The printing view's answer (it asks approvals.access again), after the query is checked here.
+        An export's purpose is the view's to check, after its own access checks (security.exports)."""
         CityQuerySerializer(data=request.query_params).is_valid(raise_exception=True)
         self.get_batch()
-        return view.as_view()(request._request, batch_id=int(pk))
+        try:
+            return view.as_view(**initkwargs)(request._request, batch_id=int(pk))
+        except PurposeMissing as missing:
+            raise serializers.ValidationError({"purpose": missing.messages}) from None
 
     @_pdf("公示名单 PDF")
     @action(detail=True, methods=["get"], url_path="notice-pdf", url_name="notice-pdf", pagination_class=None,
@@ -221,13 +229,13 @@ class BatchViewSet(ReadApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def summary_pdf(self, request, pk=None):
         return self._document(SummaryPdfView, request, pk)
 
-    @extend_schema(summary="推荐汇总表 Excel（一个市；下载记入安全日志）", parameters=[CITY],
+    @extend_schema(summary="推荐汇总表 Excel（一个市；须说明导出用途，下载记入安全日志）", parameters=[CITY, PURPOSE],
                    responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
                               OpenApiTypes.BINARY, 400: ERRORS[400], 404: ERRORS[404]})
     @action(detail=True, methods=["get"], url_path="summary-xlsx", url_name="summary-xlsx", pagination_class=None,
             filterset_class=None, content_negotiation_class=IgnoreAcceptNegotiation)
     def summary_xlsx(self, request, pk=None):
-        return self._document(SummaryXlsxView, request, pk)
+        return self._document(SummaryXlsxView, request, pk, ask_purpose=False)
 
 
 # ------------------------------------------------------------------------------------- organizations

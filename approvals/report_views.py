@@ -8,8 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from security.models import Kind
-from security.services import security_record
+from security.exports import export_purpose, export_record
 
 from .reports import Report, bar_chart, report_build
 from .xlsx import append_row
@@ -78,9 +77,12 @@ def report_workbook(report: Report) -> bytes:
 
 class ReportsExcelView(LoginRequiredMixin, View):
     def get(self, request):
+        purpose, asking = export_purpose(request)
+        if asking is not None:
+            return asking
         content = report_workbook(report_build(user=request.user))
         response = HttpResponse(content, content_type=XLSX)
         filename = f"reports-{timezone.localdate():%Y%m%d}.xlsx"
-        security_record(Kind.EXPORT, request=request, target=filename, detail={"document": "reports_xlsx"})
+        export_record(request, filename, purpose=purpose, document="reports_xlsx")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

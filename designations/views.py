@@ -19,6 +19,7 @@ from approvals.services import Actor
 from approvals.stages import CASE_BUTTONS, REPORT_ACTIONS, Grade, ReportAction, RevocationStatus
 from orgs.access import principal_of
 from orgs.models import Level, Organization
+from security.exports import export_purpose, export_record
 
 from . import consequences as C
 from . import dashboards as D
@@ -32,6 +33,7 @@ from .selectors import (
     registry_choices,
     registry_designations,
     registry_filter,
+    registry_rows,
 )
 
 
@@ -42,7 +44,7 @@ def registry(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "designations/registry.html", {
-        "search": search, "page": page, "rows": list(page.object_list), "query": query.urlencode(),
+        "search": search, "page": page, "rows": registry_rows(page.object_list), "query": query.urlencode(),
         "chart": registry_chart(search),
         **registry_choices(search),
     })
@@ -287,9 +289,14 @@ class DashboardExportView(LoginRequiredMixin, View):
         scope = access.designation_scope_q(principal_of(request.user), "designation__")
         site_scope = access.designation_scope_q(principal_of(request.user))
         year = _year(request.GET.get("year")) or timezone.localdate().year
+        purpose, asking = export_purpose(request)
+        if asking is not None:
+            return asking
         (table,) = D.dashboard_tables(scope, year=year, site_scope=site_scope, only=name)
         response = HttpResponse(D.table_workbook(table), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{name}-{year}.xlsx"'
+        export_record(request, f"{name}-{year}.xlsx", purpose=purpose, document="dashboard_xlsx", dashboard=name,
+                      year=year)
         return response
 
 

@@ -43,6 +43,7 @@ from approvals.outbox import effect_add, effects_add
 from approvals.selectors import application_get
 from orgs.access import principal_of
 from orgs.models import Level, Organization
+from security.exports import export_purpose, export_record
 from security.models import Kind
 from security.services import security_record
 
@@ -304,15 +305,20 @@ class SummaryPdfView(LoginRequiredMixin, View):
 
 @method_decorator(never_cache, name="dispatch")
 class SummaryXlsxView(LoginRequiredMixin, View):
+    ask_purpose = True  # the API's route sets False: a missing purpose is then its 400 (security.exports)
+
     def get(self, request, batch_id: int):
         batch = _batch_in_scope(request, batch_id)
         city = _city_in_scope(request, batch)
+        purpose, asking = export_purpose(request, ask=self.ask_purpose)
+        if asking is not None:
+            return asking
         principal = principal_of(request.user)
         content = documents.summary_xlsx(
             batch, city, lambda application: access.personal_data_in_full(principal, application))
         filename = f"推荐汇总表-{city.name}-{batch.name}.xlsx"
-        # The summary names each applicant's contact: its download goes to the security log.
-        _export_record(request, filename, document="summary_xlsx", batch=batch.pk, city=city.pk)
+        # The summary names each applicant's contact: its download goes to the security log, with its purpose.
+        export_record(request, filename, purpose=purpose, document="summary_xlsx", batch=batch.pk, city=city.pk)
         response = HttpResponse(
             content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )

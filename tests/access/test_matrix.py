@@ -1078,7 +1078,11 @@ SHOWS_SCORES = ("province-copy",)
 ALLOWED_MAY_BE_MISSING = {"approvals/audit-digests/<int:number>/": "the world has signed no audit digest",
                          "designations/revocations/<int:pk>/decision.pdf": "the world's proposal is not decided"}
 # Query strings a GET needs (the diff of revision 1 with itself: every application here has one).
-QUERIES = {r"api/v1/^applications/(?P<pk>\d+)/revisions/diff/$": "?old=1&new=1"}
+QUERIES = {r"api/v1/^applications/(?P<pk>\d+)/revisions/diff/$": "?old=1&new=1",
+           # Every Excel export states its purpose (security.exports); without one it asks for it.
+           r"api/v1/^batches/(?P<pk>\d+)/summary-xlsx/$": "&purpose=核对",
+           "print/batches/<int:batch_id>/summary.xlsx": "&purpose=核对",
+           "designations/dashboard/<str:name>.xlsx": "?purpose=核对", "approvals/reports.xlsx": "?purpose=核对"}
 # Listings that show every application the subject may see (one page holds the whole world).
 COMPLETE_LISTS = ("approvals/applications/", "api/v1/^applications/$")
 # Routes that only take POST (or PATCH, DELETE): a GET may not show anything ("N": refused or 405).

@@ -241,14 +241,14 @@ def test_the_events_api_shows_scores_to_the_province_and_to_the_expert_who_gave_
 @pytest.mark.parametrize("subject", ["expert@P", "expert@P#3", "reviewer@C2", "clerk@K1", "reviewer@QC"])
 def test_a_city_summary_is_refused_to_experts_and_other_cities(world, document, subject):
     """A province expert opened any city's 推荐汇总表 (USCC, contact person, phone) with ?city=<id>."""
-    url = f"/print/batches/{world.batch['B'].pk}/{document}?city={world.org['C'].pk}"
+    url = f"/print/batches/{world.batch['B'].pk}/{document}?city={world.org['C'].pk}&purpose=核对"
     response = client_for(world, subject).get(url)
     assert refused(response), f"{document} as {subject}: {response.status_code}"
 
 
 @pytest.mark.parametrize("subject", ["reviewer@C", "leader@C", "reviewer@P", "leader@P"])
 def test_a_city_summary_is_given_to_the_city_and_the_province(world, subject):
-    url = f"/print/batches/{world.batch['B'].pk}/summary.xlsx?city={world.org['C'].pk}"
+    url = f"/print/batches/{world.batch['B'].pk}/summary.xlsx?city={world.org['C'].pk}&purpose=核对"
     response = client_for(world, subject).get(url)
     assert response.status_code == 200
     assert "MXA04" in body(response)  # recommended by C

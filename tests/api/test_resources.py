@@ -152,7 +152,7 @@ def test_documents_download_through_the_api(world):
     assert api.get(f"/api/v1/batches/{batch.pk}/notice-pdf/").content.startswith(b"%PDF")
     city = world.org["chuzhou"].pk
     for document in ("recommendation-pdf", "summary-pdf", "summary-xlsx"):
-        url = f"/api/v1/batches/{batch.pk}/{document}/?city={city}"
+        url = f"/api/v1/batches/{batch.pk}/{document}/?city={city}&purpose=核对"
         assert client(world, "chuzhou_reviewer").get(url).status_code == 200, document
         assert client(world, "langya_clerk").get(url).status_code == 404, document  # a county: never
     assert api.get(f"/api/v1/batches/{batch.pk}/summary-pdf/?city=1e30").status_code == 400

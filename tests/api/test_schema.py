@@ -151,7 +151,7 @@ def test_real_answers_match_the_schema(world, schema):
         ("anhui_reviewer", "get", f"/api/v1/batches/{batch}/"),
         ("anhui_reviewer", "get", f"/api/v1/batches/{batch}/notice-pdf/"),
         ("langya_clerk", "get", f"/api/v1/batches/{batch}/summary-pdf/"),
-        ("chuzhou_reviewer", "get", f"/api/v1/batches/{batch}/summary-xlsx/"),
+        ("chuzhou_reviewer", "get", f"/api/v1/batches/{batch}/summary-xlsx/?purpose=核对"),
         ("langya_clerk", "get", "/api/v1/batches/?open=maybe"),
         ("langya_clerk", "get", "/api/v1/organizations/"),
         ("langya_clerk", "get", "/api/v1/tasks/?box=inbox"),

@@ -25,7 +25,7 @@ def setup(world, django_capture_on_commit_callbacks):
         "form": f"/print/applications/{application.pk}/form.pdf?revision=1",
         "recommendation": f"/print/batches/{batch.pk}/recommendation.pdf?city={city.pk}",
         "summary_pdf": f"/print/batches/{batch.pk}/summary.pdf?city={city.pk}",
-        "summary_xlsx": f"/print/batches/{batch.pk}/summary.xlsx?city={city.pk}",
+        "summary_xlsx": f"/print/batches/{batch.pk}/summary.xlsx?city={city.pk}&purpose=核对推荐名单",
         "notice": f"/print/batches/{batch.pk}/notice.pdf",
         "issue_all": f"/print/batches/{batch.pk}/issue-all",
     }
@@ -68,7 +68,8 @@ def test_province_reviewer_gets_every_document(client, world, setup):
     assert response.status_code == 200
     assert load_workbook(io.BytesIO(response.content)).active["B4"].value == "滁州某某智能装备有限公司"
     export = SecurityEvent.objects.filter(kind=Kind.EXPORT).latest("seq")
-    assert export.detail == {"document": "summary_xlsx", "batch": setup["batch"].pk, "city": world.org["chuzhou"].pk}
+    assert export.detail == {"document": "summary_xlsx", "batch": setup["batch"].pk, "city": world.org["chuzhou"].pk,
+                             "purpose": "核对推荐名单"}
     assert export.target.endswith(".xlsx") and export.actor_id is not None
 
 

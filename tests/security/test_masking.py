@@ -80,7 +80,7 @@ def test_the_summary_table_is_masked_for_the_city_auditor_in_excel_and_pdf(world
     batch, city = recommended.batch_id, recommended.city_id
     for name, full in (("chuzhou_reviewer", True), ("chuzhou_auditor", False)):
         client = client_of(world, name)
-        response = client.get(f"/print/batches/{batch}/summary.xlsx?city={city}")
+        response = client.get(f"/print/batches/{batch}/summary.xlsx?city={city}&purpose=核对")
         assert response.status_code == 200
         sheet = load_workbook(io.BytesIO(response.content)).active
         cells = {str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None}
@@ -100,7 +100,7 @@ def test_every_download_is_written(world, recommended):  # noqa: F811
     assert client.get(f"/approvals/attachments/{attachment.pk}/").status_code == 200
     assert client.get(f"/print/batches/{recommended.batch_id}/recommendation.pdf?city={recommended.city_id}"
                       ).status_code == 200
-    assert client.get("/approvals/reports.xlsx").status_code == 200
+    assert client.get("/approvals/reports.xlsx?purpose=年度统计").status_code == 200
     written = set(SecurityEvent.objects.filter(kind=Kind.EXPORT).values_list("detail__document", flat=True))
     assert {"attachment", "recommendation_letter", "reports_xlsx"} <= written
 
@@ -158,7 +158,7 @@ def test_a_changed_phone_is_masked_in_the_difference_between_revisions(world, re
                                         ("chuzhou_auditor", False)])
 def test_the_api_export_of_the_summary_table_is_masked_by_role(world, recommended, name, full):  # noqa: F811
     response = api_of(world, name).get(
-        f"/api/v1/batches/{recommended.batch_id}/summary-xlsx/?city={recommended.city_id}")
+        f"/api/v1/batches/{recommended.batch_id}/summary-xlsx/?city={recommended.city_id}&purpose=核对")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content) if response.streaming
                                      else response.content)).active

@@ -140,7 +140,7 @@ def test_page_draws_svg_charts(world, stays, client):
 
 def test_excel_export(world, stays, client):
     client.force_login(_user(world, "anhui_reviewer"))
-    response = client.get("/approvals/reports.xlsx")
+    response = client.get("/approvals/reports.xlsx?purpose=年度统计")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
     assert "attachment" in response["Content-Disposition"]
@@ -160,7 +160,7 @@ def test_excel_export_neutralises_formula_like_names(world, stays, client):
 
     Organization.objects.filter(pk=world.org["chuzhou"].pk).update(name="=cmd|' /C calc'!A0")
     client.force_login(_user(world, "anhui_reviewer"))
-    book = load_workbook(io.BytesIO(client.get("/approvals/reports.xlsx").content))
+    book = load_workbook(io.BytesIO(client.get("/approvals/reports.xlsx?purpose=年度统计").content))
     city, count = book["按城市"]["A2"], book["按城市"]["B2"]
     assert city.value == "'=cmd|' /C calc'!A0" and city.data_type == "s"
     assert count.value == 3 and count.data_type == "n"
@@ -169,4 +169,4 @@ def test_excel_export_neutralises_formula_like_names(world, stays, client):
 
 def test_reports_need_a_login(client):
     assert client.get("/approvals/reports/").status_code == 302
-    assert client.get("/approvals/reports.xlsx").status_code == 302
+    assert client.get("/approvals/reports.xlsx?purpose=年度统计").status_code == 302
