@@ -28,6 +28,12 @@ class Table:
     header: tuple
     rows: list
 
+    @property
+    def shown_rows(self) -> list[list]:
+        """The rows as the page shows them: dates as YYYY-MM-DD, the rest as they are (formatted here once,
+        not looked up cell by cell in the template: hundreds of cells on a province's page)."""
+        return [[f"{cell:%Y-%m-%d}" if isinstance(cell, dt.date) else cell for cell in row] for row in self.rows]
+
 
 def reports_by_city(scope: Q, *, year: int, today: dt.date) -> Table:
     """The year's reports per city: to report and not yet due, overdue, under review, graded."""

@@ -33,6 +33,7 @@ from .selectors import (
     registry_choices,
     registry_designations,
     registry_filter,
+    registry_rows,
 )
 
 
@@ -43,7 +44,7 @@ def registry(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "designations/registry.html", {
-        "search": search, "page": page, "rows": list(page.object_list), "query": query.urlencode(),
+        "search": search, "page": page, "rows": registry_rows(page.object_list), "query": query.urlencode(),
         "chart": registry_chart(search),
         **registry_choices(search),
     })
