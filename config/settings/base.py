@@ -280,4 +280,8 @@ AUDIT_DIGEST_MARGIN_SECONDS = env.int("AUDIT_DIGEST_MARGIN_SECONDS", default=600
 CELERY_BEAT_SCHEDULE["write-audit-digest"] = {
     "task": "approvals.tasks.write_audit_digest", "schedule": crontab(minute=40, hour=0),
 }
+# The security log's digest (security.tasks), just after the audit chains'.
+CELERY_BEAT_SCHEDULE["write-security-digest"] = {
+    "task": "security.tasks.write_security_digest", "schedule": crontab(minute=45, hour=0),
+}
 DEMO_TOOLS = False  # demo-only tools (seed_demo_applications, demo_end_notice); never in production
