@@ -6,6 +6,7 @@ from django.core.management import call_command
 from security.models import Kind, SecurityChainHead, SecurityEvent
 from security.selectors import security_verify
 from security.services import security_record
+from security.tasks import write_security_digest
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +60,22 @@ def test_second_digest_links_the_first(settings):
     assert run("write_security_digest") == 0
     assert run("verify_security_log") == 0
     assert len(list(settings.SECURITY_DIGEST_DIR.iterdir())) == 2
+
+
+def test_the_nightly_task_is_scheduled_and_writes_once(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["write-security-digest"]
+    assert entry["task"] == "security.tasks.write_security_digest" == write_security_digest.name
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({0}, {45})
+    security_record(Kind.EXPORT, actor=UserFactory(), target="a")
+    assert write_security_digest.delay().get() == 1
+    assert write_security_digest.delay().get() is None  # a redelivery within the hour adds nothing
+    assert [f.name for f in settings.SECURITY_DIGEST_DIR.iterdir()] == ["digest-000001.txt"]
+    assert run("verify_security_log") == 0
+
+
+def test_the_nightly_task_writes_nothing_over_a_tampered_log(settings, caplog):
+    security_record(Kind.EXPORT, actor=UserFactory(), target="a")
+    SecurityEvent.objects.filter(seq=1).update(target="b")
+    assert write_security_digest.delay().get() is None
+    assert not settings.SECURITY_DIGEST_DIR.exists() or not list(settings.SECURITY_DIGEST_DIR.iterdir())
+    assert "security digest not written" in caplog.text
