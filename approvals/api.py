@@ -108,10 +108,12 @@ MSG_THROTTLED = _("请求过于频繁，请稍后再试")
 
 
 def _drf_message(exc, request) -> str:
+    if getattr(exc, "api_message", None):  # a message of its own (a parse error's, a forced password change)
+        return str(exc.api_message)
     if isinstance(exc, LockedOut):
         return str(MSG_LOCKED_OUT)
     if isinstance(exc, exceptions.ParseError):
-        return str(MSG_PARSE_ERROR) if not getattr(exc, "api_message", None) else str(exc.api_message)
+        return str(MSG_PARSE_ERROR)
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return str(MSG_UNSUPPORTED_MEDIA % {"type": getattr(request, "content_type", "") or ""})
     if isinstance(exc, exceptions.MethodNotAllowed):

@@ -8,6 +8,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from security import passwords
+
 from .models import Division, Level, Membership, Organization, OrgKind, Role
 from .services import divisions_import, organizations_ensure_for_province
 
@@ -93,7 +95,8 @@ def demo_seed(*, reset_passwords: bool = False) -> list[tuple]:
     """Create the demo data (idempotent, one transaction).
 
     Returns a row (username, 姓名, 组织, 角色, password) for every user created now, or for every demo
-    user when `reset_passwords` is set; users that already exist keep their password otherwise.
+    user when `reset_passwords` is set; users that already exist keep their password otherwise. Whoever logs
+    in with a printed password is asked for a new one first (security.passwords).
     """
     if not Division.objects.exists():
         divisions_import()
@@ -133,5 +136,7 @@ def demo_seed(*, reset_passwords: bool = False) -> list[tuple]:
                 user.save(update_fields=["password"])
             Membership.objects.get_or_create(user=user, organization=org, role=spec.role)
             if password is not None:
+                # A printed password is the operator's, not the holder's: changed at the first login.
+                passwords.require_change(user)
                 rows.append((user.username, user.first_name, org.name, role_title, password))
     return rows

@@ -1,10 +1,13 @@
 """The API's token endpoint with the second factor and scopes (docs/security.md, docs/api.md): POST
 username, password, `otp` (a TOTP or recovery code: required of whoever must or chose to log in with
-one) and `scope` ("read" or "write", default "write") to receive a token; DELETE with the token revokes it.
+one), `scope` ("read" or "write", default "write") and `new_password` (the account's new password: required
+when it must be changed first, security.passwords) to receive a token; DELETE with the token revokes it.
 A token ends API_TOKEN_MAX_AGE_HOURS after it was issued (security.api_policy)."""
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +20,7 @@ from rest_framework.response import Response
 
 from approvals.api import ERRORS, TOKEN_REFUSALS, ErrorSerializer, LockedOut, TokenObtainView
 
-from . import two_factor
+from . import passwords, two_factor
 from .models import TokenPolicy, TokenScope
 
 
@@ -29,10 +32,32 @@ class TwoFactorFailed(exceptions.ValidationError):
     api_code = "two_factor_failed"
 
 
+class PasswordChangeRequired(exceptions.PermissionDenied):
+    api_code = "password_change_required"
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.api_message = message
+
+
 class TokenRequestSerializer(AuthTokenSerializer):
     otp = serializers.CharField(label=_("动态验证码"), required=False, allow_blank=True, max_length=16,
                                 write_only=True)
     scope = serializers.ChoiceField(label=_("范围"), choices=TokenScope.choices, default=TokenScope.WRITE)
+    new_password = serializers.CharField(label=_("新密码"), required=False, max_length=128, write_only=True,
+                                         trim_whitespace=False, style={"input_type": "password"},
+                                         help_text=_("须修改密码的账号（首次登录、管理员重置或密码到期）在此给出新密码"))
+
+
+def _change_password(user, new_password: str) -> None:
+    """The holder's new password, checked by the password policy (400 new_password otherwise)."""
+    try:
+        validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        raise exceptions.ValidationError({"new_password": list(exc.messages)}) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])  # security.signals: history and the log
+    passwords.record_change(user)  # the holder's own choice, whoever else the request's session names
 
 
 def token_expired(token: Token) -> bool:
@@ -67,6 +92,8 @@ class TwoFactorTokenView(TokenObtainView):
                    responses={200: OpenApiResponse(description="{\"token\": \"…\", \"scope\": \"write\", "
                                                                "\"expires\": \"…\"}"),
                               400: ERRORS[400],
+                              403: OpenApiResponse(ErrorSerializer, description="须先修改密码"
+                                                   "（password_change_required：以 new_password 给出新密码）"),
                               429: OpenApiResponse(ErrorSerializer, description="登录失败次数过多，暂时锁定")},
                    extensions=TOKEN_REFUSALS)
     def post(self, request, *args, **kwargs):
@@ -86,6 +113,11 @@ class TwoFactorTokenView(TokenObtainView):
             device, message = two_factor.check_code(user, code, request=request._request, step="api_token")
             if device is None:
                 raise TwoFactorFailed({"otp": [message]})
+        new_password = serializer.validated_data.get("new_password")
+        if new_password:
+            _change_password(user, new_password)
+        elif reason := passwords.change_reason(user):
+            raise PasswordChangeRequired(passwords.MESSAGES[reason])
         scope = serializer.validated_data["scope"]
         token = token_issue(user, scope)
         expires = token.created + dt.timedelta(hours=settings.API_TOKEN_MAX_AGE_HOURS)

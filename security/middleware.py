@@ -3,12 +3,13 @@ editing a membership) are stamped with the acting user and address; and holds a 
 a second factor at the verify (or enrolment) page until they have given it."""
 from urllib.parse import quote
 
+from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from . import two_factor
+from . import passwords, two_factor
 from .services import current_request
 
 # Pages a half-logged-in user may open: the second-factor pages themselves, logging out, the language
@@ -55,3 +56,28 @@ class TwoFactorMiddleware:
                                  "errors": {}}, status=403, json_dumps_params={"ensure_ascii": False})
         target = reverse("security:2fa-verify" if is_enrolled else "security:2fa-setup")
         return redirect(f"{target}?next={quote(request.get_full_path())}")
+
+
+class PasswordChangeMiddleware:
+    """After TwoFactorMiddleware: a user whose login found that the password must be changed (the session
+    holds the reason, security.passwords) is held at the password change page until it is done. Under
+    /api/ a session gets 403 password_change_required (a token is only issued after the change, security.api)."""
+
+    _OPEN = (*_OPEN_PREFIXES, "/accounts/password_change/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or request.path_info.startswith(self._OPEN):
+            return self.get_response(request)
+        reason = request.session.get(passwords.SESSION_CHANGE)
+        if not reason:
+            return self.get_response(request)
+        message = str(passwords.MESSAGES.get(reason, passwords.MESSAGES[passwords.FIRST]))
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"code": "password_change_required", "message": message, "detail": message,
+                                 "errors": {}}, status=403, json_dumps_params={"ensure_ascii": False})
+        messages.warning(request, message)
+        return redirect(f"{reverse('password_change')}?next={quote(request.get_full_path())}")

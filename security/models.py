@@ -134,3 +134,22 @@ class TokenPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id[:6]}… {self.scope}"
+
+
+class PasswordState(models.Model):
+    """Whether the holder must choose a new password at the next login (an account made or a password set
+    by someone else: an administrator, the demo seed), and when the holder last changed it (for the
+    optional expiry, PASSWORD_MAX_AGE_DAYS). No row: no change required, the account's creation counts as
+    the last change (security.passwords)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    must_change = models.BooleanField(_("须修改密码"), default=False)
+    changed_at = models.DateTimeField(_("最近修改密码"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("密码状态")
+        verbose_name_plural = _("密码状态")
+
+    def __str__(self) -> str:
+        return str(self.user_id)

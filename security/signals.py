@@ -12,9 +12,9 @@ from rest_framework.authtoken.models import Token
 
 from orgs.models import Delegation, Membership
 
-from . import two_factor
+from . import passwords, two_factor
 from .models import Kind, PasswordHistory
-from .services import security_record
+from .services import current_request, security_record
 
 User = get_user_model()
 _PRIVILEGE_FIELDS = ("is_active", "is_staff", "is_superuser")
@@ -26,6 +26,12 @@ def _logged_in(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
         # security.middleware reads it on every request instead of asking the database
         request.session[two_factor.SESSION_ENROLLED] = two_factor.enrolled(user)
+        # and whether the password must be changed before anything else (security.passwords)
+        reason = passwords.change_reason(user)
+        if reason:
+            request.session[passwords.SESSION_CHANGE] = reason
+        else:
+            request.session.pop(passwords.SESSION_CHANGE, None)
 
 
 @receiver(user_logged_out, dispatch_uid="security_logout")
@@ -56,6 +62,27 @@ def _user_before(sender, instance, update_fields=None, raw=False, **kwargs):
     instance._security_before = User.objects.filter(pk=instance.pk).values("password", *_PRIVILEGE_FIELDS).first()
 
 
+def _acting_user():
+    """The user of the request being served, if one is logged in."""
+    request = current_request.get()
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def _password_set(instance, *, created: bool) -> None:
+    """A password set by someone else (an administrator) must be replaced by its holder at the next login;
+    one the holder chose (or set with no one logged in: a command, the token endpoint) counts as changed."""
+    actor = _acting_user()
+    if actor is not None and actor.pk != instance.pk:
+        if instance.has_usable_password():
+            passwords.require_change(instance)
+    elif not created:
+        passwords.record_change(instance)
+        request = current_request.get()
+        if actor is not None and hasattr(request, "session"):
+            request.session.pop(passwords.SESSION_CHANGE, None)
+
+
 @receiver(post_save, sender=User, dispatch_uid="security_user_after")
 def _user_after(sender, instance, created, raw=False, **kwargs):
     if raw:
@@ -63,6 +90,7 @@ def _user_after(sender, instance, created, raw=False, **kwargs):
     if created:
         security_record(Kind.USER_CREATED, target=instance.get_username(),
                         detail={f: getattr(instance, f) for f in _PRIVILEGE_FIELDS})
+        _password_set(instance, created=True)
         return
     before = getattr(instance, "_security_before", None)
     if not before:
@@ -71,6 +99,7 @@ def _user_after(sender, instance, created, raw=False, **kwargs):
         if before["password"]:
             PasswordHistory.objects.create(user=instance, password=before["password"], replaced_at=timezone.now())
         security_record(Kind.PASSWORD_CHANGED, target=instance.get_username())
+        _password_set(instance, created=False)
     changed = {f: [before[f], getattr(instance, f)] for f in _PRIVILEGE_FIELDS if before[f] != getattr(instance, f)}
     if changed:
         security_record(Kind.PRIVILEGE_CHANGED, target=instance.get_username(), detail=changed)

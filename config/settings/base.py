@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "security.middleware.SecurityContextMiddleware",
     "security.middleware.TwoFactorMiddleware",
+    "security.middleware.PasswordChangeMiddleware",
     "security.api_policy.ApiTokenPolicyMiddleware",
 ]
 
@@ -149,6 +150,8 @@ TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
 OTP_TOTP_ISSUER = "科协试点申报审批"
 # API tokens (security.api, security.api_policy): a token ends this many hours after it was issued.
 API_TOKEN_MAX_AGE_HOURS = env.float("API_TOKEN_MAX_AGE_HOURS", default=24)
+# A password older than this many days must be changed at the next login (0: no expiry; security.passwords).
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=0)
 
 # Login throttling: by user name and address together, with a finite cool-off.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
