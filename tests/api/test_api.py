@@ -27,17 +27,11 @@ from approvals.stages import ACTIONS, ROUTED_ACTIONS, Action
 from orgs.models import Level, Membership, Organization
 from tests.approvals import chain
 from tests.approvals.chain import act
-from tests.approvals.conftest import ORGS, USCC, World, minimal_pdf
+from tests.approvals.conftest import ORGS, USCC, minimal_pdf
 from tests.factories import TEST_PASSWORD, UserFactory
 
 STATION = "society-service-station"
 CITY_PROGRAM = "innovation-driven-city"
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    return World()
 
 
 def client(world=None, username=None, lang=None) -> APIClient:

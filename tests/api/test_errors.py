@@ -11,16 +11,9 @@ from rest_framework.test import APIClient
 
 from approvals import selectors
 from approvals.api_errors import ApiErrorMiddleware
-from tests.approvals.conftest import World
 from tests.factories import TEST_PASSWORD
 
 SHAPE = {"code", "message", "detail", "errors"}
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    return World()
 
 
 def api(world=None, username=None, lang=None) -> APIClient:

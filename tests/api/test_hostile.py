@@ -10,16 +10,9 @@ from approvals.api_parsers import MAX_DEPTH
 from approvals.models import Application
 from approvals.stages import ACTIONS, ROUTED_ACTIONS
 from tests.api.test_api import _create_body
-from tests.approvals.conftest import World
 from workflows.models import Notification
 
 STATION = "society-service-station"
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    return World()
 
 
 def _nested(depth: int) -> bytes:

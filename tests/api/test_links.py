@@ -10,28 +10,12 @@ import pytest
 import requests
 import schemathesis
 from django.http import HttpResponse
-from rest_framework.test import APIClient
 from schemathesis.specs.openapi.stateful import collect_transitions
 
 from approvals.api import RULE_CODES, RULE_CODES_EXTENSION
 from approvals.api_links import _links_table
 
 from .test_api import _create_body, build, client
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    from tests.approvals.conftest import World
-
-    return World()
-
-
-@pytest.fixture
-def schema(db):
-    response = APIClient().get("/api/v1/schema/?format=json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def operations(schema) -> dict[str, tuple[str, str, dict]]:

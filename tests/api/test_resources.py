@@ -12,14 +12,6 @@ from workflows.models import Notification
 from .test_api import CITY_PROGRAM, STATION, _draft, build, client
 
 
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    from tests.approvals.conftest import World
-
-    return World()
-
-
 def fresh(world, username) -> APIClient:
     api = APIClient()
     api.force_authenticate(User.objects.get(pk=world.user[username].pk))

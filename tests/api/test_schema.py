@@ -4,7 +4,6 @@ schema; the request constraints the server enforces are in the schema."""
 import re
 
 import jsonschema
-import pytest
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
@@ -12,21 +11,6 @@ from approvals.stages import ACTIONS, ROUTED_ACTIONS
 from workflows.models import Notification
 
 from .test_api import STATION, _create_body, build, client
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    from tests.approvals.conftest import World
-
-    return World()
-
-
-@pytest.fixture
-def schema(db):
-    response = APIClient().get("/api/v1/schema/?format=json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def _nullable(node):
