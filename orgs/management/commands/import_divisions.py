@@ -7,7 +7,6 @@ from orgs.models import Division
 from orgs.services import DEFAULT_DIVISIONS_FILE, DivisionImportError, divisions_import
 from workflows.admin_notices import divisions_retired_notify
 
-
 LISTED = 20  # codes listed per kind of change at the default verbosity
 
 
