@@ -78,7 +78,7 @@ class ApplicationListView(LoginRequiredMixin, View):
             apps = apps.filter(status=status)
         query = request.GET.get("q", "").strip()
         if query:
-            apps = apps.filter(subject_name__icontains=query)
+            apps = apps.filter(access.application_search_q(principal_of(request.user), query))
         # 50 rows a page, without the form data the table does not show.
         page = Paginator(selectors.IdsFirst(apps.defer("form_data")), 50).get_page(request.GET.get("page"))
         return render(request, "approvals/list.html", {

@@ -284,4 +284,10 @@ CELERY_BEAT_SCHEDULE["write-audit-digest"] = {
 CELERY_BEAT_SCHEDULE["write-security-digest"] = {
     "task": "security.tasks.write_security_digest", "schedule": crontab(minute=45, hour=0),
 }
+# Security events are kept this many days, at least 180 (security.checks refuses less), then purged every
+# night after the digest, which the purge extends with the new start of the chain (security.tasks).
+SECURITY_LOG_RETENTION_DAYS = env.int("SECURITY_LOG_RETENTION_DAYS", default=180)
+CELERY_BEAT_SCHEDULE["purge-security-log"] = {
+    "task": "security.tasks.purge_security_log", "schedule": crontab(minute=55, hour=0),
+}
 DEMO_TOOLS = False  # demo-only tools (seed_demo_applications, demo_end_notice); never in production
