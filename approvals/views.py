@@ -118,7 +118,10 @@ class ApplicationCreateView(LoginRequiredMixin, View):
             else:
                 messages.success(request, _("申报草稿已创建，请上传附件后提交"))
                 return redirect(_url("detail", application.pk))
-        return render(request, "approvals/form.html", {"form": form, "batch": batch, "applicant": applicant})
+        # A refused form comes back as 422: the pages' Turbo renders a form's answer only when it is a redirect
+        # or an error status (a 200 would leave the old page and the errors unseen).
+        return render(request, "approvals/form.html", {"form": form, "batch": batch, "applicant": applicant},
+                      status=422)
 
 
 def _form_errors(form, exc: ApprovalError):
@@ -185,7 +188,7 @@ class ApplicationEditView(LoginRequiredMixin, View):
                 return redirect(_url("detail", pk))
         return render(request, "approvals/form.html", {"form": form, "application": application,
                                                        "batch": application.batch,
-                                                       "applicant": application.applicant})
+                                                       "applicant": application.applicant}, status=422)
 
 
 def _choice_labels(spec: dict) -> dict:

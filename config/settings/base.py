@@ -175,7 +175,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@kexie.exampl
 # (retries are scheduled by the outbox, not by Celery), so Redis's visibility timeout only has to outlast
 # the longest run: 180 s > 120 s, and a killed worker's task is handed on within three minutes.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# "localhost" only names the embedded broker (kombu warns about a URL without a host); its folders are below.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

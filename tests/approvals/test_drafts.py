@@ -198,7 +198,7 @@ def test_web_form_without_its_version_is_not_saved(world, draft, client):
     data = _post_data(Application.objects.get(pk=draft.pk), subject_name="无版本")
     del data["version"]
     response = client.post(f"/approvals/applications/{draft.pk}/edit/", data)
-    assert response.status_code == 200 and "页面缺少版本信息，请刷新后重新填写" in response.content.decode()
+    assert response.status_code == 422 and "页面缺少版本信息，请刷新后重新填写" in response.content.decode()
     assert Application.objects.get(pk=draft.pk).subject_name == draft.subject_name
 
 
