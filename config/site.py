@@ -25,8 +25,9 @@ from approvals import access, audit_views, report_views, views
 from approvals.selectors import IdsFirstPaginator
 from designations import urls as designation_urls
 from designations.views import ReportListView
-from orgs.access import principal_of
+from orgs.access import may_read_security_log, principal_of
 from printing import urls as printing_urls
+from security import log_views
 from workflows import selectors
 from workflows import urls as workflow_urls
 from workflows.flows import ApplicationFlow
@@ -237,12 +238,28 @@ class PrintingApp(Application):
     urlpatterns = printing_urls.urlpatterns
 
 
+class SecurityLogApp(Application):
+    """The audit administrator's security log (security.log_views): in the menu only for whoever may read
+    it (orgs.access.may_read_security_log); the pages ask the same rule."""
+
+    title = _("安全审计")
+    icon = "policy"
+    app_name = "security_log"
+    menu_template_name = "security/log_menu.html"
+    index_path = path("security/log/", log_views.SecurityLogView.as_view(), name="index")
+    xlsx_path = path("security/log.xlsx", log_views.SecurityLogExcelView.as_view(), name="xlsx")
+
+    def has_view_permission(self, user, obj=None):
+        return user.is_authenticated and may_read_security_log(principal_of(user))
+
+
 class KexieSite(Site):
     """The site, with the sections above mounted at the site root (their paths unchanged)."""
 
     designations_path = route("", DesignationsApp())
     notifications_path = route("", NotificationsApp())
     printing_path = route("", PrintingApp())
+    security_log_path = route("", SecurityLogApp())
 
     def menu_items(self):
         return [app for app in super().menu_items() if getattr(app, "in_site_menu", True)]
