@@ -375,7 +375,8 @@ def may_see_designation(principal: Principal, designation) -> bool:
 
 
 def designation_scope_q(principal: Principal, prefix: str = "") -> Q:
-    """The condition on Designation (or a model whose `prefix` leads to one) for what the principal sees."""
+    """The condition on Designation (or a model whose `prefix` leads to one, or one that carries its
+    designation's `applicant_path`, as AnnualReport) for what the principal sees."""
     if not principal.authenticated:
         return Q(pk__in=[])
     if principal.is_superuser:

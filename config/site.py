@@ -18,6 +18,7 @@ from viewflow.workflow.flow.views.list import (
     WorkflowInboxListView,
     WorkflowQueueListView,
 )
+from viewflow.workflow.flow.views.mixins import StoreRequestPathMixin
 from viewflow.workflow.flow.viewset import NestedFlowsApp
 
 from approvals import access, audit_views, report_views, views
@@ -31,6 +32,8 @@ from workflows import selectors
 from workflows import urls as workflow_urls
 from workflows.flows import ApplicationFlow
 from workflows.notification_views import NotificationListView
+
+PIN_LOCATION = "vf-pin-location"  # viewflow's session key (StoreRequestPathMixin, FlowViewset's back link)
 
 
 class PoolTaskColumns:
@@ -71,6 +74,16 @@ class PoolTaskColumns:
         return f"{timezone.localtime(task.finished):%Y-%m-%d %H:%M}" if task.finished else "—"
 
     finished_on.short_description = _("完成时间")
+
+    def dispatch(self, request, *args, **kwargs):
+        # viewflow's StoreRequestPathMixin writes the list's path into the session (the page a task's form
+        # returns to) on every request: an UPDATE of the session row and a COMMIT, a flush to disk on SQLite,
+        # for each read of a list. Here it is written only when it changed; then the view goes on as
+        # StoreRequestPathMixin's own dispatch would.
+        path = request.get_full_path()
+        if request.session.get(PIN_LOCATION) != path:
+            request.session[PIN_LOCATION] = path
+        return super(StoreRequestPathMixin, self).dispatch(request, *args, **kwargs)
 
     template_name = "workflows/task_list.html"
     # The page's tasks by their ids first: a province's pool holds thousands, and the page joins each

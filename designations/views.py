@@ -297,10 +297,9 @@ class DashboardView(LoginRequiredMixin, View):
     what this person sees (approvals.access.designation_scope_q); ?year= chooses the reporting year."""
 
     def get(self, request):
-        scope = access.designation_scope_q(principal_of(request.user), "designation__")
-        site_scope = access.designation_scope_q(principal_of(request.user))
+        scope = access.designation_scope_q(principal_of(request.user))  # reports and designations alike
         year = _year(request.GET.get("year")) or timezone.localdate().year
-        tables = D.dashboard_tables(scope, year=year, site_scope=site_scope)
+        tables = D.dashboard_tables(scope, year=year)
         principal = principal_of(request.user)
         provinces = [province for province in Organization.objects.filter(level=Level.PROVINCE).order_by("path")
                      if access.may_see_evaluation_notice(principal, province)]
@@ -314,13 +313,12 @@ class DashboardExportView(LoginRequiredMixin, View):
     def get(self, request, name: str):
         if name not in D.DASHBOARDS:
             raise Http404(_("没有这个统计表"))
-        scope = access.designation_scope_q(principal_of(request.user), "designation__")
-        site_scope = access.designation_scope_q(principal_of(request.user))
+        scope = access.designation_scope_q(principal_of(request.user))  # reports and designations alike
         year = _year(request.GET.get("year")) or timezone.localdate().year
         purpose, asking = export_purpose(request)
         if asking is not None:
             return asking
-        (table,) = D.dashboard_tables(scope, year=year, site_scope=site_scope, only=name)
+        (table,) = D.dashboard_tables(scope, year=year, only=name)
         response = HttpResponse(D.table_workbook(table), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{name}-{year}.xlsx"'
         export_record(request, f"{name}-{year}.xlsx", purpose=purpose, document="dashboard_xlsx", dashboard=name,

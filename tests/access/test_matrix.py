@@ -476,6 +476,7 @@ URLS = {
     "approvals/audit-digests/<int:number>/": ("audit-digests", "digest"),
     "approvals/audit-digests/public-key.pem": ("audit-digests", "none"),
     "security/log/": ("security-log", "security-event"),
+    "api/v1/^security-events/$": ("security-log", "security-event"),
     "security/log.xlsx": ("security-log", "security-event"),
     "approvals/reports/": ("login", "none"),
     "approvals/reports.xlsx": ("login", "none"),

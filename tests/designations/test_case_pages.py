@@ -122,3 +122,17 @@ def test_case_pages_queries_are_constant(world, follow_up, django_assert_num_que
 
 
 LIST_QUERIES, DETAIL_QUERIES = 6, 5  # session, user, roles; the lists or the item and its form
+
+
+def test_a_refused_case_form_costs_a_constant_number_of_queries(world, designation, django_assert_num_queries):
+    rectification = Rectification.objects.get(report=graded(world, designation, "fail"))
+    url = f"/designations/rectifications/{rectification.pk}/"
+    clerk = login(world, "langya_clerk")
+    clerk.post(url + "rectify_submit/", {"text": " "})
+    with django_assert_num_queries(REFUSED_QUERIES):
+        response = clerk.post(url + "rectify_submit/", {"text": " "})
+    assert response.status_code == 422 and "请填写整改报告" in field_errors(response, "f-text")
+
+
+# Session, user, the rectification, roles: the service refuses the empty report before it opens a transaction.
+REFUSED_QUERIES = 4

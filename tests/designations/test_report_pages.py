@@ -111,3 +111,19 @@ def test_report_pages_queries_are_constant(world, follow_up, django_assert_num_q
 
 # Session, user, roles, the count and the page (list); the report and the form definition (detail).
 LIST_QUERIES, DETAIL_QUERIES = 5, 5
+
+
+def test_a_refused_report_form_costs_a_constant_number_of_queries(world, report, django_assert_num_queries):
+    """The refusal comes back on the page (no redirect and second request): the same queries as the page,
+    plus the service's own (the report locked, the access check) and its savepoint."""
+    clerk = login(world, "langya_clerk")
+    url = f"/designations/reports/{report.pk}/"
+    clerk.post(url + "report_submit/", {"services_given": "很多"})
+    with django_assert_num_queries(REFUSED_QUERIES):
+        response = clerk.post(url + "report_submit/", {"services_given": "很多"})
+    assert response.status_code == 422 and field_errors(response, "f-services_given")
+
+
+# Session, user, the report, roles, its form (the posted values); the service in a savepoint (roles read fresh,
+# the report locked, the form; rolled back and released); the page's form.
+REFUSED_QUERIES = 12

@@ -202,3 +202,82 @@ def test_the_page_queries_are_pinned_and_do_not_grow(world, django_assert_num_qu
         assert client.get(LOG, query).status_code == 200
     with django_assert_num_queries(5):
         assert client.get(LOG, {**query, "page": 2}).status_code == 200
+
+
+# ------------------------------------------------------------------------------------------- the API
+
+API = "/api/v1/security-events/"
+
+
+def api_of(world, name):  # noqa: F811
+    from rest_framework.test import APIClient
+
+    api = APIClient(REMOTE_ADDR="203.0.113.41")
+    api.force_authenticate(world.user[name])
+    return api
+
+
+def api_markers(response) -> set:
+    return {r["target"].removeprefix("MXLOG-") for r in response.json()["results"] if r["target"].startswith("MXLOG-")}
+
+
+@pytest.mark.parametrize("name, seen", [
+    ("anhui_auditor", {"langya", "nanqiao", "chuzhou", "hefei", "anhui", "unknown", "root"}),
+    ("chuzhou_auditor", {"langya", "nanqiao", "chuzhou"}),
+    ("sichuan_auditor", {"chengdu", "sichuan", "unknown", "root"}),
+])
+def test_the_api_reads_by_the_same_rule_and_filters(world, events, name, seen):  # noqa: F811
+    api = api_of(world, name)
+    response = api.get(API, {"text": "MXLOG"})
+    assert response.status_code == 200 and api_markers(response) == seen
+    row = next(r for r in response.json()["results"] if r["target"] == f"MXLOG-{sorted(seen)[0]}")
+    assert set(row) == {"seq", "created_at", "kind", "kind_label", "username", "client_ip", "target", "detail", "hash"}
+    seqs = [r["seq"] for r in response.json()["results"]]
+    assert seqs == sorted(seqs, reverse=True)  # newest first
+    if "langya" in seen:
+        assert api_markers(api.get(API, {"user": "langya_clerk"})) == {"langya"}
+    assert api_markers(api.get(API, {"kind": "login_failed", "ip": "198.51.100.9"})) == (
+        {"unknown"} if "unknown" in seen else set())
+
+
+@pytest.mark.parametrize("name", ["anhui_admin", "anhui_clerk", "anhui_reviewer", "chuzhou_leader"])
+def test_the_api_refuses_everyone_else(world, events, name):  # noqa: F811
+    response = api_of(world, name).get(API)
+    assert response.status_code == 403
+    assert "审计员" in response.json()["message"]
+
+
+@pytest.mark.parametrize("query, field", [({"since": "2026-02-30"}, "since"), ({"ip": "1.2.3"}, "ip"),
+                                          ({"kind": "nope"}, "kind"),
+                                          ({"since": "2026-05-02", "until": "2026-05-01"}, "__all__")])
+def test_the_api_refuses_bad_filters_with_400(world, events, query, field):  # noqa: F811
+    response = api_of(world, "anhui_auditor").get(API, query)
+    assert response.status_code == 400
+    assert field in response.json()["errors"], response.json()
+
+
+def test_the_api_queries_are_pinned_and_do_not_grow(world, django_assert_num_queries):  # noqa: F811
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    def get(query):  # each request with the user as loaded for it (as a token's or a session's is)
+        api = APIClient()
+        api.force_authenticate(get_user_model().objects.get(username="anhui_auditor"))
+        return api.get(API, query)
+
+    _events_for(world, 5)
+    # the user (loaded here, as for a request), the seats, the count, the page of events.
+    with django_assert_num_queries(4):
+        assert get({"user": "langya_clerk"}).status_code == 200
+    _events_for(world, 120)
+    with django_assert_num_queries(4):
+        assert len(get({}).json()["results"]) == 50
+    with django_assert_num_queries(4):
+        assert get({"page": 2}).status_code == 200
+
+
+def test_the_api_is_in_the_schema(world):  # noqa: F811
+    schema = api_of(world, "anhui_auditor").get("/api/v1/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/security-events/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"since", "until", "user", "kind", "ip", "text", "page"}
+    assert set(operation["responses"]) >= {"200", "400", "403"}
