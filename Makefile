@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	@rm -f $(VENV)/.installed-*; touch $@
 
+# The links in e-mails and the certificates' QR codes point at this demo's own port unless PUBLIC_BASE_URL says otherwise.
+demo: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 demo: setup
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py import_divisions

@@ -208,6 +208,29 @@ def expert_scores_view(principal: Principal, application: Application) -> ScoreV
 PERSONAL_DATA_ROLES = (Role.CLERK, Role.LEADER, Role.REVIEWER)
 
 
+def personal_data_in_full_q(principal: Principal, prefix: str = "") -> Q:
+    """The condition on Application for personal_data_in_full: the applications whose applicant, city or
+    province the principal acts for in one of PERSONAL_DATA_ROLES (own or delegated); all for a superuser."""
+    if principal.is_superuser:
+        return Q()
+    ids = sorted({s.organization_id for s in principal.seats if s.role in PERSONAL_DATA_ROLES})
+    if not ids:
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}applicant_id__in": ids}) | Q(**{f"{prefix}city_id__in": ids}) \
+        | Q(**{f"{prefix}province_id__in": ids})
+
+
+def application_search_q(principal: Principal, text: str) -> Q:
+    """The search of the web list and the API (?q=, ?search=): the subject's name, or the USCC, but the
+    USCC only of applications whose personal data the principal sees in full. Someone who sees a USCC
+    masked may not find an application by typing it (or a part of it): the search would confirm what the
+    mask hides."""
+    text = text.strip()
+    if not text:
+        return Q()
+    return Q(subject_name__icontains=text) | (Q(uscc__icontains=text) & personal_data_in_full_q(principal))
+
+
 def personal_data_in_full(principal: Principal, application: Application) -> bool:
     """Whoever acts on the application (a clerk, leader or reviewer seat, own or delegated, at its applicant,
     city or province) and system administrators see its personal data in full; everyone else who sees it
@@ -352,7 +375,8 @@ def may_see_designation(principal: Principal, designation) -> bool:
 
 
 def designation_scope_q(principal: Principal, prefix: str = "") -> Q:
-    """The condition on Designation (or a model whose `prefix` leads to one) for what the principal sees."""
+    """The condition on Designation (or a model whose `prefix` leads to one, or one that carries its
+    designation's `applicant_path`, as AnnualReport) for what the principal sees."""
     if not principal.authenticated:
         return Q(pk__in=[])
     if principal.is_superuser:

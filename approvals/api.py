@@ -10,7 +10,6 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -602,7 +601,7 @@ class ApplicationFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(subject_name__icontains=value) | Q(uscc__icontains=value))
+        return queryset.filter(access.application_search_q(principal_of(self.request.user), value))
 
 
 # ---------------------------------------------------------------------------------------- the views

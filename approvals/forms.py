@@ -122,8 +122,10 @@ def reconciled_after_stale(data, *, current, error, program, applicant) -> Appli
 
 class AttachmentForm(forms.Form):
     kind = forms.ChoiceField(label=_("附件类型"))
-    # The server's refusal of a file is shown under it (#upload-error, the detail page's upload script).
-    file = forms.FileField(label=_("文件"), widget=forms.ClearableFileInput(attrs={"aria-describedby": "upload-error"}))
+    # The server's refusal of a file is shown under it (#upload-error, the detail page's upload script); the
+    # chosen file's name beside it (approvals/_file_picker.html).
+    file = forms.FileField(label=_("文件"), widget=forms.FileInput(attrs={
+        "aria-describedby": "id_file_chosen upload-error", "class": "kx-filepick__input"}))
 
     def __init__(self, *args, program, **kwargs):
         super().__init__(*args, **kwargs)

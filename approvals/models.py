@@ -231,6 +231,9 @@ class Application(ConcurrentTransitionMixin, models.Model):
             # range (orgs.lookups) both seek it.
             models.Index(fields=["applicant_path", "program", "status", "city", "created_at"], name="app_scope_cover_idx",
                          opclasses=["varchar_pattern_ops", "", "", "", ""]),
+            # The task lists' scope (workflows.selectors: a task's application by its process, then its path):
+            # answered from the index, without reading the application's row for each of a pool's tasks.
+            models.Index(fields=["process", "applicant_path"], name="app_process_path_idx"),
         ]
         constraints = [
             # One live application per batch and subject: by credit code, or by division for a subject

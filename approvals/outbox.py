@@ -283,14 +283,39 @@ def effect_run(effect_id: int | None, work: Callable[[], object], *, atomic: boo
                 return _value(result)
         if Effect.objects.filter(pk=effect_id, done_at__isnull=True).exists() is False:
             return SKIPPED
-        result = work()
-        _mark_done(effect_id, result)
+        running = {"id": effect_id, "marked": False}
+        token = _running.set(running)
+        try:
+            result = work()
+        finally:
+            _running.reset(token)
+        if not running["marked"]:
+            _mark_done(effect_id, result)
         return _value(result)
     except Exception as exc:
         if effect_id is None:
             raise
         effect_failed(effect_id=effect_id, error=exc)
         return None
+
+
+# The effect whose work runs outside a transaction (effect_run with atomic=False), for effect_done_with().
+_running: ContextVar[dict | None] = ContextVar("outbox_running", default=None)
+
+
+def effect_done_with() -> None:
+    """Work run with ``atomic=False`` calls this inside the transaction that commits its result: the
+    effect is marked done in that same transaction, and effect_run then writes nothing more (on SQLite a
+    commit less: each is a turn of the one writer's lock and an fsync). Without a running effect (a
+    direct call) it does nothing. A work that raises rolls the mark back with its result, and the failure
+    is recorded as usual; one whose transaction rolls back without raising leaves the effect pending, and
+    the relay runs it again (such work is safe to repeat)."""
+    running = _running.get()
+    if running is None:
+        return
+    assert transaction.get_connection().in_atomic_block
+    _mark_done(running["id"], None)
+    running["marked"] = True
 
 
 def _value(result):

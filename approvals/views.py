@@ -79,7 +79,7 @@ class ApplicationListView(LoginRequiredMixin, View):
             apps = apps.filter(status=status)
         query = request.GET.get("q", "").strip()
         if query:
-            apps = apps.filter(subject_name__icontains=query)
+            apps = apps.filter(access.application_search_q(principal_of(request.user), query))
         # 50 rows a page, without the form data the table does not show.
         page = Paginator(selectors.IdsFirst(apps.defer("form_data")), 50).get_page(request.GET.get("page"))
         return render(request, "approvals/list.html", {
@@ -119,7 +119,10 @@ class ApplicationCreateView(LoginRequiredMixin, View):
             else:
                 messages.success(request, _("申报草稿已创建，请上传附件后提交"))
                 return redirect(_url("detail", application.pk))
-        return render(request, "approvals/form.html", {"form": form, "batch": batch, "applicant": applicant})
+        # A refused form comes back as 422: the pages' Turbo renders a form's answer only when it is a redirect
+        # or an error status (a 200 would leave the old page and the errors unseen).
+        return render(request, "approvals/form.html", {"form": form, "batch": batch, "applicant": applicant},
+                      status=422)
 
 
 def _form_errors(form, exc: ApprovalError):
@@ -186,7 +189,7 @@ class ApplicationEditView(LoginRequiredMixin, View):
                 return redirect(_url("detail", pk))
         return render(request, "approvals/form.html", {"form": form, "application": application,
                                                        "batch": application.batch,
-                                                       "applicant": application.applicant})
+                                                       "applicant": application.applicant}, status=422)
 
 
 def _choice_labels(spec: dict) -> dict:

@@ -20,6 +20,7 @@ machine-readable: registry_p95_ms, dashboard_p95_ms, queries_per_page (the targe
 """
 import argparse
 import datetime as dt
+import os
 import random
 import secrets
 import sys
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inbox import build_world, measure_page, setup_django  # noqa: E402
+from inbox import analyze, build_world, directory_read, measure_page, reused_database, setup_django  # noqa: E402
 from scratch import scratch_database  # noqa: E402
 
 BENCH_DB = "bench_after"
@@ -44,6 +45,13 @@ def parse_args():
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--db", default=BENCH_DB,
+                        help=f"PostgreSQL: the name of the scratch database, dropped and created again (default "
+                             f"{BENCH_DB}; on a shared server give one of your own)")
+    parser.add_argument("--reuse", metavar="DB",
+                        help="measure a database kept by an earlier --keep run instead of generating one: the "
+                             "SQLite file it printed, or on PostgreSQL the name of the database on the server of "
+                             "DATABASE_URL; it is migrated (new fields and indexes) and ANALYZEd again, and kept")
     return parser.parse_args()
 
 
@@ -53,7 +61,6 @@ def pick(rng, mix):
 
 def generate(args, rng, directory, programs, batches, log):
     from django.contrib.auth import get_user_model
-    from django.db import connection
 
     from approvals.models import Application
     from designations.models import AnnualReport, Designation, ReportingWindow
@@ -104,15 +111,17 @@ def generate(args, rng, directory, programs, batches, log):
         reports.append(AnnualReport(designation=d, window=windows[d.province_id], year=today.year, status=status,
                                     grade=pick(rng, GRADE_MIX) if status == "graded" else ""))
     AnnualReport.objects.bulk_create(reports, batch_size=2000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze()
     log(f"{len(designations)} designations, {len(reports)} reports in {time.monotonic() - started:.0f} s")
 
 
 def main():
     args = parse_args()
     rng = random.Random(args.seed)
-    description, cleanup = scratch_database(BENCH_DB)
+    if args.reuse:
+        description, cleanup = reused_database(args.reuse)
+    else:
+        description, cleanup = scratch_database(args.db)
     started = time.monotonic()
 
     def log(text):
@@ -124,8 +133,13 @@ def main():
         from django.conf import settings
 
         settings.TWO_FACTOR_REQUIRED = False  # force_login has no second factor; the pages are measured, not logins
-        directory, programs, batches = build_world(args, rng, log)
-        generate(args, rng, directory, programs, batches, log)
+        if args.reuse:
+            directory = directory_read()
+            analyze()
+            log(f"reused: {len(directory.by_id)} organizations (ANALYZEd again)")
+        else:
+            directory, programs, batches = build_world(args, rng, log)
+            generate(args, rng, directory, programs, batches, log)
         from django.contrib.auth import get_user_model
         from django.db.models import Count
 
@@ -144,15 +158,18 @@ def main():
             ("dashboard city", city_reviewer, "/designations/dashboard/"),
             ("renewals.xlsx", province_reviewer, "/designations/dashboard/renewals.xlsx?purpose=测量"),
         ]
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
         results = {label: measure_page(user, url, args.requests) for label, user, url in pages}
-        print(f"\n{'page':<20} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+        print(f"\n{'page':<20} {'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8} {'queries':>8}   slowest queries (ms)")
         for label, r in results.items():
-            print(f"{label:<20} {r['p50']:8.1f} {r['p95']:8.1f} {r['queries']:8d}")
+            slow = ", ".join(f"{ms:.1f}" for ms, _sql in r["slowest"])
+            print(f"{label:<20} {r['p50']:8.1f} {r['p95']:8.1f} {r['cpu50']:8.1f} {r['queries']:8d}   {slow}")
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"registry_p95_ms {max(results[k]['p95'] for k in ('registry', 'registry province')):.1f}")
         print(f"dashboard_p95_ms {max(results[k]['p95'] for k in ('dashboard province', 'dashboard city')):.1f}")
         print(f"queries_per_page {max(r['queries'] for r in results.values())}")
     finally:
-        cleanup(args.keep)
+        cleanup(args.keep or bool(args.reuse))
 
 
 if __name__ == "__main__":

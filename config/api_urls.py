@@ -12,7 +12,7 @@ from approvals.api_resources import (
     ProgramViewSet,
     TaskViewSet,
 )
-from security.api import TwoFactorTokenView
+from security.api import SecurityEventViewSet, TwoFactorTokenView
 
 app_name = "api"
 
@@ -26,6 +26,7 @@ router.register("batches", BatchViewSet, basename="batch")
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("security-events", SecurityEventViewSet, basename="security-event")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

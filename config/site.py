@@ -18,18 +18,22 @@ from viewflow.workflow.flow.views.list import (
     WorkflowInboxListView,
     WorkflowQueueListView,
 )
+from viewflow.workflow.flow.views.mixins import StoreRequestPathMixin
 from viewflow.workflow.flow.viewset import NestedFlowsApp
 
 from approvals import access, audit_views, report_views, views
 from approvals.selectors import IdsFirstPaginator
 from designations import urls as designation_urls
 from designations.views import ReportListView
-from orgs.access import principal_of
+from orgs.access import may_read_security_log, principal_of
 from printing import urls as printing_urls
+from security import log_views
 from workflows import selectors
 from workflows import urls as workflow_urls
 from workflows.flows import ApplicationFlow
 from workflows.notification_views import NotificationListView
+
+PIN_LOCATION = "vf-pin-location"  # viewflow's session key (StoreRequestPathMixin, FlowViewset's back link)
 
 
 class PoolTaskColumns:
@@ -70,6 +74,16 @@ class PoolTaskColumns:
         return f"{timezone.localtime(task.finished):%Y-%m-%d %H:%M}" if task.finished else "—"
 
     finished_on.short_description = _("完成时间")
+
+    def dispatch(self, request, *args, **kwargs):
+        # viewflow's StoreRequestPathMixin writes the list's path into the session (the page a task's form
+        # returns to) on every request: an UPDATE of the session row and a COMMIT, a flush to disk on SQLite,
+        # for each read of a list. Here it is written only when it changed; then the view goes on as
+        # StoreRequestPathMixin's own dispatch would.
+        path = request.get_full_path()
+        if request.session.get(PIN_LOCATION) != path:
+            request.session[PIN_LOCATION] = path
+        return super(StoreRequestPathMixin, self).dispatch(request, *args, **kwargs)
 
     template_name = "workflows/task_list.html"
     # The page's tasks by their ids first: a province's pool holds thousands, and the page joins each
@@ -224,12 +238,28 @@ class PrintingApp(Application):
     urlpatterns = printing_urls.urlpatterns
 
 
+class SecurityLogApp(Application):
+    """The audit administrator's security log (security.log_views): in the menu only for whoever may read
+    it (orgs.access.may_read_security_log); the pages ask the same rule."""
+
+    title = _("安全审计")
+    icon = "policy"
+    app_name = "security_log"
+    menu_template_name = "security/log_menu.html"
+    index_path = path("security/log/", log_views.SecurityLogView.as_view(), name="index")
+    xlsx_path = path("security/log.xlsx", log_views.SecurityLogExcelView.as_view(), name="xlsx")
+
+    def has_view_permission(self, user, obj=None):
+        return user.is_authenticated and may_read_security_log(principal_of(user))
+
+
 class KexieSite(Site):
     """The site, with the sections above mounted at the site root (their paths unchanged)."""
 
     designations_path = route("", DesignationsApp())
     notifications_path = route("", NotificationsApp())
     printing_path = route("", PrintingApp())
+    security_log_path = route("", SecurityLogApp())
 
     def menu_items(self):
         return [app for app in super().menu_items() if getattr(app, "in_site_menu", True)]

@@ -6,13 +6,15 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
+from approvals.models import Program
 from approvals.stages import Grade, ReportStatus
 from approvals.xlsx import append_row
+from orgs.models import Organization
 
 from .models import IN_FORCE, OPEN_RENEWAL, AnnualReport, Designation
 
@@ -35,20 +37,31 @@ class Table:
         return [[f"{cell:%Y-%m-%d}" if isinstance(cell, dt.date) else cell for cell in row] for row in self.rows]
 
 
+def _name(field: str) -> Subquery:
+    """The name of the organization whose id is the grouped column `field`. Annotated after the counts
+    (in an annotate() of its own, so that Django groups by the ids alone), it is read once per group and
+    the groups are sorted by it: a join before grouping would carry a name through each of a province's
+    thousands of rows (docs/after-designation.md)."""
+    return Subquery(Organization.objects.filter(pk=OuterRef(field)).order_by().values("name")[:1])
+
+
 def reports_by_city(scope: Q, *, year: int, today: dt.date) -> Table:
-    """The year's reports per city: to report and not yet due, overdue, under review, graded."""
+    """The year's reports per city: to report and not yet due, overdue, under review, graded. Counted on
+    the reports alone (their copy of the designation's path, city and province: AnnualReport.applicant_path),
+    grouped by ids, then named (_name)."""
     rows = (AnnualReport.objects.filter(scope, year=year)
-            .values("designation__province__name", "designation__city__name")
+            .values("province_id", "city_id")
             .annotate(total=Count("pk"),
                       due=Count("pk", filter=Q(status__in=UNSUBMITTED, window__due_on__gte=today)),
                       overdue=Count("pk", filter=Q(status__in=UNSUBMITTED, window__due_on__lt=today)),
                       reviewing=Count("pk", filter=~Q(status__in=UNSUBMITTED) & ~Q(status=ReportStatus.GRADED)),
                       graded=Count("pk", filter=Q(status=ReportStatus.GRADED)))
-            .order_by("designation__province__name", "designation__city__name"))
+            .annotate(province_name=_name("province_id"), city_name=_name("city_id"))
+            .order_by("province_name", "city_name", "city_id"))
     return Table("reports", _("年度报告报送情况（按市）"),
                  (_("省"), _("市"), _("应报"), _("待报送（未到期）"), _("逾期未报"), _("审核中"), _("已评定")),
-                 [(r["designation__province__name"], r["designation__city__name"], r["total"], r["due"],
-                   r["overdue"], r["reviewing"], r["graded"]) for r in rows])
+                 [(r["province_name"], r["city_name"], r["total"], r["due"], r["overdue"], r["reviewing"],
+                   r["graded"]) for r in rows])
 
 
 def grade_distribution(scope: Q) -> Table:
@@ -65,10 +78,14 @@ def grade_distribution(scope: Q) -> Table:
 def sites_by_program_and_city(scope: Q, *, today: dt.date) -> Table:
     """Designations in force per program and city."""
     rows = (Designation.objects.filter(scope, status__in=IN_FORCE, valid_until__gte=today)
-            .values("program__name_zh", "province__name", "city__name").annotate(n=Count("pk"))
-            .order_by("program__name_zh", "province__name", "city__name"))
+            .values("program_id", "province_id", "city_id")
+            .annotate(n=Count("pk"))
+            .annotate(program_name=Subquery(Program.objects.filter(pk=OuterRef("program_id")).order_by()
+                                            .values("name_zh")[:1]),
+                      province_name=_name("province_id"), city_name=_name("city_id"))
+            .order_by("program_name", "province_name", "city_name", "city_id"))
     return Table("sites", _("授牌单位分布（按类别和市）"), (_("类别"), _("省"), _("市"), _("授牌数")),
-                 [(r["program__name_zh"], r["province__name"], r["city__name"], r["n"]) for r in rows])
+                 [(r["program_name"], r["province_name"], r["city_name"], r["n"]) for r in rows])
 
 
 def renewals_due(scope: Q, *, today: dt.date) -> Table:
@@ -88,16 +105,17 @@ def renewals_due(scope: Q, *, today: dt.date) -> Table:
 DASHBOARDS = ("reports", "grades", "sites", "renewals")
 
 
-def dashboard_tables(scope: Q, *, site_scope: Q, year: int | None = None, today: dt.date | None = None,
+def dashboard_tables(scope: Q, *, year: int | None = None, today: dt.date | None = None,
                      only: str | None = None) -> list[Table]:
-    """The dashboards (or `only` one): `scope` on AnnualReport, `site_scope` on Designation."""
+    """The dashboards (or `only` one): `scope` (approvals.access.designation_scope_q) on Designation and
+    on AnnualReport alike, which carries its designation's path."""
     today = today or timezone.localdate()
     year = year or today.year
     builders = {
         "reports": lambda: reports_by_city(scope, year=year, today=today),
         "grades": lambda: grade_distribution(scope),
-        "sites": lambda: sites_by_program_and_city(site_scope, today=today),
-        "renewals": lambda: renewals_due(site_scope, today=today),
+        "sites": lambda: sites_by_program_and_city(scope, today=today),
+        "renewals": lambda: renewals_due(scope, today=today),
     }
     return [builders[name]() for name in DASHBOARDS if only in (None, name)]
 

@@ -152,6 +152,15 @@ class AnnualReport(ConcurrentTransitionMixin, models.Model):
     window = models.ForeignKey(ReportingWindow, verbose_name=_("年度报告报送"), on_delete=models.PROTECT,
                                related_name="reports")
     year = models.PositiveSmallIntegerField(_("报告年度"))
+    # The designation's applicant path, city and province, copied when the report is created
+    # (reports.reporting_window_open; migration 0006 for the reports before it), so that the scope and the
+    # dashboards' counts per city read the reports alone, without a join to every designation. They never
+    # change: neither does a designation's applicant (Designation.applicant_path is not editable).
+    applicant_path = models.CharField(max_length=255, editable=False)
+    city = models.ForeignKey(Organization, verbose_name=_("市"), on_delete=models.PROTECT, related_name="+",
+                             editable=False)
+    province = models.ForeignKey(Organization, verbose_name=_("省"), on_delete=models.PROTECT, related_name="+",
+                                 editable=False)
     form_data = models.JSONField(_("报告内容"), default=dict, blank=True)
     status = FSMField(_("状态"), default=RS.DRAFT, choices=RS.choices, protected=True, db_index=True)
     return_reason = models.TextField(_("退回理由"), blank=True)
@@ -171,6 +180,12 @@ class AnnualReport(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = _("年度工作报告")
         ordering = ["-year", "designation_id"]
         constraints = [models.UniqueConstraint(fields=["designation", "year"], name="one_report_per_year")]
+        indexes = [
+            # A scope's reports of a year (the dashboards, docs/after-designation.md): the path first, with
+            # the prefix opclass (PostgreSQL's LIKE 'p%' and SQLite's range, orgs.lookups, both seek it).
+            models.Index(fields=["applicant_path", "year", "status"], name="report_scope_year_idx",
+                         opclasses=["varchar_pattern_ops", "", ""]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.designation_id}/{self.year}"

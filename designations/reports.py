@@ -56,10 +56,13 @@ def reporting_window_open(*, actor: Actor, province_id: int, year: int, due_on: 
             raise E.Conflict(E.MSG_REPORT_WINDOW_EXISTS, province=province.name, year=year) from None
         designations = list(
             Designation.objects.filter(province=province, status__in=IN_FORCE, valid_from__year__lte=year)
-            .values_list("pk", "applicant_id"))
+            .values_list("pk", "applicant_id", "applicant_path", "city_id", "province_id"))
+        # The designation's path, city and province go with each report (AnnualReport.applicant_path).
         AnnualReport.objects.bulk_create(
-            [AnnualReport(designation_id=pk, window=window, year=year) for pk, _applicant in designations])
-        applicants = sorted({applicant for _pk, applicant in designations})
+            [AnnualReport(designation_id=pk, window=window, year=year, applicant_path=path, city_id=city_id,
+                          province_id=province_id)
+             for pk, _applicant, path, city_id, province_id in designations])
+        applicants = sorted({applicant for _pk, applicant, *_copied in designations})
         message = Message(NotificationKind.TASK, f"请填报 {year} 年度工作报告",
                           f"{province.name}已开启 {year} 年度授牌单位工作报告填报，请于 {due_on:%Y-%m-%d} 前填报并报送。",
                           "")

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 from approvals import access
 from approvals import errors as E
 from approvals.services import Actor
-from approvals.stages import CASE_BUTTONS, REPORT_ACTIONS, Grade, ReportAction, RevocationStatus
+from approvals.stages import CASE_BUTTONS, REPORT_ACTIONS, ReportAction, RevocationStatus
 from orgs.access import principal_of
 from orgs.models import Level, Organization
 from security.exports import export_purpose, export_record
@@ -24,6 +24,7 @@ from security.exports import export_purpose, export_record
 from . import consequences as C
 from . import dashboards as D
 from . import documents as DOC
+from . import forms as F
 from . import renewals as RN
 from . import reports as R
 from .models import AnnualReport, Rectification, Renewal, RevocationProposal
@@ -78,25 +79,42 @@ class ReportListView(LoginRequiredMixin, View):
         return render(request, "designations/report_list.html", {"page": page, "reports": list(page.object_list)})
 
 
-class ReportDetailView(LoginRequiredMixin, View):
-    """One report: its content, status and result, and the form of each action this person may do now."""
+# A refused form comes back with its errors as 422: the pages' Turbo renders a form's answer only when it is a
+# redirect or an error status (a 200 would leave the old page, the refusal unseen).
+REFUSED = 422
 
+
+def _report_page(request, report, *, data=None, refusal=None, failed: str = ""):
+    """The report's page: its content, status and result, and the form of each action this person may do
+    now; after a refusal (`failed`: the form it came from, "fill" or "review"), that form as it was posted,
+    with the refusal on it."""
+    principal = principal_of(request.user)
+    fields = R.report_fields(report.designation.program_id)
+    rows = [(field["label"], report.form_data.get(field["name"], "")) for field in fields]
+    allowed = access.report_actions_allowed(principal, report)
+    fill = (F.FollowUpForm(fields, data if failed == "fill" else None, initial=report.form_data)
+            if RA.SUBMIT in allowed else None)
+    review = F.report_review_form(allowed, data if failed == "review" else None)
+    form = fill if failed == "fill" else review if failed == "review" else None
+    if refusal is not None:
+        if form is not None:
+            form.refused(refusal)
+        else:  # the action is no longer this person's to do: the page says why
+            messages.error(request, refusal.message)
+    return render(request, "designations/report_detail.html", {
+        "report": report, "designation": report.designation, "rows": rows, "allowed": allowed,
+        "fill": fill, "review": review,
+    }, status=REFUSED if refusal is not None else 200)
+
+
+class ReportDetailView(LoginRequiredMixin, View):
     def get(self, request, pk: int):
-        report = _report_in_scope(request, pk)
-        principal = principal_of(request.user)
-        fields = R.report_fields(report.designation.program_id)
-        rows = [(field["label"], report.form_data.get(field["name"], "")) for field in fields]
-        allowed = access.report_actions_allowed(principal, report)
-        return render(request, "designations/report_detail.html", {
-            "report": report, "designation": report.designation, "fields": fields, "rows": rows,
-            "allowed": allowed, "grades": Grade.choices,
-            # The sign-off, review and grading actions (the clerk's submission is the form above them).
-            "reviews": [action for action in allowed if action != RA.SUBMIT],
-        })
+        return _report_page(request, _report_in_scope(request, pk))
 
 
 class ReportActionView(LoginRequiredMixin, View):
-    """POST one action on a report; refusals come back as a message on the report's page (or 404)."""
+    """POST one action on a report; a refusal comes back on the report's page, on the form it was made with
+    (or 404)."""
 
     def post(self, request, pk: int, action: str):
         report = _report_in_scope(request, pk)
@@ -123,9 +141,8 @@ class ReportActionView(LoginRequiredMixin, View):
         except E.NotFound:
             raise Http404(E.MSG_REPORT_NOT_FOUND) from None
         except E.ApprovalError as error:
-            details = "；".join(str(v) for v in error.errors.values()) if error.errors else ""
-            messages.error(request, error.message + (f"：{details}" if details else ""))
-            return redirect("designations:report", pk=report.pk)
+            failed = "fill" if action in ("save", "report_submit") else "review" if action in _WEB_ACTIONS else ""
+            return _report_page(request, report, data=data, refusal=error, failed=failed)
         messages.success(request, _("已保存") if action == "save" else _("已办理"))
         return redirect("designations:report", pk=report.pk)
 
@@ -190,24 +207,37 @@ class CaseListView(LoginRequiredMixin, View):
         return render(request, "designations/case_list.html", {"lists": lists})
 
 
+def _case_page(request, kind: str, item, *, data=None, refusal=None):
+    """The item's page with the form of the buttons this person may press now; after a refusal, the form as
+    it was posted, with the refusal on it (a reason's error under the comment)."""
+    allowed = access.report_actions_allowed(principal_of(request.user), item)
+    buttons = [button for action in allowed for button in REPORT_ACTIONS[action].buttons]
+    inputs = {name for action in allowed for name in REPORT_ACTIONS[action].inputs}
+    fields = _case_fields(kind, item)
+    values = item.form_data if kind == "renewals" else {}
+    can_fill = "data" in inputs
+    form = F.case_form(fields, inputs, can_fill=can_fill, data=data,
+                       initial={**values, "text": getattr(item, "report_text", "")}) if buttons else None
+    if refusal is not None:
+        if form is not None:
+            form.refused(refusal, rename={"reason": "comment"})
+        else:
+            messages.error(request, refusal.message)
+    return render(request, "designations/case_detail.html", {
+        "kind": kind, "heading": CASE_KINDS[kind].heading, "item": item, "designation": item.designation,
+        "buttons": buttons, "form": form, "can_fill": can_fill,
+        "rows": [(field, values.get(field["name"], "")) for field in fields],
+        "grades": RN.grades_text(item.grades) if kind == "renewals" and item.grades else "",
+    }, status=REFUSED if refusal is not None else 200)
+
+
 class CaseDetailView(LoginRequiredMixin, View):
     def get(self, request, kind: str, pk: int):
-        item = _case_in_scope(request, kind, pk)
-        allowed = access.report_actions_allowed(principal_of(request.user), item)
-        buttons = [button for action in allowed for button in REPORT_ACTIONS[action].buttons]
-        inputs = {name for action in allowed for name in REPORT_ACTIONS[action].inputs}
-        fields = _case_fields(kind, item)
-        values = item.form_data if kind == "renewals" else {}
-        return render(request, "designations/case_detail.html", {
-            "kind": kind, "heading": CASE_KINDS[kind].heading, "item": item, "designation": item.designation,
-            "buttons": buttons, "inputs": inputs, "can_fill": "data" in inputs,
-            "rows": [(field, values.get(field["name"], "")) for field in fields],
-            "grades": RN.grades_text(item.grades) if kind == "renewals" and item.grades else "",
-        })
+        return _case_page(request, kind, _case_in_scope(request, kind, pk))
 
 
 class CaseActionView(LoginRequiredMixin, View):
-    """POST one button; refusals come back as a message on the item's page (or 404)."""
+    """POST one button; a refusal comes back on the item's page, on its form (or 404)."""
 
     def post(self, request, kind: str, pk: int, button: str):
         item = _case_in_scope(request, kind, pk)
@@ -228,9 +258,7 @@ class CaseActionView(LoginRequiredMixin, View):
         except E.NotFound:
             raise Http404(CASE_KINDS[kind].not_found) from None
         except E.ApprovalError as error:
-            details = "；".join(str(v) for v in error.errors.values()) if error.errors else ""
-            messages.error(request, error.message + (f"：{details}" if details else ""))
-            return redirect("designations:case", kind=kind, pk=item.pk)
+            return _case_page(request, kind, item, data=data, refusal=error)
         messages.success(request, _("已保存") if button == "renewal_save" else _("已办理"))
         return redirect("designations:case", kind=kind, pk=item.pk)
 
@@ -269,10 +297,9 @@ class DashboardView(LoginRequiredMixin, View):
     what this person sees (approvals.access.designation_scope_q); ?year= chooses the reporting year."""
 
     def get(self, request):
-        scope = access.designation_scope_q(principal_of(request.user), "designation__")
-        site_scope = access.designation_scope_q(principal_of(request.user))
+        scope = access.designation_scope_q(principal_of(request.user))  # reports and designations alike
         year = _year(request.GET.get("year")) or timezone.localdate().year
-        tables = D.dashboard_tables(scope, year=year, site_scope=site_scope)
+        tables = D.dashboard_tables(scope, year=year)
         principal = principal_of(request.user)
         provinces = [province for province in Organization.objects.filter(level=Level.PROVINCE).order_by("path")
                      if access.may_see_evaluation_notice(principal, province)]
@@ -286,13 +313,12 @@ class DashboardExportView(LoginRequiredMixin, View):
     def get(self, request, name: str):
         if name not in D.DASHBOARDS:
             raise Http404(_("没有这个统计表"))
-        scope = access.designation_scope_q(principal_of(request.user), "designation__")
-        site_scope = access.designation_scope_q(principal_of(request.user))
+        scope = access.designation_scope_q(principal_of(request.user))  # reports and designations alike
         year = _year(request.GET.get("year")) or timezone.localdate().year
         purpose, asking = export_purpose(request)
         if asking is not None:
             return asking
-        (table,) = D.dashboard_tables(scope, year=year, site_scope=site_scope, only=name)
+        (table,) = D.dashboard_tables(scope, year=year, only=name)
         response = HttpResponse(D.table_workbook(table), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{name}-{year}.xlsx"'
         export_record(request, f"{name}-{year}.xlsx", purpose=purpose, document="dashboard_xlsx", dashboard=name,

@@ -139,6 +139,39 @@ def may_reset_two_factor(principal: Principal, target) -> bool:
     return bool(paths) and all(any(p.startswith(a) for a in admin_paths) for p in paths)
 
 
+# ---------------------------------------------------------------------------------- the security log
+
+# Levels whose audit administrator also reads the events that belong to nobody's subtree: failed logins of
+# names that are no account, accounts that hold no membership (the break-glass superuser), deleted users.
+SECURITY_LOG_TOP_LEVELS = (Level.NATIONAL, Level.PROVINCE)
+
+
+def may_read_security_log(principal: Principal) -> bool:
+    """The security log's search, export and verification (docs/security.md): the audit administrator
+    (审计员, own membership in force) at any level, for their subtree. Nobody else: not the system or the
+    security administrator, not the Django superuser (三员分立: the log records what they do)."""
+    return principal.authenticated and bool(principal.duty_paths("security_log"))
+
+
+def security_log_scope_q(principal: Principal) -> Q:
+    """The condition on security.SecurityEvent for what the principal reads: the events of every account
+    that holds (or held) a membership in one of the subtrees the principal audits (by the event's user
+    name, which stays when the account is deleted and is set for a failed login of a known name); an
+    auditor at a province (or national) organization also reads the events of names that hold no
+    membership anywhere. Nothing for anyone else."""
+    if not may_read_security_log(principal):
+        return Q(pk__in=[])
+    users = get_user_model().objects
+    in_tree = Q(pk__in=[])
+    for path in sorted(principal.duty_paths("security_log")):
+        in_tree |= Q(organization__path__under=path)
+    condition = Q(username__in=users.filter(
+        pk__in=Membership.objects.filter(in_tree).values("user_id")).values("username"))
+    if any(s.role == DUTIES["security_log"] and s.level in SECURITY_LOG_TOP_LEVELS for s in principal.own_seats()):
+        condition |= ~Q(username__in=users.filter(pk__in=Membership.objects.values("user_id")).values("username"))
+    return condition
+
+
 def delegations_in_force(*, on: dt.date | None = None) -> QuerySet:
     """Delegations active on `on` whose delegator still holds the role: a delegation never outlives it."""
     on = on or timezone.localdate()
@@ -241,7 +274,7 @@ def organization_scope_q(principal: Principal) -> Q:
 
 
 __all__ = [
-    "ADMINISTRATOR_ROLES", "DUTIES", "TWO_FACTOR_ROLES", "may_reset_two_factor", "two_factor_required",
+    "ADMINISTRATOR_ROLES", "DUTIES", "may_read_security_log", "security_log_scope_q", "SECURITY_LOG_TOP_LEVELS", "TWO_FACTOR_ROLES", "may_reset_two_factor", "two_factor_required",
     "DELEGABLE_ROLES", "Level", "Principal", "may_manage_delegation", "SCOPE_ROLES", "Seat", "delegations_in_force",
     "organization_in_scope", "organization_scope_q", "pool_members", "principal_build", "principal_of",
 ]

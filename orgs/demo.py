@@ -11,7 +11,7 @@ from django.utils.translation import gettext_noop
 from security import passwords
 
 from .models import Division, Level, Membership, Organization, OrgKind, Role
-from .services import divisions_import, organizations_ensure_for_province
+from .services import divisions_import, member_display_name, organizations_ensure_for_province
 
 DEMO_PROVINCES = ("340000", "510000", "370000")  # 安徽, 四川, 山东
 
@@ -114,7 +114,7 @@ def demo_seed(*, reset_passwords: bool = False) -> list[tuple]:
         for spec in _demo_users():
             org = organizations[spec.division_code]
             role_title = str(Role(spec.role).label)
-            first_name = f"{org.division.name}{role_title}" + (str(spec.number) if spec.number > 1 else "")
+            first_name = member_display_name(org, spec.role, spec.number)
             user = User.objects.filter(username=spec.username).first()
             password = None
             if user is None:

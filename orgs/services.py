@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .models import Division, DivisionKind, Level, Organization, OrgKind
+from .models import Division, DivisionKind, Level, Organization, OrgKind, Role
 
 DEFAULT_DIVISIONS_FILE = Path(__file__).resolve().parent / "data" / "divisions.csv"
 _CODE = re.compile(r"^\d{6}$")
@@ -142,6 +143,20 @@ def divisions_import(*, path: Path = DEFAULT_DIVISIONS_FILE) -> ImportResult:
 
 
 KEXIE_SUFFIX = "科学技术协会"
+KEXIE_SHORT = "科协"
+
+
+def member_display_name(organization: Organization, role: str, number: int = 1) -> str:
+    """The display name of a person known only by their organization and role (issue 16, item 1): the
+    organization's short name and the role's Chinese title, e.g. 琅琊区科协经办人; a second holder of the
+    same role is numbered (安徽省科协评审专家2). Stored in Chinese whatever language is active. The demo
+    (orgs.demo) and the test world name their users by this rule."""
+    name = organization.name
+    if organization.kind == OrgKind.KEXIE and name.endswith(KEXIE_SUFFIX):
+        name = name[: -len(KEXIE_SUFFIX)] + KEXIE_SHORT
+    with translation.override("zh-hans"):
+        title = str(Role(role).label)
+    return f"{name}{title}" + (str(number) if number > 1 else "")
 
 
 def _kexie_name(division: Division, province: Division | None) -> str:

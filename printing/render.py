@@ -463,9 +463,76 @@ def _located_pages(document) -> dict[str, int]:
     return located
 
 
+# --- Parsed stylesheets, once per process ----------------------------------------------------------
+#
+# WeasyPrint parses and preprocesses every <style> and <link rel="stylesheet"> of every document again
+# (tinycss2, cssselect2's matcher, the @font-face and @page rules): about 10 ms of a certificate's render,
+# for the same two stylesheets each time. weasyprint.css.find_stylesheets builds them through the name
+# ``CSS`` of that module; it is given a factory that keeps, per text (a <style>) or per asset and its bytes
+# (a <link>), the parsed sheet and the @page rules it added, and adds those rules to the next document's
+# list. The matcher and the rules are only read during the cascade. A sheet that declares anything else
+# into the document's shared collections (@layer, @counter-style, colour profiles) is not kept; an
+# @import (a matcher passed in) is parsed as before. The @font-face rules were registered in the
+# process-wide FontConfiguration by the first parse (WeasyPrint keeps a face once per configuration).
+
+_STYLESHEET_CACHE_SIZE = 32
+_stylesheets: OrderedDict = OrderedDict()
+
+
+def _stylesheet_key(kwargs: dict):
+    if kwargs.get("matcher") is not None or kwargs.get("layer") is not None:
+        return None
+    if kwargs.get("url_fetcher") is not _fetcher or kwargs.get("font_config") is not _font_config:
+        return None
+    if set(kwargs) - {"string", "url", "base_url", "url_fetcher", "media_type", "font_config", "counter_style",
+                      "color_profiles", "page_rules", "layers", "_check_mime_type"}:
+        return None
+    common = (kwargs.get("base_url"), kwargs.get("media_type"), kwargs.get("_check_mime_type", False))
+    if isinstance(kwargs.get("string"), str) and kwargs.get("url") is None:
+        return ("string", kwargs["string"], *common)
+    url = kwargs.get("url")
+    if kwargs.get("string") is None and isinstance(url, str) and urlsplit(url).scheme.lower() == ASSET_SCHEME:
+        return ("asset", url, read_asset(urlsplit(url).path), *common)  # an edited asset is a new entry
+    return None
+
+
+def _make_stylesheet_factory(css_class):
+    def cached_css(*args, **kwargs):
+        key = None if args else _stylesheet_key(kwargs)
+        if key is None:
+            return css_class(*args, **kwargs)
+        kept = _stylesheets.get(key)
+        if kept is None:
+            page_rules, layers, counter_style, color_profiles = [], [], {}, {}
+            sheet = css_class(**{**kwargs, "page_rules": page_rules, "layers": layers,
+                                 "counter_style": counter_style, "color_profiles": color_profiles})
+            if layers or counter_style or color_profiles:
+                return css_class(*args, **kwargs)  # declares into the document's collections: parsed each time
+            kept = _stylesheets[key] = (sheet, tuple(page_rules))
+            while len(_stylesheets) > _STYLESHEET_CACHE_SIZE:
+                _stylesheets.popitem(last=False)
+        _stylesheets.move_to_end(key)
+        sheet, page_rules = kept
+        if kwargs.get("page_rules") is not None:
+            kwargs["page_rules"].extend(page_rules)
+        return sheet
+
+    cached_css.kexie_cached = True
+    return cached_css
+
+
+def _install_stylesheet_cache() -> None:
+    import weasyprint.css
+
+    if not getattr(weasyprint.css.CSS, "kexie_cached", False):
+        weasyprint.css.CSS = _make_stylesheet_factory(weasyprint.css.CSS)
+
+
 def _layout(html: str):
     from weasyprint import HTML
 
+    _install_stylesheet_cache()
+    get_font_config()
     document = HTML(string=html, base_url=None, url_fetcher=get_url_fetcher())
     _strip_attachment_links(document.etree_element)
     return document.render(get_font_config(), cache=get_image_cache(), presentational_hints=False,

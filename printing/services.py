@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import Application
+from approvals.outbox import effect_done_with
 
 from . import wording
 from .models import Certificate, CertificateSequence, CertificateStatus, DocumentSequence, IssuedDocument
@@ -163,7 +164,7 @@ def certificate_effective_status(certificate: Certificate, *, today: dt.date | N
 
 def certificate_context(certificate: Certificate) -> dict:
     """The template context of printing/certificate.html for ``certificate``."""
-    from .qr import qr_svg_data_uri
+    from .qr import qr_png_data_uri
 
     application = certificate.issued_for
     program = application.program
@@ -181,7 +182,7 @@ def certificate_context(certificate: Certificate) -> dict:
         "issuing_org": application.province.name,
         "issue_date": certificate.issued_on,
         "verify_url": verify_url,
-        "qr_data_uri": qr_svg_data_uri(verify_url),
+        "qr_data_uri": qr_png_data_uri(verify_url),
         "status": certificate.status,
         "renews_number": _renews_number(certificate),
     }
@@ -274,6 +275,7 @@ def certificate_render_and_store(*, certificate_id: int) -> Certificate:
             recorded = {"pdf_sha256": digest, "pdf_size": len(pdf), "rendered_at": timezone.now(),
                         "signed_by": signed_by, "signed_at": signed_at}
             Certificate.objects.filter(pk=certificate_id, pdf_sha256="").update(**recorded)
+            effect_done_with()  # the render effect (if this runs as one) is done in the same commit
     finally:
         temp.unlink(missing_ok=True)
     # What the update wrote, on the row loaded above (the lock showed nothing else had changed it).
@@ -287,7 +289,7 @@ def certificate_warm_up() -> float:
     nothing is queried or stored), so that a worker's pool process has WeasyPrint, the print fonts, the
     template and pyHanko loaded before its first real certificate. Returns the seconds it took."""
     from . import signing
-    from .qr import qr_svg_data_uri
+    from .qr import qr_png_data_uri
     from .render import render_template_document
 
     start = time.perf_counter()
@@ -297,7 +299,7 @@ def certificate_warm_up() -> float:
         "number": "科协证〔0000〕第0000号", "awardee_name": "预热单位（不发出）", "program_name": "学会服务站",
         "addressee": "你单位", "recommending_org": "某市科学技术协会", "valid_from": today, "valid_until": today,
         "issuing_org": "某省科学技术协会", "issue_date": today, "verify_url": verify_url,
-        "qr_data_uri": qr_svg_data_uri(verify_url), "status": CertificateStatus.VALID, "renews_number": "",
+        "qr_data_uri": qr_png_data_uri(verify_url), "status": CertificateStatus.VALID, "renews_number": "",
     })
     signing.sign_throwaway(rendered.pdf, rendered.seal_areas[0] if rendered.seal_areas else None)
     return time.perf_counter() - start

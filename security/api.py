@@ -5,6 +5,8 @@ when it must be changed first, security.passwords) to receive a token; DELETE wi
 A token ends API_TOKEN_MAX_AGE_HOURS after it was issued (security.api_policy)."""
 import datetime as dt
 
+import django_filters
+from django import forms
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,16 +14,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.response import Response
 
 from approvals.api import ERRORS, TOKEN_REFUSALS, ErrorSerializer, LockedOut, TokenObtainView
+from approvals.api_resources import BAD_QUERY, NOT_FOUND_PAGE, ReadApiMixin
+from orgs.access import may_read_security_log, principal_of
 
 from . import passwords, two_factor
-from .models import TokenPolicy, TokenScope
+from .models import Kind, SecurityEvent, TokenPolicy, TokenScope
+from .selectors import security_events
 
 
 class TwoFactorRequired(exceptions.ValidationError):
@@ -129,3 +134,85 @@ class TwoFactorTokenView(TokenObtainView):
             raise exceptions.NotAuthenticated()
         request.auth.delete()  # security.signals writes token_revoked
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ------------------------------------------------------------------------------------- the security log
+
+
+class NotAnAuditor(exceptions.PermissionDenied):
+    api_code = "security_log_denied"
+
+    def __init__(self):
+        self.api_message = _("只有审计员可以查阅安全日志")
+        super().__init__(self.api_message)
+
+
+class _IPFilter(django_filters.CharFilter):
+    field_class = forms.GenericIPAddressField
+
+
+class _RangeForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError(_("起始日期不能晚于截止日期"))
+        return data
+
+
+class SecurityEventFilter(django_filters.FilterSet):
+    """The log page's filters (security.log_views), applied by the same selector (security_events)."""
+
+    since = django_filters.DateFilter(label="起始日期（含，本地日期）", method="_by_selector")
+    until = django_filters.DateFilter(label="截止日期（含，本地日期）", method="_by_selector")
+    user = django_filters.CharFilter(label="用户名（完全相同）", max_length=150, method="_by_selector")
+    kind = django_filters.ChoiceFilter(label="类型", choices=Kind.choices, method="_by_selector")
+    ip = _IPFilter(label="来源地址", method="_by_selector",
+                   error_messages={"invalid": _("请输入有效的 IPv4 或 IPv6 地址")})
+    text = django_filters.CharFilter(label="对象包含", max_length=100, method="_by_selector")
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["since", "until", "user", "kind", "ip", "text"]
+        form = _RangeForm
+
+    def _by_selector(self, queryset, name, value):
+        return queryset  # filter_queryset below applies them all at once
+
+    def filter_queryset(self, queryset):
+        data = self.form.cleaned_data
+        return security_events(principal_of(self.request.user), since=data.get("since"), until=data.get("until"),
+                               username=data.get("user") or "", kind=data.get("kind") or "",
+                               ip=data.get("ip") or "", text=data.get("text") or "")
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", help_text="类型的中文名")
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["seq", "created_at", "kind", "kind_label", "username", "client_ip", "target", "detail", "hash"]
+        read_only_fields = fields
+
+
+class SecurityEventViewSet(ReadApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The security log, read-only, for the audit administrator of a subtree (orgs.access: the same rule and
+    the same filters as the page /security/log/), newest first, 50 a page. Everybody else: 403."""
+
+    serializer_class = SecurityEventSerializer
+    filterset_class = SecurityEventFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not may_read_security_log(principal_of(request.user)):
+            raise NotAnAuditor
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SecurityEvent.objects.none()
+        return security_events(principal_of(self.request.user))
+
+    @extend_schema(summary="安全日志（审计员，本辖区）", responses={
+        200: SecurityEventSerializer(many=True), 400: BAD_QUERY, 403: ERRORS[403], 404: NOT_FOUND_PAGE})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)

@@ -7,4 +7,9 @@ class SecurityConfig(AppConfig):
     verbose_name = _("安全")
 
     def ready(self):
+        from django.core import checks
+
         from . import signals  # noqa: F401  (connects the receivers that write the security log)
+        from .checks import check_security_log_retention
+
+        checks.register(check_security_log_retention)

@@ -37,6 +37,7 @@ class Kind(models.TextChoices):
     TWO_FACTOR_RESET = "2fa_reset", _("重置双因素认证")
     TOKEN_EXPIRED = "token_expired", _("API 令牌过期")
     ADMIN_EDIT = "admin_edit", _("管理后台操作")
+    LOG_PURGED = "log_purged", _("清除过期安全日志")
 
 
 class SecurityChainHead(models.Model):
@@ -73,8 +74,10 @@ class SecurityEvent(models.Model):
         verbose_name = _("安全日志")
         verbose_name_plural = _("安全日志")
         ordering = ["seq"]
+        # The log page's filters (security.selectors.security_events), each newest first.
         indexes = [models.Index(fields=["created_at"], name="security_event_created_idx"),
-                   models.Index(fields=["kind", "created_at"], name="security_event_kind_idx")]
+                   models.Index(fields=["kind", "created_at"], name="security_event_kind_idx"),
+                   models.Index(fields=["username", "created_at"], name="security_event_user_idx")]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind} {self.username}"
@@ -97,6 +100,26 @@ class SecurityEvent(models.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.payload().encode("utf-8")).hexdigest()
+
+
+class SecurityLogAnchor(models.Model):
+    """Where the chain starts after a purge of old events (security.tasks.security_log_purge): the last
+    purged event's sequence number and hash, which the first kept event links. The same pair is signed as
+    row 1 of a security digest before anything is deleted (`digest_number`), so that the start cannot be
+    moved without the signing key. One row per purge; the latest is the start."""
+
+    seq = models.PositiveBigIntegerField(_("清除至第几条"), unique=True)
+    hash = models.CharField(max_length=64)
+    purged_at = models.DateTimeField(_("清除时间"))
+    digest_number = models.PositiveIntegerField(_("签名摘要编号"))
+
+    class Meta:
+        verbose_name = _("安全日志起点")
+        verbose_name_plural = _("安全日志起点")
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"
 
 
 class PasswordHistory(models.Model):

@@ -83,14 +83,22 @@ TEMPLATES = [
 
 
 def database_from_env(default: str) -> dict:
-    """One database from DATABASE_URL; SQLite gets IMMEDIATE transactions so writers serialise."""
+    """One database from DATABASE_URL; SQLite gets IMMEDIATE transactions so writers serialise, in WAL mode."""
     return database_config(env.str("DATABASE_URL", default=default))
+
+
+# SQLite in WAL mode: a commit is one fsync of the log instead of three (journal, database, folder: about
+# 12 ms on this disk, with the one writer's lock held throughout), and readers neither wait for a writer
+# nor hold one back. synchronous=FULL keeps every committed transaction through a power loss (a reserved
+# certificate number is never handed out twice). A database in memory stays in its "memory" mode.
+SQLITE_INIT_COMMAND = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL"
 
 
 def database_config(url: str) -> dict:
     db = env.db_url_config(url)
     if db["ENGINE"] == "django.db.backends.sqlite3":
-        db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+        db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20,
+                                             "init_command": SQLITE_INIT_COMMAND})
     else:
         db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     return db
@@ -178,7 +186,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@kexie.exampl
 # (retries are scheduled by the outbox, not by Celery), so Redis's visibility timeout only has to outlast
 # the longest run: 180 s > 120 s, and a killed worker's task is handed on within three minutes.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# "localhost" only names the embedded broker (kombu warns about a URL without a host); its folders are below.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -286,5 +295,11 @@ CELERY_BEAT_SCHEDULE["write-audit-digest"] = {
 # The security log's digest (security.tasks), just after the audit chains'.
 CELERY_BEAT_SCHEDULE["write-security-digest"] = {
     "task": "security.tasks.write_security_digest", "schedule": crontab(minute=45, hour=0),
+}
+# Security events are kept this many days, at least 180 (security.checks refuses less), then purged every
+# night after the digest, which the purge extends with the new start of the chain (security.tasks).
+SECURITY_LOG_RETENTION_DAYS = env.int("SECURITY_LOG_RETENTION_DAYS", default=180)
+CELERY_BEAT_SCHEDULE["purge-security-log"] = {
+    "task": "security.tasks.purge_security_log", "schedule": crontab(minute=55, hour=0),
 }
 DEMO_TOOLS = False  # demo-only tools (seed_demo_applications, demo_end_notice); never in production

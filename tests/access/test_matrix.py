@@ -53,7 +53,7 @@ from tests.approvals.conftest import minimal_pdf
 from tests.factories import TEST_PASSWORD
 
 from .matrix import Case, Runner, build_url, form_data, problems, resolves_to, url_patterns
-from .world import ORGS, uscc_for
+from .world import ORGS, SECURITY_EVENT_ORGS, UNKNOWN_NAME, security_marker, uscc_for
 
 pytestmark = pytest.mark.django_db
 
@@ -246,6 +246,14 @@ admin      D    D      D       D     D          D       D            D
 auditor    D    D      D       D     D          D       D            D
 secadmin   A    A      A       D     D          D       D            D
 """)
+# The security log (security.log_views, its export): every audit administrator (审计员, own membership in
+# force, any level) gets the page, everybody else is refused, the other administrators and the superuser
+# included. What it shows of an event of a clerk at the target organization (A shown, D not): the
+# auditor's subtree only. An event of a name that is no account: to a province's auditor only.
+SECURITY_LOG_SHOWN = grid("""
+          own parent ancestor child descendant sibling other_branch other_province
+auditor    A    A      A       D     D          D       D            D
+""")
 SCOPED_ADMIN_CLASSES = {"admin-scoped": "admin", "security-scoped": "secadmin"}
 ADMIN_SITE_ROLES = ("admin", "secadmin")
 
@@ -355,6 +363,9 @@ CLASSES = {
     # province, and the superuser. Judged by the level of the subject's own organization.
     "audit-digests": Klass(grid={("auditor", "province"): A}, superuser=A,
                            by_level=True),
+    "security-log": Klass(grid={("auditor", r): A for r in ("own", "parent", "ancestor", "child", "descendant",
+                                                            "sibling", "other_branch", "other_province")},
+                          relation_roles=("auditor",)),
     "none": Klass(per_role=True),  # answers 404 (or a login page) to everybody
     "notification-owner": Klass(superuser=D, owner=A),
     "create-form": Klass(grid={("clerk", "own"): A}, superuser=E),
@@ -464,6 +475,9 @@ URLS = {
     "approvals/audit-digests/": ("audit-digests", "none"),
     "approvals/audit-digests/<int:number>/": ("audit-digests", "digest"),
     "approvals/audit-digests/public-key.pem": ("audit-digests", "none"),
+    "security/log/": ("security-log", "security-event"),
+    "api/v1/^security-events/$": ("security-log", "security-event"),
+    "security/log.xlsx": ("security-log", "security-event"),
     "approvals/reports/": ("login", "none"),
     "approvals/reports.xlsx": ("login", "none"),
     "approvals/batches/<int:batch_id>/city/": ("city-batch", "batch"),
@@ -954,6 +968,11 @@ def targets_for(ctx: Context, target_kind: str, klass_name: str) -> list[Target]
         return [Target("A12 report", {"pk": w.report.pk}, org="K1", app=w.apps["A12"])]
     if kind == "province-year":
         return [Target(p, {"province_id": w.org[p].pk, "year": dt.date.today().year}, org=p) for p in ("P", "Q")]
+    if kind == "security-event":  # the log filtered to one marked event (world._build_security_events)
+        # By the user name (the marker is the event's target: a text filter would echo it in its field).
+        return [Target(f"event of clerk@{o or 'none'}", {}, org=o,
+                       query=f"?user={w.user(f'clerk@{o}').username if o else UNKNOWN_NAME}")
+                for o in (*SECURITY_EVENT_ORGS, None)]
     if kind == "dashboard":
         return [Target(name, {"name": name}) for name in ("reports", "renewals")]
     if kind in CASE_TARGETS.values():
@@ -1082,7 +1101,8 @@ QUERIES = {r"api/v1/^applications/(?P<pk>\d+)/revisions/diff/$": "?old=1&new=1",
            # Every Excel export states its purpose (security.exports); without one it asks for it.
            r"api/v1/^batches/(?P<pk>\d+)/summary-xlsx/$": "&purpose=核对",
            "print/batches/<int:batch_id>/summary.xlsx": "&purpose=核对",
-           "designations/dashboard/<str:name>.xlsx": "?purpose=核对", "approvals/reports.xlsx": "?purpose=核对"}
+           "designations/dashboard/<str:name>.xlsx": "?purpose=核对", "approvals/reports.xlsx": "?purpose=核对",
+           "security/log.xlsx": "&purpose=核对"}
 # Listings that show every application the subject may see (one page holds the whole world).
 COMPLETE_LISTS = ("approvals/applications/", "api/v1/^applications/$")
 # Routes that only take POST (or PATCH, DELETE): a GET may not show anything ("N": refused or 405).
@@ -1148,9 +1168,22 @@ def get_cases(ctx: Context, key: str, pattern, klass_name: str, target_kind: str
                 "superuser", "anonymous") else frozenset()
             if klass_name in SHOWS_SCORES and want == A:
                 required = frozenset(target.app.score_markers.values())
+            if klass_name == "security-log" and want == A:
+                marker = frozenset({security_marker(target.org)})
+                if _security_event_shown(subject, rel, target):
+                    required = marker
+                else:
+                    forbidden = forbidden | marker
             yield Case(klass_name, key, "GET", url, subject.key, target.label, _rel_label(rel, delegator_rel),
                        want, forbidden=forbidden, required=required, variant=variant,
                        invisible=bool(variant) and want == D and not _sees_app(subject, rel, delegator_rel))
+
+
+def _security_event_shown(subject, rel, target) -> bool:
+    """Whether the security log shows an auditor the target's marked event (SECURITY_LOG_SHOWN)."""
+    if target.org is None:
+        return ORGS[subject.org][2] == "province"
+    return SECURITY_LOG_SHOWN.get((subject.role, rel), D) == A
 
 
 def _sees_app(subject, rel, delegator_rel) -> bool:

@@ -69,6 +69,15 @@ EXPIRED = ("clerk@K1", "leader@K1", "reviewer@C", "reviewer@P", "leader@P", "adm
 NOT_YET = ("clerk@K1", "reviewer@P")
 
 
+# Organizations whose clerk has a marked event in the security log; the marker of one with no user.
+SECURITY_EVENT_ORGS = ("K1", "C", "P")
+UNKNOWN_NAME = "mx_no_such_name"
+
+
+def security_marker(org: str | None) -> str:
+    return f"MXSEC{org or 'NONE'}Z"
+
+
 def uscc_for(n: int) -> str:
     """A valid 统一社会信用代码 (GB 32100 check character), different for every n."""
     body = f"9134110{n:04d}MA2N0X"
@@ -339,6 +348,19 @@ class World:
         self.attachment = {key: app.application.attachments.order_by("pk").first() for key, app in self.apps.items()}
         self._build_admin_rows()
         self.expert_assignment = ExpertAssignment.objects.filter(application=self.apps["A06"].application).first()
+        self._build_security_events()
+
+    def _build_security_events(self):
+        """A marked security event of the clerk of K1, C and P, and a failed login of a name that is no
+        account (the security log page: who reads which)."""
+        from security.models import Kind
+        from security.services import security_record
+
+        for org in SECURITY_EVENT_ORGS:
+            security_record(Kind.EXPORT, actor=self.user(f"clerk@{org}"), ip="192.0.2.10",
+                            target=security_marker(org))
+        security_record(Kind.LOGIN_FAILED, username=UNKNOWN_NAME, ip="192.0.2.11",
+                        target=security_marker(None))
 
     def _build_admin_rows(self):
         """One row of each model the admin shows that the chain above leaves empty, so that every admin page

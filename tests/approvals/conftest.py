@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from approvals.models import Batch, BatchQuota, Program
 from orgs.models import Division, Level, Membership, Organization, OrgKind
+from orgs.services import member_display_name
 from tests.factories import UserFactory
 
 ROLES = ("clerk", "leader", "reviewer", "expert", "admin", "auditor")
@@ -39,13 +40,15 @@ class World:
                 parent=self.org[parent] if parent else root,
             )
             for role in ROLES:
-                user = UserFactory(username=f"{key}_{role}", first_name=f"{name}{role}")
+                user = UserFactory(username=f"{key}_{role}", first_name=member_display_name(self.org[key], role))
                 Membership.objects.create(user=user, organization=self.org[key], role=role)
                 self.user[f"{key}_{role}"] = user
-        expert2 = UserFactory(username="anhui_expert2", first_name="安徽专家二")
+        expert2 = UserFactory(username="anhui_expert2",
+                              first_name=member_display_name(self.org["anhui"], "expert", 2))
         Membership.objects.create(user=expert2, organization=self.org["anhui"], role="expert")
         self.user["anhui_expert2"] = expert2
-        expert2 = UserFactory(username="sichuan_expert2", first_name="四川专家二")
+        expert2 = UserFactory(username="sichuan_expert2",
+                              first_name=member_display_name(self.org["sichuan"], "expert", 2))
         Membership.objects.create(user=expert2, organization=self.org["sichuan"], role="expert")
         self.user["sichuan_expert2"] = expert2
         call_command("loaddata", "programs", verbosity=0)

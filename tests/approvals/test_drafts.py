@@ -8,6 +8,7 @@ from approvals import errors as E
 from approvals import services as svc
 from approvals.models import Application, AuditEvent, Status
 from orgs.models import Membership
+from orgs.services import member_display_name
 from tests.factories import UserFactory
 
 from .chain import act, create
@@ -23,7 +24,7 @@ def draft(world):
 
 @pytest.fixture
 def second_clerk(world):
-    user = UserFactory(username="langya_clerk2", first_name="琅琊经办人二")
+    user = UserFactory(username="langya_clerk2", first_name=member_display_name(world.org["langya"], "clerk", 2))
     Membership.objects.create(user=user, organization=world.org["langya"], role="clerk")
     world.user["langya_clerk2"] = user
     return user
@@ -71,10 +72,10 @@ def test_a_stale_edit_is_refused_and_says_who_changed_what(world, draft, second_
     event = AuditEvent.objects.get(application=draft, seq=version + 1)
     when = timezone.localtime(event.created_at).strftime("%m-%d %H:%M")
     assert refused.value.message == (
-        f"保存未成功：您打开这份草稿之后，它已被修改（琅琊经办人二 于 {when} 修改了“联系人”、“联系电话”）。"
+        f"保存未成功：您打开这份草稿之后，它已被修改（琅琊区科协经办人2 于 {when} 修改了“联系人”、“联系电话”）。"
         "您这次填写的内容没有保存，也没有丢失，请核对标出的项目后再保存。")
-    assert refused.value.errors == {"contact_person": [f"已被 琅琊经办人二 于 {when} 修改"],
-                                    "phone": [f"已被 琅琊经办人二 于 {when} 修改"]}
+    assert refused.value.errors == {"contact_person": [f"已被 琅琊区科协经办人2 于 {when} 修改"],
+                                    "phone": [f"已被 琅琊区科协经办人2 于 {when} 修改"]}
     assert (refused.value.http_status, refused.value.code, refused.value.params["current"]) == (
         409, "stale", version + 1)
 
@@ -144,7 +145,7 @@ def test_api_stale_patch_is_409_with_the_current_etag_and_nothing_lost(world, dr
     response = first.patch(url(draft), {"form_data": {"phone": "0550-3333333"}}, format="json", HTTP_IF_MATCH=etag)
     current = Application.objects.get(pk=draft.pk)
     assert (response.status_code, response.json()["code"], response["ETag"]) == (409, "stale", f'"{current.audit_seq}"')
-    assert "琅琊经办人二" in response.json()["detail"] and "修改了“联系人”" in response.json()["detail"]
+    assert "琅琊区科协经办人2" in response.json()["detail"] and "修改了“联系人”" in response.json()["detail"]
     assert current.form_data["contact_person"] == "王二" and current.form_data["phone"] == "0550-1234567"
     # The loser starts again from the version it was given: both changes stand.
     response = first.patch(url(draft), {"form_data": {"phone": "0550-3333333"}}, format="json",
@@ -178,7 +179,7 @@ def test_web_form_carries_the_version_and_a_stale_save_keeps_both_changes(world,
     response = client.post(f"/approvals/applications/{draft.pk}/edit/", _post_data(loaded, f_phone="0550-4444444"))
     assert response.status_code == 409
     page = response.content.decode()
-    assert "保存未成功：您打开这份草稿之后，它已被修改（琅琊经办人二 于" in page
+    assert "保存未成功：您打开这份草稿之后，它已被修改（琅琊区科协经办人2 于" in page
     current = Application.objects.get(pk=draft.pk)
     assert current.form_data["phone"] == "0550-1234567"  # nothing saved
     form = response.context["form"]
@@ -197,7 +198,7 @@ def test_web_form_without_its_version_is_not_saved(world, draft, client):
     data = _post_data(Application.objects.get(pk=draft.pk), subject_name="无版本")
     del data["version"]
     response = client.post(f"/approvals/applications/{draft.pk}/edit/", data)
-    assert response.status_code == 200 and "页面缺少版本信息，请刷新后重新填写" in response.content.decode()
+    assert response.status_code == 422 and "页面缺少版本信息，请刷新后重新填写" in response.content.decode()
     assert Application.objects.get(pk=draft.pk).subject_name == draft.subject_name
 
 

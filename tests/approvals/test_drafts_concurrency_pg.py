@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from approvals.models import Application
 from orgs.models import Membership
+from orgs.services import member_display_name
 from tests.factories import UserFactory
 
 from .chain import create
@@ -53,7 +54,7 @@ def patch_together(calls) -> list:
 
 def test_two_simultaneous_saves_one_lands_one_409_nothing_lost(world):
     draft = create(world, "society-service-station")
-    second = UserFactory(username="langya_clerk2", first_name="琅琊经办人二")
+    second = UserFactory(username="langya_clerk2", first_name=member_display_name(world.org["langya"], "clerk", 2))
     Membership.objects.create(user=second, organization=world.org["langya"], role="clerk")
     clients = {"phone": api(world.user["langya_clerk"]), "contact_person": api(second)}
     path = f"/api/v1/applications/{draft.pk}/"

@@ -276,8 +276,8 @@ def test_station_chain_through_the_ui(world, live_server, browser, shoot, tmp_pa
     assert officer.status() == "专家评审中"
 
     def both_experts(form):
-        officer.keys.tick(form.get_by_label(world.user["anhui_expert"].first_name))
-        officer.keys.tick(form.get_by_label(world.user["anhui_expert2"].first_name))
+        officer.keys.tick(form.get_by_label(world.user["anhui_expert"].first_name, exact=True))
+        officer.keys.tick(form.get_by_label(world.user["anhui_expert2"].first_name, exact=True))
 
     officer.shot("assign")
     officer.act("assign_experts", fill=both_experts)
@@ -385,8 +385,8 @@ def test_city_chain_through_the_ui(world, live_server, browser, shoot, tmp_path,
     officer.act("accept", comment="材料齐全")
 
     def both_experts(form):
-        officer.keys.tick(form.get_by_label(world.user["anhui_expert"].first_name))
-        officer.keys.tick(form.get_by_label(world.user["anhui_expert2"].first_name))
+        officer.keys.tick(form.get_by_label(world.user["anhui_expert"].first_name, exact=True))
+        officer.keys.tick(form.get_by_label(world.user["anhui_expert2"].first_name, exact=True))
 
     officer.act("assign_experts", fill=both_experts)
     officer.close()

@@ -1,5 +1,8 @@
 """The annual report pages: a report taken from the clerk to the grade through the web forms; the pages
-are scoped like the designation; bad input comes back as a message, never a 500."""
+are scoped like the designation; bad input comes back on the page (422) under the field it is about and at
+the top of the form, never a 500."""
+import re
+
 import pytest
 from django.test import Client
 
@@ -17,6 +20,22 @@ def login(world, username) -> Client:
     return client
 
 
+def field_errors(response, field_id: str) -> str:
+    """The errors under one field of a page (approvals/_field.html: the field's box, then its error list)."""
+    html = response.content.decode()
+    match = re.search(rf'id="{re.escape(field_id)}".*?</div>\s*(?:<div class="kx-field__help".*?</div>\s*)?'
+                      r'(<ul class="errorlist".*?</ul>)?', html, re.S)
+    assert match, f"no field {field_id}"
+    return match.group(1) or ""
+
+
+def form_errors(response) -> str:
+    """The errors at the top of the page's refused form."""
+    match = re.search(r'<div class="kx-msg kx-msg--error" role="alert" id="form-errors">(.*?)</div>',
+                      response.content.decode(), re.S)
+    return match.group(1) if match else ""
+
+
 @pytest.fixture
 def report(world, follow_up):
     (designation,) = designate(world)
@@ -30,18 +49,22 @@ def test_a_report_from_the_clerk_to_the_grade(world, report):
     assert f'href="{url}"' in clerk.get("/designations/reports/").content.decode()
     page = clerk.get(url).content.decode()
     assert 'id="report-form"' in page and "开展服务（次）" in page
-    response = clerk.post(url + "report_submit/", {"services_given": "很多"}, follow=True)
-    assert "年度报告内容有误" in response.content.decode()
+    response = clerk.post(url + "report_submit/", {"services_given": "很多"})
+    assert response.status_code == 422 and "年度报告内容有误" in form_errors(response)
+    assert field_errors(response, "f-services_given") and 'value="很多"' in response.content.decode()
     assert AnnualReport.objects.get(pk=report.pk).status == "draft"
     clerk.post(url + "report_submit/", {k: str(v) for k, v in STATION_REPORT.items()})
     assert AnnualReport.objects.get(pk=report.pk).status == "signoff"
     login(world, "langya_leader").post(url + "report_sign_off/", {})
     city = login(world, "chuzhou_reviewer")
     assert 'report_city_return' in city.get(url).content.decode()
-    city.post(url + "report_city_return/", {"reason": ""})
+    refused = city.post(url + "report_city_return/", {"reason": ""})
+    assert refused.status_code == 422 and "请填写退回理由" in field_errors(refused, "review-reason")
     assert AnnualReport.objects.get(pk=report.pk).status == "city_review"  # a return needs its reasons
     city.post(url + "report_city_accept/", {"reason": "属实"})
     province = login(world, "anhui_reviewer")
+    refused = province.post(url + "report_grade/", {"grade": "good", "expert_score": "120", "reason": "较好"})
+    assert field_errors(refused, "review-expert_score") and 'value="120"' in refused.content.decode()
     province.post(url + "report_grade/", {"grade": "good", "expert_score": "85", "reason": "较好"})
     report.refresh_from_db()
     assert (report.status, report.grade) == ("graded", "good")
@@ -57,8 +80,9 @@ def test_the_pages_are_scoped(world, report):
         assert 'class="report"' not in client.get("/designations/reports/").content.decode()
     assert Client().get(url).status_code == 302  # to the login page
     leader = login(world, "langya_leader")
-    assert leader.post(url + "report_submit/", STATION_REPORT).status_code == 302  # refused with a message
-    assert leader.post(url + "no-such-action/", {}).status_code == 302
+    refused = leader.post(url + "report_submit/", STATION_REPORT)  # not the leader's: said on the page
+    assert refused.status_code == 422 and 'class="kx-msg kx-msg--error"' in refused.content.decode()
+    assert leader.post(url + "no-such-action/", {}).status_code == 422
     assert AnnualReport.objects.get(pk=report.pk).status == "draft"
 
 
@@ -87,3 +111,19 @@ def test_report_pages_queries_are_constant(world, follow_up, django_assert_num_q
 
 # Session, user, roles, the count and the page (list); the report and the form definition (detail).
 LIST_QUERIES, DETAIL_QUERIES = 5, 5
+
+
+def test_a_refused_report_form_costs_a_constant_number_of_queries(world, report, django_assert_num_queries):
+    """The refusal comes back on the page (no redirect and second request): the same queries as the page,
+    plus the service's own (the report locked, the access check) and its savepoint."""
+    clerk = login(world, "langya_clerk")
+    url = f"/designations/reports/{report.pk}/"
+    clerk.post(url + "report_submit/", {"services_given": "很多"})
+    with django_assert_num_queries(REFUSED_QUERIES):
+        response = clerk.post(url + "report_submit/", {"services_given": "很多"})
+    assert response.status_code == 422 and field_errors(response, "f-services_given")
+
+
+# Session, user, the report, roles, its form (the posted values); the service in a savepoint (roles read fresh,
+# the report locked, the form; rolled back and released); the page's form.
+REFUSED_QUERIES = 12

@@ -2,8 +2,10 @@
 off, the city reviews (and may return with reasons), the province grades. Each step through the
 services, with the FSM, the access layer, the designation's audit chain and the notifications."""
 import datetime as dt
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from approvals import errors as E
@@ -204,3 +206,29 @@ def test_the_chain_with_report_events_verifies(world, follow_up, django_capture_
     R.report_grade(actor=act(world, "anhui_reviewer"), report_id=report.pk, grade="fail", comment="未完成目标")
     ok, summary = audit_verify(application_ids=[application.pk], check_age=False)
     assert ok, summary
+
+
+def copies_and_sources():
+    """(report's applicant path, city, province) against its designation's, for every report."""
+    return [((r.applicant_path, r.city_id, r.province_id),
+             (r.designation.applicant_path, r.designation.city_id, r.designation.province_id))
+            for r in AnnualReport.objects.select_related("designation").order_by("pk")]
+
+
+def test_a_report_carries_its_designation_s_path_city_and_province(world, follow_up):
+    """The dashboards count reports by their own copy of the designation's scope (AnnualReport.applicant_path):
+    it is set by the one service that creates reports, for a county's site and a city's own alike, and
+    migration 0006 fills the reports that existed before it."""
+    designate(world, 2)
+    designate(world, 1, program="innovation-driven-city", county="chuzhou")
+    open_year(world)
+    pairs = copies_and_sources()
+    assert len(pairs) == 3 and all(copy == source for copy, source in pairs)
+    assert {copy[1] for copy, _source in pairs} == {world.org["chuzhou"].pk}
+    assert {copy[0] for copy, _source in pairs} >= {world.org["chuzhou"].path}
+
+    migration = importlib.import_module("designations.migrations.0006_report_scope_copy")
+    AnnualReport.objects.update(applicant_path="", city=world.org["chengdu"], province=world.org["sichuan"])
+    assert not any(copy == source for copy, source in copies_and_sources())
+    migration.copy_from_designation(django_apps, None)
+    assert all(copy == source for copy, source in copies_and_sources())

@@ -212,8 +212,18 @@ def test_the_command_imports_and_reports_counts():
     lines = out.getvalue().splitlines()
     assert lines[0] == "区划导入完成：共 3346 条，新增 3346，更新 0，停用 0"
     assert lines[1].startswith("新增（3346）：110000 北京市、110100 市辖区、110101 东城区、")
+    assert lines[1].endswith("……（另有 3326 条，加 -v 2 列出全部）") and lines[1].count("、") == 19
     assert lines[2:] == ["区划导入完成：共 3346 条，新增 0，更新 3346，停用 0"]
     assert Division.objects.count() == 3346
+
+
+
+@pytest.mark.django_db
+def test_the_command_lists_every_code_at_verbosity_2():
+    everything = StringIO()
+    call_command("import_divisions", stdout=everything, verbosity=2)
+    assert everything.getvalue().splitlines()[1].count("、") == 3345
+    assert "另有" not in everything.getvalue()
 
 
 # --- the 民政部 table with functional areas, and the diff of a changed dataset ------------------------------

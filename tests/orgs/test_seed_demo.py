@@ -97,7 +97,7 @@ def test_one_user_per_role_per_chain_organization_with_chinese_names():
     User = get_user_model()
 
     langya = User.objects.get(username="langya_clerk")
-    assert (langya.first_name, langya.email) == ("琅琊区经办人", "langya_clerk@demo.kexie.example")
+    assert (langya.first_name, langya.email) == ("琅琊区科协经办人", "langya_clerk@demo.kexie.example")
     assert (langya.is_staff, langya.is_superuser, langya.is_active) == (False, False, True)
     memberships = {
         (m.user.username, m.organization.name, m.role)
@@ -114,10 +114,10 @@ def test_one_user_per_role_per_chain_organization_with_chinese_names():
     }
     sample = User.objects.filter(username__in=["chuzhou_reviewer", "sichuan_expert", "anhui_expert2", "pidu_auditor"])
     assert {(u.username, u.first_name) for u in sample} == {
-        ("chuzhou_reviewer", "滁州市审核人"),
-        ("sichuan_expert", "四川省评审专家"),
-        ("anhui_expert2", "安徽省评审专家2"),
-        ("pidu_auditor", "郫都区审计员"),
+        ("chuzhou_reviewer", "滁州市科协审核人"),
+        ("sichuan_expert", "四川省科协评审专家"),
+        ("anhui_expert2", "安徽省科协评审专家2"),
+        ("pidu_auditor", "郫都区科协审计员"),
     }
     admins = {f"{p}_{role}" for p in PREFIXES for role in ("admin", "secadmin")}
     assert set(User.objects.filter(is_staff=True).values_list("username", flat=True)) == admins
@@ -126,8 +126,8 @@ def test_one_user_per_role_per_chain_organization_with_chinese_names():
     assert not User.objects.filter(is_superuser=True).exists()
     assert all(u.email == f"{u.username}@demo.kexie.example" for u in User.objects.all())
     assert len(rows) == 51
-    assert rows[0][:4] == ("anhui_clerk", "安徽省经办人", "安徽省科学技术协会", "经办人")
-    assert rows[-1][:4] == ("sichuan_expert2", "四川省评审专家2", "四川省科学技术协会", "评审专家")
+    assert rows[0][:4] == ("anhui_clerk", "安徽省科协经办人", "安徽省科学技术协会", "经办人")
+    assert rows[-1][:4] == ("sichuan_expert2", "四川省科协评审专家2", "四川省科学技术协会", "评审专家")
     assert len({row[4] for row in rows}) == 51
     assert all(len(row[4]) == 12 for row in rows)
 
@@ -195,7 +195,7 @@ def test_existing_divisions_are_not_reimported():
 
     assert Division.objects.get(code="341102").name == "琅琊区（本地修改）"
     assert Organization.objects.get(division_id="341102").name == "琅琊区（本地修改）科学技术协会"
-    assert get_user_model().objects.get(username="langya_clerk").first_name == "琅琊区（本地修改）经办人"
+    assert get_user_model().objects.get(username="langya_clerk").first_name == "琅琊区（本地修改）科协经办人"
 
 
 @pytest.mark.django_db

@@ -63,7 +63,7 @@ def test_application_form_revision_1_has_its_own_opinions(history):
                      "琅琊区科学技术协会", "滁州市科学技术协会",
                      "三年内攻关五项关键技术。",  # revision 1's work plan, not revision 2's
                      "同意上报（初稿）", "请补充辐射带动单位的联系方式", "退回修改",
-                     "琅琊区leader", "滁州市reviewer", "县级科协审核意见", "市级科协推荐意见",
+                     "琅琊区科协负责人", "滁州市科协审核人", "县级科协审核意见", "市级科协推荐意见",
                      "省级科协审查认定意见", "（本版本暂无该级意见）", "（盖章）"):
         assert expected in text, expected
     assert "同意推荐" not in text and "予以认定" not in text
@@ -79,7 +79,7 @@ def test_application_form_revision_2_lists_fields_rows_attachments_and_all_level
                      "技术需求（共5项）", "需求名称", "需求4", "进站专家（共5项）", "专家级别", "合肥工业大学", "教授",
                      "辐射带动单位（共6项）", "滁州乙精密机械有限公司", "0550-1234567", "contact@example.com",
                      "同意推荐", "材料齐全", "形式审查通过", "予以认定", "经专家评审，予以认定",
-                     "安徽省reviewer", "安徽省leader"):
+                     "安徽省科协审核人", "安徽省科协负责人"):
         assert expected in text, expected
     assert "请补充辐射带动单位的联系方式" not in text  # a revision-1 opinion
     for attachment in Attachment.objects.filter(application=a, removed_in__isnull=True):

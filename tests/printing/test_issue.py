@@ -12,7 +12,7 @@ from approvals import services as svc
 from approvals.models import Application, AuditEvent, Effect, Status
 from printing import services
 from printing.models import Certificate, CertificateSequence, CertificateStatus
-from printing.qr import qr_svg_data_uri
+from printing.qr import qr_png_data_uri
 from printing.tasks import issue_certificate_task, render_certificate_task
 from tests.approvals.chain import act, create, to_province_check
 from workflows.relay import outbox_relay
@@ -51,7 +51,7 @@ def test_qr_code_points_to_the_absolute_verify_url(world, django_capture_on_comm
     certificate = Certificate.objects.get(application=application)
     context = services.certificate_context(certificate)
     assert context["verify_url"] == f"https://kexie.example/verify/{certificate.token}/"
-    assert context["qr_data_uri"] == qr_svg_data_uri(context["verify_url"])
+    assert context["qr_data_uri"] == qr_png_data_uri(context["verify_url"])
 
 
 def test_task_run_twice_leaves_one_certificate_and_one_file(world, django_capture_on_commit_callbacks,

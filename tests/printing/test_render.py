@@ -6,7 +6,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from printing.qr import qr_svg_data_uri
+from printing.qr import PNG_MODULE_PIXELS, qr_png_data_uri, qr_svg_data_uri
 from printing.render import render_html, render_pdf
 
 A4_LANDSCAPE_PT = (842, 595)
@@ -114,6 +114,56 @@ def test_template_is_autoescaped():
     html = render_html("printing/certificate.html", certificate_context(awardee_name="<b>x</b> & \"y\""))
     assert "<b>x</b>" not in html
     assert "&lt;b&gt;x&lt;/b&gt; &amp; &quot;y&quot;" in html
+
+
+def test_certificate_qr_code_is_a_sharp_png_of_the_modules():
+    """The certificate's QR code: a PNG whose squares of PNG_MODULE_PIXELS are segno's modules, with the
+    four-module quiet zone, drawn without interpolation (sharp squares at any size)."""
+    import base64
+
+    import segno
+    from PIL import Image
+
+    url = "https://kexie.example/verify/3f2a9c/"
+    uri = qr_png_data_uri(url)
+    assert uri.startswith("data:image/png;base64,")
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("L")
+    modules = segno.make(url, error="m", micro=False).matrix
+    side = PNG_MODULE_PIXELS
+    assert image.size == ((len(modules) + 8) * side, (len(modules) + 8) * side)
+    for y, row in enumerate(modules):
+        for x, module in enumerate(row):
+            square = image.crop(((x + 4) * side, (y + 4) * side, (x + 5) * side, (y + 5) * side))
+            assert square.getextrema() == ((0, 0) if module else (255, 255)), (x, y)
+    assert image.crop((0, 0, image.width, 4 * side)).getextrema() == (255, 255)  # quiet zone
+    pdf = render_pdf("printing/certificate.html", certificate_context(qr_data_uri=uri))
+    assert b"/Interpolate false" in pdf
+    with pytest.raises(ValueError):
+        qr_png_data_uri("")
+
+
+def test_stylesheets_are_parsed_once_per_process_and_render_the_same(monkeypatch):
+    """The parsed <style> and <link> sheets are kept (printing.render._stylesheets): a second render of
+    the same document parses nothing, still applies the @page rules (A4 landscape), and draws the same
+    bytes as WeasyPrint's own parsing."""
+    import weasyprint
+    import weasyprint.css
+
+    from printing import render
+
+    html = render_html("printing/certificate.html", certificate_context())
+    render.render_document(html)
+    kept = dict(render._stylesheets)
+    assert {key[0] for key in kept} == {"string", "asset"}  # base.html's <style>, certificate.css
+    cached = render.render_document(html)
+    assert {key: id(value[0]) for key, value in render._stylesheets.items() if key in kept} == {
+        key: id(value[0]) for key, value in kept.items()}
+    box = PdfReader(io.BytesIO(cached.pdf)).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (842, 595)
+    monkeypatch.setattr(weasyprint.css, "CSS", weasyprint.CSS)  # WeasyPrint's parsing, every time
+    monkeypatch.setattr(render, "_install_stylesheet_cache", lambda: None)
+    uncached = render.render_document(html)
+    assert uncached.pdf == cached.pdf and uncached.seal_areas == cached.seal_areas
 
 
 def test_qr_code_is_an_svg_data_uri():

@@ -168,3 +168,21 @@ def test_the_api_export_of_the_summary_table_is_masked_by_role(world, recommende
     assert (masking.mask(recommended.uscc, masking.USCC) in cells) is not full
     event = SecurityEvent.objects.get(kind=Kind.EXPORT)
     assert (event.username, event.detail["document"], event.client_ip) == (name, "summary_xlsx", "203.0.113.31")
+
+
+@pytest.mark.parametrize("name, full", ROLES)
+def test_the_search_finds_by_uscc_only_whoever_sees_it_in_full(world, recommended, name, full):  # noqa: F811
+    """The web list's ?q= and the API's ?search= (access.application_search_q): a role that sees the USCC
+    masked cannot find the application by typing it, whole or in part (the search would confirm it); the
+    subject's name finds it for everyone who sees it."""
+    uscc, pk = recommended.uscc, recommended.pk
+    api, web = api_of(world, name), client_of(world, name)
+    for text in (uscc, uscc[3:12], uscc.lower()):
+        found = [r["id"] for r in api.get("/api/v1/applications/", {"search": text}).json()["results"]]
+        assert (pk in found) is full, text
+        page = web.get("/approvals/applications/", {"q": text}).content.decode()
+        assert (f"/approvals/applications/{pk}/" in page) is full, text
+    found = [r["id"] for r in api.get("/api/v1/applications/", {"search": recommended.subject_name}).json()["results"]]
+    assert pk in found
+    page = web.get("/approvals/applications/", {"q": recommended.subject_name}).content.decode()
+    assert f"/approvals/applications/{pk}/" in page

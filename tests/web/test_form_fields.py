@@ -41,7 +41,7 @@ def test_required_marks_and_inline_errors(world):
 
     response = client.post(url, {"subject_name": "", "division_code": world.division["langya"].code,
                                  "f_email": "不是邮箱"})
-    assert response.status_code == 200 and not Application.objects.exists()
+    assert response.status_code == 422 and not Application.objects.exists()
     page = response.content.decode()
     assert 'id="form-errors"' in page
     for name in ("subject_name", "f_email"):

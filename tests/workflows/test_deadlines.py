@@ -238,7 +238,7 @@ def test_assigned_tasks_remind_their_owner_only(world, clock, django_capture_on_
     assert notes("reminder") == [("anhui_expert2", "即将到期：滁州某某智能装备有限公司（专家评审）")]
     run("2026-10-24", django_capture_on_commit_callbacks)
     assert notes("escalation") == [("anhui_leader", "逾期督办：滁州某某智能装备有限公司（专家评审）")]
-    assert "办理人：安徽专家二" in Notification.objects.get(kind="escalation").body
+    assert "办理人：安徽省科协评审专家2" in Notification.objects.get(kind="escalation").body
 
 
 @pytest.mark.django_db

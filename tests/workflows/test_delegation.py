@@ -71,8 +71,8 @@ def test_delegation_starts_and_ends_on_its_own(world, in_city_review, clock):
             event.from_status, event.to_status) == (
         "recommend", world.user["chuzhou_clerk"].pk, world.user["chuzhou_reviewer"].pk, "reviewer",
         world.org["chuzhou"].pk, "city_review", "province_check")
-    assert audit_actor_label(event) == "滁州市clerk 代 滁州市reviewer"
-    assert audit_actor_label(AuditEvent.objects.filter(application=in_city_review).first()) == "琅琊区clerk"
+    assert audit_actor_label(event) == "滁州市科协经办人 代 滁州市科协审核人"
+    assert audit_actor_label(AuditEvent.objects.filter(application=in_city_review).first()) == "琅琊区科协经办人"
     assert audit_verify(application_ids=[in_city_review.pk])[0] is True
 
 
@@ -159,7 +159,7 @@ def test_who_may_delegate_what(world):
         delegation_create(actor=act(world, "chuzhou_clerk"), delegator=world.user["chuzhou_clerk"],
                           delegate=world.user["hefei_clerk"], organization=world.org["chuzhou"], role="reviewer",
                           reason="出差", **ok)
-    assert exc.value.message == "滁州市clerk 在 滁州市科学技术协会 没有“审核人”角色，不能委托"
+    assert exc.value.message == "滁州市科协经办人 在 滁州市科学技术协会 没有“审核人”角色，不能委托"
     assert Delegation.objects.count() == 1
 
 

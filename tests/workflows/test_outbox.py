@@ -20,6 +20,7 @@ from approvals.outbox import (
     SKIPPED,
     backoff_seconds,
     effect_add,
+    effect_done_with,
     effect_run,
     effects_add,
     effects_retry,
@@ -216,6 +217,38 @@ def test_a_second_delivery_of_a_done_effect_is_skipped(world):
     assert effect_run(effect.pk, lambda: runs.append(2) or "second") is SKIPPED
     assert effect_run(effect.pk, lambda: runs.append(3), atomic=False) is SKIPPED
     assert runs == [1]
+
+
+def test_work_outside_a_transaction_marks_its_effect_done_in_its_own_commit(world, django_assert_num_queries):
+    """effect_done_with(): the work's commit marks the effect done, and effect_run writes nothing after it;
+    a work that raises after it rolls the mark back with its own writes, and the failure is recorded."""
+    (application,) = bulk_approved(world, 1)
+    effect_add(kind="certificate_render", key=application.pk, args=[application.pk])
+    effect = Effect.objects.get()
+
+    def work():
+        with transaction.atomic():
+            Application.objects.filter(pk=application.pk).update(subject_name="改名一次")
+            effect_done_with()
+        return "stored"
+
+    def failing_work():
+        with transaction.atomic():
+            Application.objects.filter(pk=application.pk).update(subject_name="改名两次")
+            effect_done_with()
+            raise RuntimeError("disk full")
+
+    assert effect_run(effect.pk, failing_work, atomic=False) is None
+    effect.refresh_from_db()
+    application.refresh_from_db()
+    assert (effect.done_at, effect.attempts, application.subject_name != "改名两次") == (None, 1, True)
+    # The pending check, the work's UPDATE and the mark (plus the savepoint's two statements): no write after.
+    with django_assert_num_queries(5):
+        assert effect_run(effect.pk, work, atomic=False) == "stored"
+    effect.refresh_from_db()
+    assert effect.done_at is not None
+    assert effect_run(effect.pk, work, atomic=False) is SKIPPED
+    effect_done_with()  # no running effect (a direct call): nothing to mark, no query
 
 
 def test_a_refusal_is_noted_on_the_effect_and_not_retried(world):

@@ -25,3 +25,18 @@
   mark();
   window.addEventListener("resize", mark);
 })();
+
+// A file picker in the page's language (approvals/_file_picker.html): the chosen file's name beside it.
+(function () {
+  if (window.kxFilePick) return;
+  window.kxFilePick = true;
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches(".kx-filepick__input")) return;
+    var box = input.closest(".kx-filepick"), name = box && box.querySelector(".kx-filepick__name");
+    if (!name) return;
+    name.textContent = input.files && input.files.length
+      ? Array.prototype.map.call(input.files, function (file) { return file.name; }).join("、")
+      : box.dataset.empty;
+  });
+})();

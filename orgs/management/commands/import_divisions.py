@@ -7,6 +7,8 @@ from orgs.models import Division
 from orgs.services import DEFAULT_DIVISIONS_FILE, DivisionImportError, divisions_import
 from workflows.admin_notices import divisions_retired_notify
 
+LISTED = 20  # codes listed per kind of change at the default verbosity
+
 
 class Command(BaseCommand):
     help = "导入行政区划（幂等；列出新增、更名、迁移、类型变更和停用的代码；文件中不再出现的代码标记为无效，不删除）"
@@ -34,9 +36,14 @@ class Command(BaseCommand):
             (_("停用"), [f"{c} {names[c]}" for c in diff.retired]),
             (_("恢复有效"), [f"{c} {names[c]}" for c in diff.restored]),
         ]
+        # A first import adds thousands of codes: list the first few unless -v 2 asks for every one.
+        shown = None if options["verbosity"] >= 2 else LISTED
         for title, items in sections:
             if items:
-                self.stdout.write(f"{title}（{len(items)}）：" + "、".join(items))
+                line = f"{title}（{len(items)}）：" + "、".join(items[:shown])
+                if shown is not None and len(items) > shown:
+                    line += _("……（另有 %(more)d 条，加 -v 2 列出全部）") % {"more": len(items) - shown}
+                self.stdout.write(line)
         told = divisions_retired_notify(codes=list(diff.retired)) if diff.retired else 0
         if told:
             self.stdout.write(_("%(count)d 个组织所在的区划已停用，已通知管理员") % {"count": told})

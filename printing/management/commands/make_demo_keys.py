@@ -1,6 +1,8 @@
 """Make the demo's signing keys: a local CA and one key per provincial and city 科协 of the demo
 provinces (idempotent: organizations that have an active key keep it)."""
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from approvals.demo import DEMO_PROVINCES
 from orgs.models import Level, Organization, OrgKind
@@ -9,7 +11,7 @@ from printing.models import SigningKey
 
 
 class Command(BaseCommand):
-    help = "Create a local demo CA and signing keys for the demo provinces' provincial and city 科协"
+    help = gettext_lazy("为演示省份的省、市科协生成本地演示 CA 和签章密钥（幂等）")
 
     def handle(self, *args, **options):
         provinces = Organization.objects.filter(division_id__in=DEMO_PROVINCES, kind=OrgKind.KEXIE)
@@ -22,4 +24,4 @@ class Command(BaseCommand):
                     continue
                 demo_signing_key(organization)
                 made += 1
-        self.stdout.write(f"signing keys made: {made}")
+        self.stdout.write(_("已生成签章密钥 %(made)d 个") % {"made": made})

@@ -2,11 +2,9 @@
 the first problem."""
 import sys
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from approvals.audit_anchor import DigestError, consistent_read, digests_check
-from security.selectors import security_verify
+from security.tasks import security_log_check
 
 
 class Command(BaseCommand):
@@ -17,14 +15,7 @@ class Command(BaseCommand):
                             help="与此目录中的签名摘要比对（如审计管理员自己保存的副本），默认为 SECURITY_DIGEST_DIR")
 
     def handle(self, *args, digests, **options):
-        try:
-            digest = digests_check(digests if digests is not None else settings.SECURITY_DIGEST_DIR)
-        except DigestError as exc:
-            self.stderr.write(str(exc))
-            sys.exit(1)
-        anchor = digest.heads.get(0) if digest is not None else None
-        with consistent_read():
-            ok, message = security_verify(anchor=anchor)
+        ok, message = security_log_check(digests)
         if ok:
             self.stdout.write(message)
             return
