@@ -16,7 +16,8 @@ a viewflow process), starts ``celery -A config worker --concurrency 2`` with a r
 redis://127.0.0.1:6379/14, or $BENCH_REDIS_URL, if it answers, else the embedded filesystem broker in the scratch folder),
 writes one ``certificate_issue`` outbox effect per application in one transaction, as the bulk issue
 does (published when it commits; the issue task makes the gap-free reservation and writes the render
-effect, whose task renders, stores atomically and records the hash) and times from the first effect
+and notification effects, then carries them out itself after its commit: renders, signs, stores
+atomically and records the hash) and times from the first effect
 written until every certificate has its pdf_sha256. The clock starts once both pool processes have
 reported their warm-up (one throwaway certificate each, printing.tasks), as in a worker that runs for
 days; the warm-up's duration is printed apart. It prints the CPU time the worker's processes spent per

@@ -6,6 +6,7 @@ import hashlib
 import os
 from unittest import mock
 
+import pytest
 from django.utils import timezone
 
 from approvals import services as svc
@@ -17,7 +18,15 @@ from printing.tasks import issue_certificate_task, render_certificate_task
 from tests.approvals.chain import act, create, to_province_check
 from workflows.relay import outbox_relay
 
-from .helpers import approve, certified_application, keep_artifact, page_size, pdf_text, to_public_notice
+from .helpers import (
+    approve,
+    bulk_approved,
+    certified_application,
+    keep_artifact,
+    page_size,
+    pdf_text,
+    to_public_notice,
+)
 
 
 def stored_files(root):
@@ -211,3 +220,29 @@ def test_the_render_effect_takes_nine_queries_and_holds_no_transaction_while_ren
     certificate.refresh_from_db()
     assert digest == certificate.pdf_sha256 and certificate.signed_at is not None
     assert Effect.objects.get(pk=effect.pk).done_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_issue_task_renders_and_notifies_itself_after_its_commit(world, private_storage, monkeypatch):
+    """Outside any transaction (as in a worker), the issue task carries out the render and notification
+    effects that its issue wrote (outbox.effects_run_here): both done when it returns, neither handed to
+    the broker; only what the notification writes (its e-mails) is."""
+    from approvals import outbox
+
+    (application,) = bulk_approved(world, 1)
+    effect = Effect.objects.create(kind="certificate_issue", key=str(application.pk), args=[application.pk])
+    kicked = []
+    real_kick = outbox._kick
+    monkeypatch.setattr(outbox, "_kick", lambda effects: (kicked.extend(e.kind for e in effects), real_kick(effects)))
+
+    outcome = issue_certificate_task.apply(args=[application.pk], kwargs={"effect_id": effect.pk})
+    assert outcome.successful(), outcome.result
+    number = outcome.result  # (.get() is refused where another eager task ran in this thread)
+
+    certificate = Certificate.objects.get(application=application)
+    assert number == certificate.number and certificate.pdf_sha256
+    assert hashlib.sha256(services.certificate_pdf_path(certificate).read_bytes()).hexdigest() == certificate.pdf_sha256
+    done = dict(Effect.objects.filter(kind__in=["certificate_issue", "certificate_render", "notify_event"])
+                .values_list("kind", "done_at"))
+    assert set(done) == {"certificate_issue", "certificate_render", "notify_event"} and all(done.values())
+    assert set(kicked) <= {"email_send"}
