@@ -23,6 +23,7 @@ from .attachments import attachment_path
 from .errors import ApprovalError, NotAllowed, StaleVersion, WrongState
 from .forms import ApplicationForm, AttachmentForm, reconciled_after_stale
 from .models import RECOMMENDED_STATUSES, Attachment, Batch, Decision, Status
+from .params import query_id
 from .stages import BUTTONS, Action
 
 
@@ -88,8 +89,8 @@ class ApplicationListView(LoginRequiredMixin, View):
 
 class ApplicationCreateView(LoginRequiredMixin, View):
     def _context(self, request):
-        batch_id, org_id = request.GET.get("batch", ""), request.GET.get("org", "")
-        if not (batch_id.isdigit() and org_id.isdigit()):
+        batch_id, org_id = query_id(request.GET.get("batch")), query_id(request.GET.get("org"))
+        if batch_id is None or org_id is None:
             raise Http404(_("请从工作台选择申报批次"))
         principal = principal_of(request.user)
         batch = get_object_or_404(Batch.objects.select_related("program", "province"), pk=batch_id)
@@ -419,7 +420,7 @@ class CityBatchView(LoginRequiredMixin, View):
 
     def post(self, request, batch_id):
         context = self._context(request, batch_id)
-        ids = [int(pk) for pk in request.POST.getlist("applications") if pk.isdigit()]
+        ids = [pk for pk in map(query_id, request.POST.getlist("applications")) if pk is not None]
         comment = request.POST.get("comment", "")
         done = 0
         for pk in ids:
@@ -442,5 +443,11 @@ def permission_denied(request, exception=None):
     from django.views.defaults import permission_denied as default_permission_denied
 
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
+        # The way back after the login, with its query unless that makes the redirect longer than Django
+        # allows (DisallowedRedirect here, inside the error handler, was a 500).
+        back = next((path for path in (request.get_full_path(), request.path) if len(path) <= NEXT_MAX_LENGTH), "/")
+        return redirect_to_login(back)
     return default_permission_denied(request, exception)
+
+
+NEXT_MAX_LENGTH = 4096

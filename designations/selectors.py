@@ -6,6 +6,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from approvals.models import Program
+from approvals.params import query_id
 from orgs.models import Level, Organization, OrgKind
 
 from .models import IN_FORCE, Designation
@@ -33,19 +34,11 @@ class RegistryFilter:
         return self.county or self.city or self.province
 
 
-def _int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
 def registry_filter(params) -> RegistryFilter:
     """The registry's search from the query string. Unknown or inconsistent values (a city outside the
     chosen province, say) are dropped, never an error: the page shows what the rest selects."""
     q = (params.get("q") or "").strip()[:QUERY_MAX_LENGTH]
-    ids = {key: _int(params.get(key)) for key in ("program", "province", "city", "county")}
+    ids = {key: query_id(params.get(key)) for key in ("program", "province", "city", "county")}
     program = Program.objects.filter(pk=ids["program"]).first() if ids["program"] else None
     wanted = [ids[key] for key in ("province", "city", "county") if ids[key]]
     orgs = {org.pk: org for org in Organization.objects.filter(pk__in=wanted)} if wanted else {}

@@ -40,6 +40,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from approvals import access
 from approvals.models import Application, Batch, Effect, Status
 from approvals.outbox import effect_add, effects_add
+from approvals.params import query_id
 from approvals.selectors import application_get
 from orgs.access import principal_of
 from orgs.models import Level, Organization
@@ -87,9 +88,9 @@ def _city_in_scope(request, batch: Batch) -> Organization:
     cities = Organization.objects.filter(level=Level.CITY, path__startswith=batch.province.path)
     raw = request.GET.get("city", "").strip()
     if raw:
-        if not raw.isdigit() or len(raw) > 18:
+        if query_id(raw) is None:
             raise Http404(_("参数 city 应为市级科协的编号"))
-        city = cities.filter(pk=int(raw)).first()
+        city = cities.filter(pk=query_id(raw)).first()
     else:
         own = [seat.organization_id for seat in principal.seats if seat.level == Level.CITY]
         found = list(cities.filter(pk__in=own)[:2])
@@ -233,7 +234,7 @@ class ApplicationFormPdfView(LoginRequiredMixin, View):
         if application is None:
             raise Http404("申报不存在或不在您的权限范围内")
         raw = request.GET.get("revision", "").strip()
-        if raw and not raw.isdigit():
+        if raw and query_id(raw) is None:
             raise Http404("版本号无效")
         copy = request.GET.get("copy", "").strip()
         if copy not in ("", "province"):

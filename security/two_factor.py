@@ -81,7 +81,7 @@ def enrol_confirm(request, device: TOTPDevice, code: str) -> list[str] | None:
     user = request.user
     code = _normalise(code)
     check = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    if not (code.isdigit() and check.verify(int(code), device.tolerance)):
+    if not (code.isascii() and code.isdigit() and check.verify(int(code), device.tolerance)):
         security_record(Kind.TWO_FACTOR_FAILED, actor=user, request=request, detail={"step": "enrol"})
         return None
     with transaction.atomic():
@@ -123,7 +123,7 @@ def check_code(user, code: str, *, request=None, step: str = "login") -> tuple[o
     totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if totp is None:
         return None, str(MSG_NOT_ENROLLED)
-    if len(code) != totp.digits or not code.isdigit():  # recovery codes are 8 letters and digits
+    if len(code) != totp.digits or not (code.isascii() and code.isdigit()):  # recovery codes are 8 letters and digits
         device = StaticDevice.objects.filter(user=user, name=RECOVERY_NAME, confirmed=True).first()
         with transaction.atomic():
             ok = device is not None and device.verify_token(code)

@@ -49,9 +49,11 @@ MIDDLEWARE = [
     "approvals.api_errors.ApiErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "config.hardening.BadInputMiddleware",  # after CSRF: its process_view has read the body
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.hardening.PrivateCacheMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "security.middleware.SecurityContextMiddleware",
@@ -142,6 +144,7 @@ MEDIA_URL = "/media/"
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+SESSION_ENGINE = "config.sessions"  # database sessions; a cookie that holds no possible key is no session
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
