@@ -44,7 +44,7 @@ def test_a_province_officer_enrols_and_logs_in_with_totp(world, live_server, bro
     expect(other).to_have_url(f"{live_server.url}/accounts/2fa/verify/?next=/approvals/")
     other.fill("#id_code", "000000")
     other.click("button[type=submit]")
-    expect(other.locator(".kx-error")).to_contain_text("验证码不正确")
+    expect(other.locator("#id_code_error")).to_contain_text("验证码不正确")
     other.fill("#id_code", _code(TOTPDevice.objects.get(user=world.user["anhui_reviewer"]), ahead=1))
     other.click("button[type=submit]")
     expect(other).to_have_url(f"{live_server.url}/approvals/")
