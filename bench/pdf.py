@@ -2,7 +2,7 @@
 certificates issued through two real Celery worker processes.
 
     .venv/bin/python bench/pdf.py [--count 200] [--chromium-count 50] [--signed-count 100] [--batch 1000]
-                                  [--postgres] [--skip-celery]
+                                  [--postgres] [--skip-celery] [--probe]
 
 Part 1 renders COUNT certificates warm in this one process with WeasyPrint (varying names, numbers and QR
 codes), then prints the same HTML CHROMIUM_COUNT times with Debian's /usr/bin/chromium through
@@ -21,7 +21,10 @@ atomically and records the hash) and times from the first effect
 written until every certificate has its pdf_sha256. The clock starts once both pool processes have
 reported their warm-up (one throwaway certificate each, printing.tasks), as in a worker that runs for
 days; the warm-up's duration is printed apart. It prints the CPU time the worker's processes spent per
-certificate, the figure to compare when other work shares the cores (the rate then is not). Then it reads VmRSS of the worker's child processes from /proc, stops the
+certificate, the figure to compare when other work shares the cores (the rate then is not), with the
+time the worker's processes waited for a CPU (/proc/<pid>/schedstat) and the ratio of the batch's wall time
+to their CPU time. --probe runs the worker as ``celery -A bench.pdf_probe`` and prints, per certificate,
+each task's wall, CPU, CPU-wait, blocked and SQL time measured inside the pool processes. Then it reads VmRSS of the worker's child processes from /proc, stops the
 worker, and checks the result: numbers 1..BATCH without gap or duplicate, one stored file per certificate
 with the recorded SHA-256.
 
@@ -350,15 +353,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_worker(scratch: Scratch) -> tuple[subprocess.Popen, Path]:
+def run_queue_seconds(pid: int) -> float:
+    """Time process ``pid`` has waited for a CPU so far (/proc/<pid>/schedstat; 0 if unknown)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def start_worker(scratch: Scratch, *, probe: bool = False) -> tuple[subprocess.Popen, Path]:
     log = scratch.folder / "worker.log"
-    command = [str(ROOT / ".venv" / "bin" / "celery"), "-A", "config", "worker", "--concurrency",
+    env = os.environ.copy()
+    if probe:
+        env["PDF_PROBE_DIR"] = str(scratch.folder / "probe")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    command = [str(ROOT / ".venv" / "bin" / "celery"), "-A", "bench.pdf_probe" if probe else "config", "worker",
+               "--concurrency",
                str(WORKER_CONCURRENCY), "--pool", "prefork", "-l", "info", "-n", f"bench-pdf-{os.getpid()}@%h",
                "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if not Path(command[0]).exists():
         command[0] = shutil.which("celery") or "celery"
     handle = log.open("wb")
-    process = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), stdout=handle, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
                                start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -396,7 +412,7 @@ def stop_worker(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
-def bench_celery(count: int, scratch: Scratch) -> tuple[float, float, float]:
+def bench_celery(count: int, scratch: Scratch, *, probe: bool = False) -> tuple[float, float, float]:
     """Returns (seconds for the batch, largest child VmRSS in MB, parent VmRSS in MB)."""
     from django.db import transaction
     from django.db.models import Count, Max, Min
@@ -415,10 +431,12 @@ def bench_celery(count: int, scratch: Scratch) -> tuple[float, float, float]:
     except Exception as exc:  # noqa: BLE001 - the filesystem broker may not support it; then it is empty anyway
         print(f"celery: purge skipped ({exc})")
 
-    process, log = start_worker(scratch)
+    process, log = start_worker(scratch, probe=probe)
     try:
         pids = [process.pid, *child_pids(process.pid)]
         cpu_before = {pid: cpu_seconds(pid) for pid in pids}
+        wait_before = {pid: run_queue_seconds(pid) for pid in pids}
+        own_cpu_before = time.process_time()
         start = time.perf_counter()
         # As the bulk issue does: one outbox effect each, published when the transaction commits.
         with transaction.atomic():
@@ -436,7 +454,9 @@ def bench_celery(count: int, scratch: Scratch) -> tuple[float, float, float]:
                 last_report = time.perf_counter()
                 print(f"celery: {done}/{count} after {last_report - start:.0f} s")
         elapsed = time.perf_counter() - start
+        own_cpu = time.process_time() - own_cpu_before
         cpu_used = {pid: cpu_seconds(pid) - before for pid, before in cpu_before.items()}
+        waited = sum(run_queue_seconds(pid) - before for pid, before in wait_before.items())
         children = child_pids(process.pid)
         child_rss = [rss_mb(pid) for pid in children]
         parent_rss = rss_mb(process.pid)
@@ -449,6 +469,14 @@ def bench_celery(count: int, scratch: Scratch) -> tuple[float, float, float]:
     print(f"celery: CPU per certificate {1000 * sum(cpu_used.values()) / count:.1f} ms (worker children "
           f"{1000 * sum(v for p, v in cpu_used.items() if p != process.pid) / count:.1f} ms, worker main process "
           f"{1000 * cpu_used[process.pid] / count:.1f} ms)")
+    print(f"celery: the worker's processes waited {waited:.1f} s for a CPU (other work on the cores); this "
+          f"process used {own_cpu:.2f} s of CPU meanwhile; batch wall time / worker CPU time "
+          f"{elapsed / max(sum(cpu_used.values()), 1e-9):.2f} (0.5: both cores busy with the batch)")
+    if probe:
+        from pdf_probe import summary
+
+        for line in summary(scratch.folder / "probe", count):
+            print(line)
     print(f"celery: worker children VmRSS {', '.join(f'{r:.0f}' for r in child_rss)} MB; parent {parent_rss:.0f} MB")
     summary = Certificate.objects.aggregate(n=Count("id"), low=Min("seq"), high=Max("seq"),
                                             distinct=Count("seq", distinct=True))
@@ -478,6 +506,8 @@ def main() -> None:
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="server (and maintenance database) where the scratch database is created")
     parser.add_argument("--skip-celery", action="store_true", help="only the single-process comparison")
+    parser.add_argument("--probe", action="store_true",
+                        help="measure each task inside the pool processes (bench/pdf_probe.py) and print it per certificate")
     args = parser.parse_args()
 
     # The scratch database holds the signing key even when the Celery part is skipped.
@@ -515,7 +545,7 @@ def main() -> None:
 
         batch_s = worker_rss = None
         if not args.skip_celery:
-            batch_s, worker_rss, _parent = bench_celery(args.batch, scratch)
+            batch_s, worker_rss, _parent = bench_celery(args.batch, scratch, probe=args.probe)
             rate = args.batch / batch_s
             print(f"goal signed batch: {rate:.1f} certificates/s on {WORKER_CONCURRENCY} workers (goal >= "
                   f"{GOAL_SIGNED_PER_S:.0f}/s): {'met' if rate >= GOAL_SIGNED_PER_S else 'NOT met'}")

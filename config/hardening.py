@@ -7,6 +7,10 @@ CharField refuses it already. The API is left to its own checks, which name the 
 shape (approvals.api: its filters and serializers refuse a NUL). A view exempt from CSRF (the public
 verification, which reads its body only after its size check) is checked on its query and path alone.
 
+It also answers an id too large for the database's integer, which SQLite (the embedded default) cannot
+bind (OverflowError: a list filter of the admin, ?organization=<25 digits>, or a page of the engine), with
+404 and a message: no record has such an id.
+
 PrivateCacheMiddleware: an answer to someone logged in that says nothing about caching is marked
 `Cache-Control: private, no-store`: an application's page, an attachment (a licence, an ID card), an
 export, any document with personal data stays out of shared caches and off the disk of a shared computer
@@ -43,6 +47,11 @@ class BadInputMiddleware:
             return None
         return render(request, "bad_input.html", {"message": _("请求中含有不允许的字符（NUL 空字符），请删除后重试。")},
                       status=400)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OverflowError) or request.path_info.startswith(API_PREFIX):
+            return None
+        return render(request, "bad_input.html", {"message": _("编号超出范围：没有这条记录。")}, status=404)
 
 
 class PrivateCacheMiddleware:

@@ -48,8 +48,13 @@ HOSTILE_QUERIES = {
     "nul": {name: "a\x00b" for name in PARAMS},
     "unicode-digits": dict.fromkeys(PARAMS, "1²"),
     "huge-number": dict.fromkeys(PARAMS, "9" * 5000),
+    "big-id": dict.fromkeys(PARAMS, "9" * 25),  # beyond 64 bits: SQLite cannot bind it
     "bad-date": dict.fromkeys(PARAMS, "2026-02-30"),
+    # The admin's lookups on a field of the model (any local field may be filtered on), one at a time: the
+    # admin sends a query with any lookup it does not know back to the list (?e=1) before reading the rest.
+    **{f"admin-{name}": {name: "9" * 25} for name in ("organization", "id__exact", "user", "application")},
 }
+ADMIN_QUERIES = tuple(name for name in HOSTILE_QUERIES if name.startswith("admin-"))
 # Raw: bytes that are not UTF-8, and a query string longer than a redirect may carry (16,384 characters).
 RAW_QUERY = "&".join(f"{name}=%FF%FE{'x' * 700}" for name in PARAMS)
 # Form fields the POST routes read (the report and renewal forms add their own, read from the world).
@@ -59,8 +64,11 @@ FIELDS = ("comment", "reason", "text", "grade", "expert_score", "score", "starts
 HOSTILE_BODIES = {"empty": None, "nul": "a\x00b", "unicode-digits": "1²", "huge-number": "9" * 5000}
 # Who asks which: the superuser everything (the deepest code), a province's reviewer the numbers (read
 # against their own seats), the anonymous what reaches the login redirect (a NUL, a query too long for it).
-GET_SUBJECTS = {"superuser": ("nul", "unicode-digits", "huge-number", "bad-date", "raw"),
-                "reviewer@P": ("unicode-digits", "huge-number"), "anonymous": ("nul", "huge-number", "raw")}
+# The scoped administrators ask the admin's pages only.
+GET_SUBJECTS = {"superuser": ("nul", "unicode-digits", "huge-number", "big-id", "bad-date", "raw"),
+                "reviewer@P": ("unicode-digits", "big-id"), "anonymous": ("nul", "huge-number", "raw"),
+                "admin@P": ("big-id", "unicode-digits"), "secadmin@P": ("big-id", "unicode-digits")}
+ADMIN_ONLY = ("admin@P", "secadmin@P")
 # Who acts on the POST routes: the applicant's clerk and leader, the city's and the province's reviewers,
 # the province's leader, an assigned expert, the superuser.
 POST_SUBJECTS = ("clerk@K1", "leader@K1", "reviewer@C", "reviewer@P", "leader@P", "expert@P#2", "superuser")
@@ -143,14 +151,18 @@ def _status(client, method, url, **kwargs):
 
 
 def test_hostile_queries_never_fail(world, routes):
-    """Every GET route with the hostile queries, as the superuser, a reviewer and the anonymous (GET_SUBJECTS)."""
+    """Every GET route with the hostile queries, as the superuser, a reviewer, the anonymous and (the admin's
+    pages) the scoped administrators (GET_SUBJECTS)."""
     found, _posts, _ctx = routes
     clients = {key: _client(world, key) for key in GET_SUBJECTS}
     problems = []
     for _key, route, url in found:
         base = url.split("?")[0]
         for who, client in clients.items():
-            for name in GET_SUBJECTS[who]:
+            if who in ADMIN_ONLY and not route.startswith("admin/"):
+                continue
+            for name in GET_SUBJECTS[who] + (ADMIN_QUERIES if route.startswith("admin/") and who in (
+                    *ADMIN_ONLY, "superuser") else ()):
                 query = RAW_QUERY if name == "raw" else "&".join(
                     f"{p}={quote(v)}" for p, v in HOSTILE_QUERIES[name].items())
                 hostile = _with_query(url, query)
@@ -164,6 +176,27 @@ def test_hostile_queries_never_fail(world, routes):
                 elif name == "nul" and not route.startswith("api/") and "NUL" not in response.content.decode():
                     problems.append(f"GET {base} ?{name} as {who}: 400 without its message")
     assert not problems, f"{len(problems)} hostile queries failed:\n" + "\n".join(problems)
+
+
+def test_ids_beyond_the_integer_never_fail(world, routes):
+    """Every route with a number in its path, that number 25 digits long (beyond what SQLite binds), as the
+    superuser and a reviewer, GET and POST: 404 or another refusal, never a 5xx."""
+    found, _posts, _ctx = routes
+    clients = {key: _client(world, key) for key in ("superuser", "reviewer@P")}
+    big, problems = "9" * 25, []
+    for _key, route, _url in found:
+        if "<int:" not in route and r"\d+" not in route:
+            continue
+        path = "/" + re.sub(r"<int:\w+>", big, re.sub(r"\(\?P<\w+>\\d\+\)", big, route))
+        path = re.sub(r"<(?:\w+:)?\w+>", "x", path).replace("^", "").replace("$", "").replace("\\.", ".")
+        for who, client in clients.items():
+            for method in ("get", "post"):
+                with transaction.atomic():
+                    response = _status(client, method, path)
+                    transaction.set_rollback(True)
+                if isinstance(response, str) or response.status_code >= 500:
+                    problems.append(f"{method.upper()} {path} as {who}: {getattr(response, 'status_code', response)}")
+    assert not problems, "\n".join(problems)
 
 
 def _form_names(world):
