@@ -195,7 +195,10 @@ def effects_run_here(kinds):
         state["open"] = False
     for effect in state["committed"]:
         task = import_string(EFFECTS[effect.kind].task)
-        task(*effect.args, **{**effect.kwargs, "effect_id": effect.pk})
+        try:
+            task(*effect.args, **{**effect.kwargs, "effect_id": effect.pk})
+        except Exception:  # effect_run records failures itself; anything past it must not stop the others
+            logger.warning("outbox: %s#%s raised; the relay runs it again", effect.kind, effect.pk, exc_info=True)
 
 
 _INSERTED_FIELDS = [f for f in Effect._meta.concrete_fields if not f.primary_key]
