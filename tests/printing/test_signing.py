@@ -204,3 +204,37 @@ def test_the_worker_preloads_the_provinces_keys_before_it_forks(world, signing_k
     signing._signers.clear()
     assert signing.signers_preload() == 1
     assert set(signing._signers) == {signing_keys["anhui"].pk}  # the province's; the city's on demand
+
+
+def test_import_signing_key_command_in_chinese(world, private_storage, tmp_path, monkeypatch):
+    """docs/signing.md: `PKCS12_PASSWORD=... manage.py import_signing_key <organization id> key.p12`; an
+    unknown organization, a missing file, a file that is no PKCS#12 and a wrong password are each a clear
+    Chinese refusal (no traceback), and nothing is imported; the right password imports the key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from django.core.management import CommandError, call_command
+
+    from printing.demo_ca import demo_signing_key
+
+    demo = demo_signing_key(world.org["hefei"])
+    certificate = x509.load_pem_x509_certificate(demo.certificate_pem.encode())
+    private = serialization.load_pem_private_key(demo.encrypted_key_pem.encode(), signing.passphrase())
+    p12 = tmp_path / "key.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(b"hefei", private, certificate, [],
+                                                          BestAvailableEncryption(b"p12-password")))
+    (tmp_path / "text.p12").write_text("not a key")
+    org = world.org["hefei"].pk
+    before = SigningKey.objects.count()
+    monkeypatch.setenv("PKCS12_PASSWORD", "wrong")
+    for args, message in [((str(org + 10_000), str(p12)), f"组织 {org + 10_000} 不存在"),
+                          ((str(org), str(tmp_path / "missing.p12")), "无法读取文件"),
+                          ((str(org), str(tmp_path / "text.p12")), "不是有效的 PKCS#12 文件"),
+                          ((str(org), str(p12)), "密码从环境变量 PKCS12_PASSWORD 读取")]:
+        with pytest.raises(CommandError, match=message):
+            call_command("import_signing_key", *args)
+    assert SigningKey.objects.count() == before
+    monkeypatch.setenv("PKCS12_PASSWORD", "p12-password")
+    out = io.StringIO()
+    call_command("import_signing_key", str(org), str(p12), stdout=out)
+    assert out.getvalue().startswith(f"已导入 {demo.subject}，有效期至 ")

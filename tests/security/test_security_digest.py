@@ -79,3 +79,15 @@ def test_the_nightly_task_writes_nothing_over_a_tampered_log(settings, caplog):
     assert write_security_digest.delay().get() is None
     assert not settings.SECURITY_DIGEST_DIR.exists() or not list(settings.SECURITY_DIGEST_DIR.iterdir())
     assert "security digest not written" in caplog.text
+
+
+@pytest.mark.parametrize("command", ["verify_security_log", "verify_audit"])
+def test_a_digests_folder_that_is_not_there_is_an_error(command, tmp_path):
+    """`--digests DIR` names an auditor's own copy: a wrong path is refused in Chinese, not passed as
+    "no digest yet" with exit 0."""
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="签名摘要目录不存在"):
+        call_command(command, "--digests", str(tmp_path / "nowhere"))
+    (tmp_path / "empty").mkdir()
+    assert run(command, "--digests", str(tmp_path / "empty")) == 0

@@ -5,6 +5,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from approvals.models import APPLICANT, Status
 from approvals.stages import (
@@ -125,16 +127,16 @@ def render() -> str:
 
 
 class Command(BaseCommand):
-    help = "Write docs/access.md from the stage table (--check: fail when it is stale)."
+    help = gettext_lazy("按环节表生成 docs/access.md（--check：文件过时则报错）")
 
     def add_arguments(self, parser):
-        parser.add_argument("--check", action="store_true")
+        parser.add_argument("--check", action="store_true", help=gettext_lazy("只检查 docs/access.md 是否与环节表一致"))
 
     def handle(self, *args, check=False, **options):
         text = render()
         if check:
             if not DOC.exists() or DOC.read_text(encoding="utf-8") != text:
-                raise CommandError("docs/access.md is stale: run manage.py access_table")
+                raise CommandError(_("docs/access.md 已过时：请运行 manage.py access_table"))
             return
         DOC.write_text(text, encoding="utf-8")
-        self.stdout.write(f"wrote {DOC}")
+        self.stdout.write(_("已写入 %(path)s") % {"path": DOC})

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from approvals import errors as E
 from approvals.demo import DemoToolsOff, demo_notice_end
@@ -7,12 +8,12 @@ from approvals.models import Application, Status
 
 
 class Command(BaseCommand):
-    help = ("Demo only (DEMO_TOOLS): end the 公示 of these applications now (or of every one with --all); "
-            "the beat then approves them within a minute, or the province leader does.")
+    help = gettext_lazy("仅供演示（DEMO_TOOLS）：让这些申报的公示立即结束（--all：所有已发布的公示）；"
+                        "随后定时任务在一分钟内批准，或由省级负责人批准")
 
     def add_arguments(self, parser):
-        parser.add_argument("ids", nargs="*", type=int)
-        parser.add_argument("--all", action="store_true", help="every application whose notice is published")
+        parser.add_argument("ids", nargs="*", type=int, help=gettext_lazy("申报编号"))
+        parser.add_argument("--all", action="store_true", help=gettext_lazy("所有公示已发布的申报"))
 
     def handle(self, *args, ids, all, **options):  # noqa: A002 - the option's name
         if all:

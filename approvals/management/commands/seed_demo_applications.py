@@ -1,12 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from approvals.demo import DemoToolsOff, demo_applications
 from designations.demo import demo_reporting_window
 
 
 class Command(BaseCommand):
-    help = "Demo only: applications of the 安徽 学会服务站 batch in every stage, made through the services."
+    help = gettext_lazy("仅供演示（DEMO_TOOLS）：在安徽学会服务站批次中生成各阶段的申报，均经由业务服务办理")
 
     def handle(self, *args, **options):
         try:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -11,10 +12,10 @@ from security import two_factor
 
 
 class Command(BaseCommand):
-    help = "Demo only (DEMO_TOOLS): print a demo user's current TOTP code, enrolling them if needed"
+    help = gettext_lazy("仅供演示（DEMO_TOOLS）：显示演示用户当前的动态验证码，尚未绑定时先为其绑定")
 
     def add_arguments(self, parser):
-        parser.add_argument("username")
+        parser.add_argument("username", help=gettext_lazy("用户名"))
 
     def handle(self, *args, username, **options):
         if not settings.DEMO_TOOLS:
