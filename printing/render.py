@@ -19,7 +19,9 @@
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
+import gc
 import logging
 import mimetypes
 import threading
@@ -332,6 +334,20 @@ def get_url_fetcher():
         if _fetcher is None:
             _fetcher = _make_fetcher_class()()
         return _fetcher
+
+
+def _release_at_exit():
+    """Drop the process-wide font configuration (and the stylesheets parsed with it) while the interpreter
+    still works: WeasyPrint's ``FontConfiguration.__del__`` removes its temporary font folder, and run during
+    the interpreter's shutdown it fails with "Exception ignored … 'NoneType' object is not callable"."""
+    global _font_config
+    with _lock:
+        _stylesheets.clear()
+        _font_config = None
+    gc.collect()
+
+
+atexit.register(_release_at_exit)
 
 
 def get_font_config():
