@@ -239,7 +239,7 @@ class Account(HttpUser):
 
     def transition(self, item, action, audit_action=None, **body):
         status, _ = self.call("transition", f"POST {action}", "POST",
-                              f"/api/applications/{item['id']}/{action.replace('_', '-')}/",
+                              f"/api/v1/applications/{item['id']}/{action.replace('_', '-')}/",
                               headers={**self.api, "Content-Type": "application/json"},
                               data=json.dumps(body, ensure_ascii=False).encode())
         if 200 <= status < 300:
@@ -287,7 +287,7 @@ class Clerk(Account):
     def create(self):
         info = SHARED.orgs[self.org]
         n = next(SHARED.created)
-        status, body = self.call("create", "POST create", "POST", "/api/applications/",
+        status, body = self.call("create", "POST create", "POST", "/api/v1/applications/",
                                  headers={**self.api, "Content-Type": "application/json"},
                                  data=json.dumps({
                                      "batch": SHARED.state["batches"][info["province"]], "applicant": info["id"],
@@ -301,7 +301,7 @@ class Clerk(Account):
         SHARED.rec.committed[(item["id"], "create")] += 1
         for kind in SHARED.state["attachment_kinds"]:
             pdf = b"%PDF-1.4\n% " + f"{kind} {n}".encode() + b"\n" + os.urandom(2048).hex().encode() + b"\n%%EOF\n"
-            status, _ = self.call("create", "POST attachment", "POST", f"/api/applications/{item['id']}/attachments/",
+            status, _ = self.call("create", "POST attachment", "POST", f"/api/v1/applications/{item['id']}/attachments/",
                                   headers=self.api, data={"kind": kind},
                                   files={"file": (f"{kind}.pdf", pdf, "application/pdf")})
             if status != 201:
