@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inbox import analyze, build_world, directory_read, measure_page, reused_database, setup_django  # noqa: E402
-from scratch import scratch_database  # noqa: E402
+from scratch import add_scratch_arguments, scratch_database  # noqa: E402
 
 BENCH_DB = "bench_after"
 STATUS_MIX = {"valid": 86, "rectifying": 4, "expired": 6, "revoked": 4}
@@ -44,14 +44,7 @@ def parse_args():
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--seed", type=int, default=20260101)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument("--db", default=BENCH_DB,
-                        help=f"PostgreSQL: the name of the scratch database, dropped and created again (default "
-                             f"{BENCH_DB}; on a shared server give one of your own)")
-    parser.add_argument("--reuse", metavar="DB",
-                        help="measure a database kept by an earlier --keep run instead of generating one: the "
-                             "SQLite file it printed, or on PostgreSQL the name of the database on the server of "
-                             "DATABASE_URL; it is migrated (new fields and indexes) and ANALYZEd again, and kept")
+    add_scratch_arguments(parser, BENCH_DB, "new fields and indexes")
     return parser.parse_args()
 
 

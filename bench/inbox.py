@@ -58,7 +58,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch import scratch_database  # noqa: E402
+from scratch import add_scratch_arguments, scratch_database  # noqa: E402
 
 BENCH_DB = "bench_inbox"
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
@@ -82,14 +82,7 @@ def parse_args():
                              "(see apply_proposed_fixes)")
     parser.add_argument("--profile", metavar="PAGE", help="cProfile the timed requests of one page (e.g. list)")
     parser.add_argument("--pages", help="measure only these pages (comma-separated label prefixes, e.g. reports,list)")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument("--db", default=BENCH_DB,
-                        help=f"PostgreSQL: the name of the scratch database, dropped and created again (default "
-                             f"{BENCH_DB}; on a shared server give one of your own)")
-    parser.add_argument("--reuse", metavar="DB",
-                        help="measure a database kept by an earlier --keep run instead of generating one: the "
-                             "SQLite file it printed, or on PostgreSQL the name of the database (bench_inbox) on "
-                             "the server of DATABASE_URL; it is migrated (new indexes) and ANALYZEd again, and kept")
+    add_scratch_arguments(parser, BENCH_DB, "new indexes")
     args = parser.parse_args()
     if args.ten_times:
         args.apps, args.orgs, args.users = 1_000_000, 30_000, 100_000

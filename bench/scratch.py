@@ -59,3 +59,15 @@ def scratch_database(name: str):
             shutil.rmtree(tmp, ignore_errors=True)
 
     return f"SQLite {tmp / 'bench.sqlite3'}", cleanup
+
+
+def add_scratch_arguments(parser, default_db: str, migrated: str = "new fields and indexes") -> None:
+    """The scratch-database options every large bench takes: --keep, --db and --reuse."""
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--db", default=default_db,
+                        help=f"PostgreSQL: the name of the scratch database, dropped and created again (default "
+                             f"{default_db}; on a shared server give one of your own)")
+    parser.add_argument("--reuse", metavar="DB",
+                        help="measure a database kept by an earlier --keep run instead of generating one: the "
+                             "SQLite file it printed, or on PostgreSQL the name of the database on the server of "
+                             f"DATABASE_URL; it is migrated ({migrated}) and ANALYZEd again, and kept")

@@ -16,15 +16,9 @@ from security.services import security_record
 from security.tasks import PurgeRefused, purge_security_log, security_log_check, security_log_purge
 from tests.factories import UserFactory
 
+from .commands import run
+
 pytestmark = pytest.mark.django_db
-
-
-def run(name, *args):
-    try:
-        call_command(name, *args)
-    except SystemExit as exc:
-        return exc.code
-    return 0
 
 
 def aged(days_by_target: dict) -> dict:

@@ -9,15 +9,9 @@ from security.services import security_record
 from security.tasks import write_security_digest
 from tests.factories import UserFactory
 
+from .commands import run
+
 pytestmark = pytest.mark.django_db
-
-
-def run(name, *args):
-    try:
-        call_command(name, *args)
-    except SystemExit as exc:
-        return exc.code
-    return 0
 
 
 def test_digest_then_rewound_tail_is_found(settings, capsys):
